@@ -1,1 +1,4 @@
-int main() { return 0; }
+// heliosdb-conversational-bi: see app/cli.cc for the commands.
+#include "app/cli.h"
+
+int main(int argc, char** argv) { return helios::app::RunCli(argc, argv); }

@@ -1,0 +1,44 @@
+// The composition root: the only place that builds real objects (data source, engine,
+// session store, pipeline, HTTP server) from a Config. Everything else receives its
+// dependencies through constructors.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "config/config.h"
+#include "conversation/session_store.h"
+#include "db/data_source.h"
+#include "nl2sql/engine/engine.h"
+#include "nl2sql/pipeline.h"
+#include "observability/logger.h"
+
+namespace helios::app {
+
+// Version string printed by --version and reported by /health.
+std::string VersionString();
+
+class Application {
+ public:
+  // Opens the database named by config.database.url, reads its schema and indexes its values.
+  static Result<std::unique_ptr<Application>> Build(const config::Config& config,
+                                                    const Clock& clock,
+                                                    observability::Logger& logger);
+
+  nl2sql::Pipeline& pipeline() { return *pipeline_; }
+  conversation::MemorySessionStore& sessions() { return *sessions_; }
+
+ private:
+  Application() = default;
+  std::unique_ptr<db::DataSource> source_;
+  std::shared_ptr<const nl2sql::engine::Engine> engine_;
+  std::unique_ptr<conversation::MemorySessionStore> sessions_;
+  std::unique_ptr<nl2sql::Pipeline> pipeline_;
+};
+
+// Serves HTTP until SIGINT or SIGTERM. Returns the process exit code.
+int Serve(const config::Config& config, const Clock& clock, observability::Logger& logger);
+
+}  // namespace helios::app

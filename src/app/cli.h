@@ -1,0 +1,9 @@
+// The command line: serve (default), ask, demo-data, config check.
+#pragma once
+
+namespace helios::app {
+
+// Runs the command line and returns the process exit code.
+int RunCli(int argc, char** argv);
+
+}  // namespace helios::app

@@ -1,0 +1,212 @@
+// The server's typed configuration: defaults, loading from a TOML file, environment overrides
+// and validation. Precedence, lowest first: built-in defaults, the file, the environment, then
+// command-line flags, which the caller assigns to the plain fields before calling Validate()
+// again.
+//
+// Every problem stops start-up with ErrorCode::kInvalidArgument (kNotFound for a missing file)
+// and a message naming where the value came from ("conversational-bi.toml:12: [server] port:
+// must be 0..65535, got 70000", or the environment variable's name). All problems found are
+// reported at once, one per line.
+//
+// Secrets (the LLM API key, the JWT secret) are held in Secret, which cannot be formatted;
+// RedactedSummary() also hides passwords inside database and Redis URLs.
+//
+// Thread-safety: Config is a plain value; share a loaded one as std::shared_ptr<const Config>.
+// The functions are reentrant. ProcessEnvironment() reads the process environment, which must
+// not be modified concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+
+namespace helios::config {
+
+// A value that must never be printed. It deliberately has no formatter or stream operator:
+// Reveal() it only where it is used.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+  bool empty() const { return value_.empty(); }
+  size_t size() const { return value_.size(); }
+  const std::string& Reveal() const { return value_; }
+
+ private:
+  std::string value_;
+};
+
+// The machine's hardware concurrency, at least 1: the default for [server] workers.
+int DefaultWorkerCount();
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";  // loopback: there is no authentication yet
+  int port = 8080;                 // 0 binds any free port
+  int workers = DefaultWorkerCount();
+  int64_t max_result_rows = 1000;  // rows beyond are dropped and the answer flagged truncated
+  int64_t max_request_body_bytes = 1 << 20;
+  std::chrono::seconds request_timeout{30};
+  // From CORS_ALLOWED_ORIGINS only; empty allows no cross-origin caller. "*" allows any.
+  std::vector<std::string> cors_allowed_origins;
+};
+
+enum class LlmProvider { kNone, kOpenAi, kAnthropic, kCohere, kOllama, kOpenAiCompatible };
+
+struct LlmConfig {
+  LlmProvider provider = LlmProvider::kNone;
+  std::string model = "gpt-4";
+  // Name of the environment variable holding the API key; empty reads none.
+  std::string api_key_env = "OPENAI_API_KEY";
+  // Read from the variable named by api_key_env; may be empty (whoever builds a provider that
+  // needs a key reports its absence).
+  Secret api_key;
+  std::chrono::seconds timeout{30};
+  int max_retries = 3;
+  int max_tokens = 500;
+  double temperature = 0.1;  // 0..2
+  std::string base_url;      // empty: the provider's default; required for kOpenAiCompatible
+};
+
+// Who writes the SQL: the built-in engine only, the LLM only, or the engine when it is at least
+// confidence_threshold sure and the LLM otherwise.
+enum class Nl2SqlMode { kEngine, kLlm, kAuto };
+
+struct Nl2SqlConfig {
+  Nl2SqlMode mode = Nl2SqlMode::kAuto;
+  double confidence_threshold = 0.6;  // 0..1
+};
+
+// [production] spells most settings twice: flat keys (rate_limit_qpm) and nested tables
+// ([production.rate_limiting] queries_per_minute). Both spellings load into these structs;
+// giving both with different values is an error.
+struct RateLimitConfig {
+  bool enabled = true;
+  int queries_per_minute = 100;  // per tenant
+  int burst_allowance = 20;
+  // Tokens per second. When the file does not give it: queries_per_minute / 60.
+  double token_bucket_refill_rate = 100.0 / 60.0;
+};
+
+struct SecurityConfig {
+  bool enabled = true;
+  int64_t max_query_length = 10000;      // bytes of one question
+  int64_t max_context_size = 1'000'000;  // bytes of conversation context
+  bool sql_injection_detection = true;
+  bool input_sanitization = true;
+  bool output_sanitization = true;
+};
+
+struct PerformanceConfig {
+  bool enable_monitoring = true;
+  std::chrono::milliseconds target_latency{200};
+  std::chrono::milliseconds max_latency{500};  // >= target_latency
+  std::chrono::milliseconds slow_query_threshold{300};
+};
+
+struct CircuitBreakerConfig {
+  bool enabled = true;
+  int failure_threshold = 5;  // consecutive failures that open the breaker
+  std::chrono::seconds reset_timeout{60};
+  int half_open_max_calls = 3;
+};
+
+struct ProductionConfig {
+  RateLimitConfig rate_limiting;
+  SecurityConfig security;
+  PerformanceConfig performance;
+  CircuitBreakerConfig circuit_breaker;
+};
+
+struct CacheConfig {
+  bool enabled = true;
+  int64_t max_size = 10000;            // entries
+  double similarity_threshold = 0.85;  // 0..1
+  std::chrono::seconds ttl{3600};
+};
+
+struct SessionConfig {
+  int64_t max_concurrent_sessions = 10000;
+  std::chrono::minutes session_timeout{30};
+  std::chrono::minutes cleanup_interval{5};
+};
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+enum class LogFormat { kJson, kText };
+
+struct LoggingConfig {
+  LogLevel level = LogLevel::kInfo;
+  LogFormat format = LogFormat::kJson;
+  std::string output = "stdout";  // "stdout", "stderr" or a file path
+};
+
+struct MetricsConfig {
+  bool enabled = true;
+  int prometheus_port = 9090;  // must differ from [server] port when both are non-zero
+};
+
+struct DatabaseConfig {
+  // "sqlite://demo.db", "postgres://user:password@host/db", "mysql://..."; empty: not configured.
+  std::string url;
+  int pool_size = 8;
+  int max_idle_connections = 8;  // <= pool_size; when the file omits it: pool_size
+  std::chrono::seconds connection_timeout{30};
+  std::chrono::seconds statement_timeout{10};
+};
+
+struct Config {
+  ServerConfig server;
+  LlmConfig llm;
+  Nl2SqlConfig nl2sql;
+  ProductionConfig production;
+  CacheConfig cache;
+  SessionConfig session;
+  LoggingConfig logging;
+  MetricsConfig metrics;
+  DatabaseConfig database;
+  std::string redis_url;  // REDIS_URL; empty: everything stays in-process
+  Secret jwt_secret;      // JWT_SECRET; when set, at least 32 bytes
+};
+
+// Looks up an environment variable; nullopt when unset. Empty values count as unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// The process environment (std::getenv).
+EnvLookup ProcessEnvironment();
+
+// Reads the TOML file at path, then applies the environment and validates.
+// kNotFound when the file does not exist; kInvalidArgument for anything else wrong.
+Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
+
+// Like LoadConfigFile, with the TOML text given; source_name stands for the file in messages.
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view source_name,
+                           const EnvLookup& env);
+
+// The built-in defaults with the environment applied, validated.
+Result<Config> DefaultConfig(const EnvLookup& env);
+
+// Checks ranges and cross-field rules (max_idle_connections <= pool_size, a base_url for an
+// openai-compatible provider, ...). Run again after assigning command-line overrides.
+Result<void> Validate(const Config& config);
+
+// Human-readable, TOML-like dump for `config check`. Secrets appear as "(set)" or "(not set)";
+// URL passwords as "***".
+std::string RedactedSummary(const Config& config);
+
+// A URL with the password of its user-info, and query values that look like credentials,
+// replaced by "***".
+std::string RedactUrl(std::string_view url);
+
+// The spelling used in the file ("openai-compatible", "auto", "warn", "json").
+std::string_view LlmProviderName(LlmProvider provider);
+std::string_view Nl2SqlModeName(Nl2SqlMode mode);
+std::string_view LogLevelName(LogLevel level);
+std::string_view LogFormatName(LogFormat format);
+
+}  // namespace helios::config

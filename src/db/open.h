@@ -1,0 +1,39 @@
+// Opens a data source from a URL, the one place that knows which schemes exist.
+//
+//   sqlite:///absolute/path.db   sqlite://relative/path.db   sqlite:relative.db
+//   path/to/file.db (.sqlite, .sqlite3)
+//
+// PostgreSQL and MySQL URLs are recognised and refused for now. Error messages never repeat
+// a password from the URL.
+// Thread-safety: free functions without shared state.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "db/data_source.h"
+
+namespace helios::db {
+
+struct OpenOptions {
+  size_t pool_size = 4;                             // connections per data source
+  std::chrono::milliseconds acquire_timeout{2000};  // wait for a free connection
+  std::chrono::milliseconds busy_timeout{1000};     // wait on a locked database
+  const Clock* clock = nullptr;                     // statement time limits; null: system clock
+};
+
+// kInvalidArgument for an unknown or unsupported URL; otherwise the engine's own errors
+// (for SQLite: kNotFound when the file does not exist, which is never created).
+Result<std::unique_ptr<DataSource>> OpenDataSource(std::string_view url,
+                                                   const OpenOptions& options = {});
+
+// The URL with any password replaced: "postgresql://bob:secret@h/db" ->
+// "postgresql://bob:***@h/db". Safe to log or show.
+std::string RedactUrl(std::string_view url);
+
+}  // namespace helios::db

@@ -1,0 +1,1970 @@
+#include "nl2sql/engine/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/text.h"
+#include "nl2sql/engine/dates.h"
+#include "nl2sql/engine/lexicon.h"
+#include "nl2sql/engine/tokenizer.h"
+#include "sql/explain.h"
+
+namespace helios::nl2sql::engine {
+namespace {
+
+using sql::Aggregate;
+using sql::ColumnRef;
+using sql::CompareOp;
+using sql::Expr;
+using sql::TimeGrain;
+
+// What a stretch of the question means, before it is assembled into a query.
+enum class ItemKind {
+  kAgg,          // count / total / average / ...
+  kSuperlative,  // highest, cheapest, most recent, most
+  kTop,          // top N, first N, bottom N
+  kGroup,        // by, per, for each
+  kGrain,        // by month, monthly
+  kDistinct,     // different, unique
+  kNumCond,      // more than 5, between 10 and 20
+  kDate,         // in 2024, last year
+  kMention,      // a table, a column or a value
+  kNot,          // not, except
+  kSort,         // sort by, order by
+  kDir,          // ascending, highest first
+  kWith,         // with, have, having
+  kUnknown,      // a content word nothing explains
+};
+
+struct Item {
+  ItemKind kind;
+  size_t begin = 0, end = 0;  // token span
+  std::string phrase;          // the words, as typed
+  Aggregate agg = Aggregate::kNone;
+  int dir = 0;                 // +1 highest first, -1 lowest first
+  std::string hint;            // superlative's implied column kind: "price", "date"
+  int64_t n = 0;               // top N
+  TimeGrain grain = TimeGrain::kNone;
+  CompareOp op = CompareOp::kEq;
+  std::vector<double> nums;
+  bool integers = true;
+  DateRange date;
+  // Mentions.
+  std::vector<SchemaTarget> targets;  // best quality first
+  std::vector<ValueTarget> values;
+  std::string quoted;  // a quoted string with no known column
+  bool used = false;
+
+  bool is_table() const { return kind == ItemKind::kMention && !targets.empty() && !targets[0].column; }
+  bool is_column() const { return kind == ItemKind::kMention && !targets.empty() && targets[0].column; }
+  bool is_value() const { return kind == ItemKind::kMention && (!values.empty() || !quoted.empty()); }
+};
+
+struct Phrase {
+  std::vector<std::string_view> words;
+};
+
+bool WordsAt(const std::vector<Token>& t, size_t i, std::initializer_list<std::string_view> words) {
+  size_t k = i;
+  for (auto w : words) {
+    if (k >= t.size() || t[k].kind != Token::Kind::kWord || t[k].text != w) return false;
+    ++k;
+  }
+  return true;
+}
+
+std::string NormalizeValue(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c >= 0x80) {
+      if (space && !out.empty()) out += ' ';
+      out += static_cast<char>(std::tolower(c));
+      space = false;
+    } else {
+      space = true;
+    }
+  }
+  return out;
+}
+
+struct Keyword {
+  Keyword(std::vector<std::string_view> w, ItemKind k, Aggregate a = Aggregate::kNone, int d = 0,
+          std::string_view h = {}, TimeGrain g = TimeGrain::kNone)
+      : words(std::move(w)), kind(k), agg(a), dir(d), hint(h), grain(g) {}
+  std::vector<std::string_view> words;
+  ItemKind kind;
+  Aggregate agg;
+  int dir;
+  std::string_view hint;
+  TimeGrain grain;
+};
+
+// Structural phrases, longest first within each starting word.
+const std::vector<Keyword>& Keywords() {
+  static const std::vector<Keyword> k = {
+      {{"how", "many"}, ItemKind::kAgg, Aggregate::kCount},
+      {{"total", "number", "of"}, ItemKind::kAgg, Aggregate::kCount},
+      {{"number", "of"}, ItemKind::kAgg, Aggregate::kCount},
+      {{"count", "of"}, ItemKind::kAgg, Aggregate::kCount},
+      {{"count"}, ItemKind::kAgg, Aggregate::kCount},
+      {{"how", "much"}, ItemKind::kAgg, Aggregate::kSum},
+      {{"sum", "of"}, ItemKind::kAgg, Aggregate::kSum},
+      {{"sum"}, ItemKind::kAgg, Aggregate::kSum},
+      {{"total"}, ItemKind::kAgg, Aggregate::kSum},
+      {{"combined"}, ItemKind::kAgg, Aggregate::kSum},
+      {{"average"}, ItemKind::kAgg, Aggregate::kAvg},
+      {{"avg"}, ItemKind::kAgg, Aggregate::kAvg},
+      {{"mean"}, ItemKind::kAgg, Aggregate::kAvg},
+      {{"minimum"}, ItemKind::kAgg, Aggregate::kMin},
+      {{"min"}, ItemKind::kAgg, Aggregate::kMin},
+      {{"maximum"}, ItemKind::kAgg, Aggregate::kMax},
+      {{"max"}, ItemKind::kAgg, Aggregate::kMax},
+      // Superlatives with an implied column.
+      {{"most", "expensive"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "price"},
+      {{"least", "expensive"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "price"},
+      {{"most", "costly"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "price"},
+      {{"priciest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "price"},
+      {{"cheapest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "price"},
+      {{"most", "recent"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "date"},
+      {{"latest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "date"},
+      {{"most", "recently"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "date"},
+      {{"least", "recently"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "date"},
+      {{"newest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "date"},
+      {{"earliest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "date"},
+      {{"oldest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "date"},
+      {{"best", "selling"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "sold"},
+      {{"top", "selling"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "sold"},
+      {{"most", "popular"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "sold"},
+      {{"least", "popular"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "sold"},
+      {{"worst", "selling"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "sold"},
+      // Superlatives over the next measure.
+      {{"highest"}, ItemKind::kSuperlative, Aggregate::kMax, +1},
+      {{"largest"}, ItemKind::kSuperlative, Aggregate::kMax, +1},
+      {{"biggest"}, ItemKind::kSuperlative, Aggregate::kMax, +1},
+      {{"greatest"}, ItemKind::kSuperlative, Aggregate::kMax, +1},
+      {{"most"}, ItemKind::kSuperlative, Aggregate::kMax, +1},
+      {{"lowest"}, ItemKind::kSuperlative, Aggregate::kMin, -1},
+      {{"smallest"}, ItemKind::kSuperlative, Aggregate::kMin, -1},
+      {{"least"}, ItemKind::kSuperlative, Aggregate::kMin, -1},
+      {{"fewest"}, ItemKind::kSuperlative, Aggregate::kMin, -1},
+      // Grouping.
+      {{"broken", "down", "by"}, ItemKind::kGroup},
+      {{"grouped", "by"}, ItemKind::kGroup},
+      {{"group", "by"}, ItemKind::kGroup},
+      {{"split", "by"}, ItemKind::kGroup},
+      {{"breakdown", "by"}, ItemKind::kGroup},
+      {{"for", "each"}, ItemKind::kGroup},
+      {{"for", "every"}, ItemKind::kGroup},
+      {{"in", "each"}, ItemKind::kGroup},
+      {{"by"}, ItemKind::kGroup},
+      {{"per"}, ItemKind::kGroup},
+      {{"each"}, ItemKind::kGroup},
+      {{"every"}, ItemKind::kGroup},
+      {{"monthly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kMonth},
+      {{"yearly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kYear},
+      {{"annual"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kYear},
+      {{"annually"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kYear},
+      {{"quarterly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kQuarter},
+      {{"weekly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kWeek},
+      {{"daily"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kDay},
+      {{"distinct"}, ItemKind::kDistinct},
+      {{"different"}, ItemKind::kDistinct},
+      {{"unique"}, ItemKind::kDistinct},
+      {{"other", "than"}, ItemKind::kNot},
+      {{"not"}, ItemKind::kNot},
+      {{"except"}, ItemKind::kNot},
+      {{"excluding"}, ItemKind::kNot},
+      {{"isn't"}, ItemKind::kNot},
+      {{"aren't"}, ItemKind::kNot},
+      {{"sorted", "by"}, ItemKind::kSort},
+      {{"sort", "by"}, ItemKind::kSort},
+      {{"ordered", "by"}, ItemKind::kSort},
+      {{"order", "by"}, ItemKind::kSort},
+      {{"ranked", "by"}, ItemKind::kSort},
+      {{"rank", "by"}, ItemKind::kSort},
+      {{"arranged", "by"}, ItemKind::kSort},
+      {{"sort"}, ItemKind::kSort},
+      {{"sorted"}, ItemKind::kSort},
+      {{"highest", "first"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"largest", "first"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"biggest", "first"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"most", "first"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"newest", "first"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"latest", "first"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"from", "highest", "to", "lowest"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"lowest", "first"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"smallest", "first"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"least", "first"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"oldest", "first"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"earliest", "first"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"from", "lowest", "to", "highest"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"in", "descending", "order"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"in", "ascending", "order"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"descending"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"desc"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"decreasing"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"ascending"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"asc"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"increasing"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"in", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"alphabetically"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"with"}, ItemKind::kWith},
+      {{"having"}, ItemKind::kWith},
+      {{"have"}, ItemKind::kWith},
+      {{"has"}, ItemKind::kWith},
+      {{"had"}, ItemKind::kWith},
+      {{"where"}, ItemKind::kWith},
+  };
+  return k;
+}
+
+struct Comparator {
+  Comparator(std::vector<std::string_view> w, CompareOp o) : words(std::move(w)), op(o) {}
+  std::vector<std::string_view> words;
+  CompareOp op;
+};
+
+const std::vector<Comparator>& Comparators() {
+  static const std::vector<Comparator> k = {
+      {{"more", "than"}, CompareOp::kGt},      {{"greater", "than"}, CompareOp::kGt},
+      {{"higher", "than"}, CompareOp::kGt},    {{"larger", "than"}, CompareOp::kGt},
+      {{"bigger", "than"}, CompareOp::kGt},    {{"over"}, CompareOp::kGt},
+      {{"above"}, CompareOp::kGt},             {{"exceeding"}, CompareOp::kGt},
+      {{"exceeds"}, CompareOp::kGt},           {{"exceed"}, CompareOp::kGt},
+      {{"at", "least"}, CompareOp::kGe},       {{"no", "less", "than"}, CompareOp::kGe},
+      {{"no", "fewer", "than"}, CompareOp::kGe}, {{"minimum", "of"}, CompareOp::kGe},
+      {{"less", "than"}, CompareOp::kLt},      {{"fewer", "than"}, CompareOp::kLt},
+      {{"lower", "than"}, CompareOp::kLt},     {{"smaller", "than"}, CompareOp::kLt},
+      {{"cheaper", "than"}, CompareOp::kLt},   {{"under"}, CompareOp::kLt},
+      {{"below"}, CompareOp::kLt},             {{"at", "most"}, CompareOp::kLe},
+      {{"no", "more", "than"}, CompareOp::kLe}, {{"up", "to"}, CompareOp::kLe},
+      {{"maximum", "of"}, CompareOp::kLe},     {{"exactly"}, CompareOp::kEq},
+      {{"equal", "to"}, CompareOp::kEq},       {{"equals"}, CompareOp::kEq},
+      {{">"}, CompareOp::kGt},                 {{">="}, CompareOp::kGe},
+      {{"<"}, CompareOp::kLt},                 {{"<="}, CompareOp::kLe},
+      {{"="}, CompareOp::kEq},                 {{"!="}, CompareOp::kNe},
+      {{"<>"}, CompareOp::kNe},
+  };
+  return k;
+}
+
+bool TextAt(const std::vector<Token>& t, size_t i, const std::vector<std::string_view>& words) {
+  size_t k = i;
+  for (auto w : words) {
+    if (k >= t.size()) return false;
+    if (t[k].kind != Token::Kind::kWord && t[k].kind != Token::Kind::kSymbol) return false;
+    if (t[k].text != w) return false;
+    ++k;
+  }
+  return true;
+}
+
+bool IsNumber(const std::vector<Token>& t, size_t i) {
+  return i < t.size() && t[i].kind == Token::Kind::kNumber;
+}
+
+std::string SpanText(const std::vector<Token>& t, size_t b, size_t e) {
+  std::string out;
+  for (size_t k = b; k < e && k < t.size(); ++k) {
+    if (!out.empty()) out += ' ';
+    out += t[k].raw;
+  }
+  return out;
+}
+
+// The tagger: turns tokens into items, left to right, longest match first.
+class Tagger {
+ public:
+  Tagger(const SchemaIndex& index, std::chrono::year_month_day today)
+      : index_(index), today_(today) {}
+
+  std::vector<Item> Run(const std::vector<Token>& t) {
+    std::vector<Item> items;
+    size_t i = 0;
+    while (i < t.size()) {
+      size_t used = 0;
+      Item item;
+      if ((used = TryTop(t, i, &item)) || (used = TryComparator(t, i, &item)) ||
+          (used = TryDate(t, i, &item)) || (used = TryMention(t, i, &item, /*strong=*/true)) ||
+          (used = TryKeyword(t, i, &item)) || (used = TryMention(t, i, &item, false))) {
+        item.begin = i;
+        item.end = i + used;
+        item.phrase = SpanText(t, i, i + used);
+        items.push_back(std::move(item));
+        i += used;
+        continue;
+      }
+      const Token& tok = t[i];
+      if (tok.kind == Token::Kind::kNumber) {
+        Item n;
+        n.kind = ItemKind::kTop;  // a bare count: "show 5 customers"
+        n.n = static_cast<int64_t>(tok.number);
+        n.nums = {tok.number};
+        n.dir = 0;
+        n.begin = i;
+        n.end = i + 1;
+        n.phrase = tok.raw;
+        n.hint = "bare";
+        items.push_back(std::move(n));
+      } else if (tok.kind == Token::Kind::kWord && !IsStopWord(tok.text) &&
+                 tok.text != "or" && tok.text != "and") {
+        Item u;
+        u.kind = ItemKind::kUnknown;
+        u.begin = i;
+        u.end = i + 1;
+        u.phrase = tok.raw;
+        items.push_back(std::move(u));
+      }
+      ++i;
+    }
+    return items;
+  }
+
+ private:
+  size_t TryKeyword(const std::vector<Token>& t, size_t i, Item* item) {
+    for (const auto& k : Keywords()) {
+      if (!TextAt(t, i, k.words)) continue;
+      item->kind = k.kind;
+      item->agg = k.agg;
+      item->dir = k.dir;
+      item->hint = std::string(k.hint);
+      item->grain = k.grain;
+      size_t used = k.words.size();
+      // "by month", "per year", "each quarter": a time grain.
+      if (k.kind == ItemKind::kGroup && i + used < t.size()) {
+        TimeGrain g = GrainWord(t[i + used].text);
+        if (g != TimeGrain::kNone) {
+          item->kind = ItemKind::kGrain;
+          item->grain = g;
+          return used + 1;
+        }
+      }
+      return used;
+    }
+    return 0;
+  }
+
+  static TimeGrain GrainWord(const std::string& w) {
+    if (w == "year" || w == "years") return TimeGrain::kYear;
+    if (w == "quarter" || w == "quarters") return TimeGrain::kQuarter;
+    if (w == "month" || w == "months") return TimeGrain::kMonth;
+    if (w == "week" || w == "weeks") return TimeGrain::kWeek;
+    if (w == "day" || w == "days" || w == "date") return TimeGrain::kDay;
+    return TimeGrain::kNone;
+  }
+
+  size_t TryTop(const std::vector<Token>& t, size_t i, Item* item) {
+    // "top 5", "first 10", "bottom 3", "the 5 most ...", "top" alone.
+    if (t[i].kind != Token::Kind::kWord) return 0;
+    const std::string& w = t[i].text;
+    int dir = 0;
+    if (w == "top" || w == "best") dir = +1;
+    else if (w == "bottom" || w == "worst") dir = -1;
+    else if (w == "first") dir = 0;
+    else return 0;
+    if (IsNumber(t, i + 1) && t[i + 1].integer && t[i + 1].number > 0) {
+      item->kind = ItemKind::kTop;
+      item->n = static_cast<int64_t>(t[i + 1].number);
+      item->dir = dir;
+      return 2;
+    }
+    if (w == "top" || w == "bottom") {
+      if (i + 1 < t.size() && t[i + 1].text == "selling") return 0;  // "top selling"
+      item->kind = ItemKind::kTop;
+      item->n = 0;  // unspecified: singular/plural decides later
+      item->dir = dir;
+      return 1;
+    }
+    return 0;
+  }
+
+  size_t TryComparator(const std::vector<Token>& t, size_t i, Item* item) {
+    // "between 10 and 20"
+    if (TextAt(t, i, {"between"}) && IsNumber(t, i + 1) && i + 3 < t.size() + 0 + 1 &&
+        TextAt(t, i + 2, {"and"}) && IsNumber(t, i + 3)) {
+      item->kind = ItemKind::kNumCond;
+      item->op = CompareOp::kBetween;
+      item->nums = {t[i + 1].number, t[i + 3].number};
+      item->integers = t[i + 1].integer && t[i + 3].integer;
+      return 4;
+    }
+    for (const auto& c : Comparators()) {
+      if (!TextAt(t, i, c.words)) continue;
+      size_t k = i + c.words.size();
+      if (!IsNumber(t, k)) continue;
+      // Years after a comparator are dates ("after 2020" is handled by dates, "over 2020" is not).
+      item->kind = ItemKind::kNumCond;
+      item->op = c.op;
+      item->nums = {t[k].number};
+      item->integers = t[k].integer;
+      return k + 1 - i;
+    }
+    // "5 or more", "10 or fewer"
+    if (IsNumber(t, i) && TextAt(t, i + 1, {"or"}) && i + 2 < t.size()) {
+      const std::string& w = t[i + 2].text;
+      CompareOp op;
+      if (w == "more" || w == "greater" || w == "higher" || w == "above") op = CompareOp::kGe;
+      else if (w == "less" || w == "fewer" || w == "lower" || w == "below") op = CompareOp::kLe;
+      else return 0;
+      item->kind = ItemKind::kNumCond;
+      item->op = op;
+      item->nums = {t[i].number};
+      item->integers = t[i].integer;
+      return 3;
+    }
+    return 0;
+  }
+
+  size_t TryDate(const std::vector<Token>& t, size_t i, Item* item) {
+    DateRange r;
+    size_t used = ParseDateExpression(t, i, today_, &r);
+    if (!used) return 0;
+    item->kind = ItemKind::kDate;
+    item->date = r;
+    return used;
+  }
+
+  // Tables, columns and values. `strong` accepts only multi-word or value matches, so that
+  // keywords ("total", "count") win over weak one-word schema names.
+  size_t TryMention(const std::vector<Token>& t, size_t i, Item* item, bool strong) {
+    if (t[i].kind == Token::Kind::kQuoted) {
+      if (!strong) return 0;
+      item->kind = ItemKind::kMention;
+      if (auto* v = index_.LookupValue(NormalizeValue(t[i].text))) item->values = *v;
+      else item->quoted = t[i].text;
+      return 1;
+    }
+    if (t[i].kind != Token::Kind::kWord && t[i].kind != Token::Kind::kNumber) return 0;
+    size_t max_len = std::min<size_t>(t.size() - i, std::max<size_t>(index_.longest_value_words(), 4));
+    for (size_t len = max_len; len >= 1; --len) {
+      bool words_only = true;
+      for (size_t k = i; k < i + len; ++k)
+        if (t[k].kind != Token::Kind::kWord && t[k].kind != Token::Kind::kNumber)
+          words_only = false;
+      if (!words_only) continue;
+      // Values first: a stored value names its column precisely.
+      std::string value_text;
+      for (size_t k = i; k < i + len; ++k) {
+        if (!value_text.empty()) value_text += ' ';
+        value_text += NormalizeValue(t[k].raw);
+      }
+      const auto* values = index_.LookupValue(value_text);
+      const std::vector<SchemaTarget>* targets = nullptr;
+      bool all_words = true;
+      std::vector<std::string> words;
+      for (size_t k = i; k < i + len; ++k) {
+        if (t[k].kind != Token::Kind::kWord) all_words = false;
+        words.push_back(t[k].text);
+      }
+      if (all_words) {
+        targets = index_.LookupPhrase(PhraseKey(words));
+        if (!targets && len == 2) {
+          // "sign up" for a column named "signup".
+          targets = index_.LookupPhrase(Key(Lemma(words[0]) + words[1]));
+        }
+      }
+      int best_quality = 0;
+      if (targets)
+        for (const auto& tg : *targets) best_quality = std::max(best_quality, tg.quality);
+      if (values && targets) {
+        // Both: a capitalised or multi-word value beats a weak schema name.
+        bool prefer_value = best_quality < 3 || (t[i].capitalized && i > 0) || len > 1;
+        if (prefer_value) targets = nullptr;
+        else values = nullptr;
+      }
+      if (values) {
+        if (len == 1 && IsStopWord(t[i].text)) continue;
+        item->kind = ItemKind::kMention;
+        item->values = *values;
+        return len;
+      }
+      if (targets) {
+        if (strong && len == 1 && best_quality < 3) continue;
+        if (len == 1 && IsStopWord(t[i].text) && best_quality < 3) continue;
+        item->kind = ItemKind::kMention;
+        item->targets = *targets;
+        std::stable_sort(item->targets.begin(), item->targets.end(),
+                         [](const SchemaTarget& a, const SchemaTarget& b) {
+                           return a.quality > b.quality;
+                         });
+        return len;
+      }
+      if (len == 1) break;
+    }
+    return 0;
+  }
+
+  const SchemaIndex& index_;
+  std::chrono::year_month_day today_;
+};
+
+ColumnRef Ref(const ColumnEntry* c) { return ColumnRef{c->table->name, c->column->name}; }
+
+bool SameTable(const std::string& a, const std::string& b) { return text::EqualsIgnoreCase(a, b); }
+
+// Assembles items into a query.
+class Builder {
+ public:
+  Builder(const SchemaIndex& index, std::vector<Item> items, const sql::Query* previous)
+      : index_(index), items_(std::move(items)), previous_(previous) {}
+
+  // follow_up: edit the previous query instead of building a new one.
+  Result<Understanding> Build(bool follow_up);
+
+ private:
+  // Resolution helpers.
+  void CollectMentionedTables();
+  const ColumnEntry* PickColumn(const Item& m, bool want_numeric = false,
+                                bool want_temporal = false) const;
+  const TableEntry* PickTable(const Item& m) const;
+  const ValueTarget* PickValue(const Item& m) const;
+  const ColumnEntry* ColumnForHint(const TableEntry* t, const std::string& hint) const;
+  // The table's date column, or one of a table it references (up to two steps away).
+  const ColumnEntry* DateOf(const TableEntry* t, int depth = 0) const;
+  Item* Next(size_t k, bool skip_with = true);
+  Item* Prev(size_t k);
+  void Consume(Item* it) {
+    if (it) it->used = true;
+  }
+
+  // Phases.
+  Result<void> ReadGroups();
+  Result<void> ReadMeasures();
+  Result<void> ReadRanking();
+  Result<void> ReadConditions();
+  Result<void> ReadFilters();
+  Result<void> ReadSort();
+  Result<void> Assemble();
+  Result<void> ApplyFollowUp();
+  void MergeMentions();
+  Result<void> FinishJoins(sql::Query& q);
+  Result<Expr> DefaultRankMeasure(const TableEntry* entity);
+  std::vector<Expr> EntityKeys(const TableEntry* t) const;
+  Error NotUnderstood(const std::string& why) const;
+
+  const SchemaIndex& index_;
+  std::vector<Item> items_;
+  const sql::Query* previous_;
+
+  std::set<const TableEntry*> mentioned_;
+  const TableEntry* subject_ = nullptr;
+  // Partial interpretation.
+  std::vector<sql::SelectItem> measures_;
+  std::vector<Expr> groups_;
+  std::vector<const TableEntry*> group_tables_;  // grouped entities (select their label)
+  TimeGrain grain_ = TimeGrain::kNone;
+  const ColumnEntry* grain_column_ = nullptr;
+  std::vector<sql::Predicate> where_;
+  std::vector<sql::Predicate> having_;
+  std::vector<sql::OrderItem> order_;
+  std::optional<int64_t> limit_;
+  bool distinct_ = false;
+  std::vector<const ColumnEntry*> projection_;
+  std::vector<const TableEntry*> extra_tables_;  // tables that must be joined
+  // Ranking ("top 5 customers by revenue").
+  const Item* top_ = nullptr;
+  double confidence_ = 1.0;
+  std::vector<std::string> notes_;
+  int direction_ = 0;
+  bool alpha_ = false;
+  std::optional<Expr> projection_order_;  // a ranked attribute to show beside the rows
+  std::optional<sql::Query> result_;
+  const TableEntry* count_table_ = nullptr;  // the table a ranking counts ("most orders")
+  Item* entity_item_for_condition_ = nullptr;
+};
+
+void Builder::CollectMentionedTables() {
+  for (const auto& it : items_) {
+    if (it.kind != ItemKind::kMention) continue;
+    if (!it.targets.empty()) {
+      int q = it.targets[0].quality;
+      for (const auto& tg : it.targets)
+        if (tg.quality == q && !tg.column) mentioned_.insert(tg.table);
+    }
+  }
+  if (previous_) {
+    for (const auto& name : previous_->ReferencedTables())
+      if (const auto* t = index_.FindTable(name)) mentioned_.insert(t);
+  }
+}
+
+const TableEntry* Builder::PickTable(const Item& m) const {
+  for (const auto& tg : m.targets)
+    if (!tg.column) return tg.table;
+  return nullptr;
+}
+
+const ColumnEntry* Builder::PickColumn(const Item& m, bool want_numeric,
+                                       bool want_temporal) const {
+  const ColumnEntry* best = nullptr;
+  int best_score = -1;
+  for (const auto& tg : m.targets) {
+    if (!tg.column) continue;
+    int score = tg.quality * 10;
+    if (mentioned_.contains(tg.table)) score += 8;
+    if (subject_ == tg.table) score += 4;
+    if (want_numeric && tg.column->is_numeric) score += 6;
+    if (want_temporal && tg.column->is_temporal) score += 6;
+    if (tg.column->is_key) score -= 3;
+    if (score > best_score) {
+      best_score = score;
+      best = tg.column;
+    }
+  }
+  return best;
+}
+
+const ValueTarget* Builder::PickValue(const Item& m) const {
+  const ValueTarget* best = nullptr;
+  int best_score = -1;
+  for (const auto& v : m.values) {
+    int score = 0;
+    if (mentioned_.contains(index_.FindTable(v.column->table->name))) score += 10;
+    // Fewer distinct values: a more categorical column ("country" over "city").
+    score += static_cast<int>(5 - std::min<size_t>(5, v.column->distinct_values / 50));
+    if (score > best_score) {
+      best_score = score;
+      best = &v;
+    }
+  }
+  return best;
+}
+
+const ColumnEntry* Builder::ColumnForHint(const TableEntry* t, const std::string& hint) const {
+  if (!t) return nullptr;
+  if (hint == "date") return t->date;
+  if (hint == "price") {
+    for (const ColumnEntry* c : t->columns)
+      if (c->is_numeric && std::find(c->words.begin(), c->words.end(), "price") != c->words.end())
+        return c;
+    for (const ColumnEntry* c : t->columns) {
+      if (!c->is_numeric) continue;
+      for (const auto& w : c->words)
+        if (w == "cost" || w == "fee" || w == "amount") return c;
+    }
+    return t->money;
+  }
+  return nullptr;
+}
+
+const ColumnEntry* Builder::DateOf(const TableEntry* t, int depth) const {
+  if (!t) return nullptr;
+  if (t->date) return t->date;
+  if (depth >= 2) return nullptr;
+  for (const auto& fk : t->table->foreign_keys) {
+    const TableEntry* parent = index_.FindTable(fk.ref_table);
+    if (parent && parent != t)
+      if (const ColumnEntry* c = DateOf(parent, depth + 1)) return c;
+  }
+  return nullptr;
+}
+
+Item* Builder::Next(size_t k, bool skip_with) {
+  for (size_t j = k + 1; j < items_.size(); ++j) {
+    if (items_[j].used) continue;
+    if (skip_with && items_[j].kind == ItemKind::kWith) continue;
+    return &items_[j];
+  }
+  return nullptr;
+}
+
+Item* Builder::Prev(size_t k) {
+  for (size_t j = k; j-- > 0;) {
+    if (items_[j].kind == ItemKind::kWith) continue;
+    return &items_[j];
+  }
+  return nullptr;
+}
+
+Error Builder::NotUnderstood(const std::string& why) const {
+  std::vector<std::string> recognised, unknown;
+  for (const auto& it : items_) {
+    if (it.kind == ItemKind::kUnknown) {
+      unknown.push_back("'" + it.phrase + "'");
+    } else if (it.kind == ItemKind::kMention) {
+      if (!it.values.empty())
+        recognised.push_back(fmt::format("'{}' ({}.{})", it.values[0].value,
+                                         it.values[0].column->table->name,
+                                         it.values[0].column->column->name));
+      else if (!it.targets.empty() && it.targets[0].column)
+        recognised.push_back(fmt::format("column {}.{}", it.targets[0].table->table->name,
+                                         it.targets[0].column->column->name));
+      else if (!it.targets.empty())
+        recognised.push_back("table " + it.targets[0].table->table->name);
+    }
+  }
+  std::vector<std::string> tables;
+  for (const auto& t : index_.tables()) {
+    if (tables.size() == 12) {
+      tables.push_back("...");
+      break;
+    }
+    tables.push_back(t.table->name);
+  }
+  std::string msg = "I could not turn this question into SQL with confidence: " + why + ".";
+  if (!recognised.empty()) msg += " I recognised " + text::Join(recognised, ", ") + ".";
+  if (!unknown.empty()) msg += " I did not understand " + text::Join(unknown, ", ") + ".";
+  msg += " This database has the tables " + text::Join(tables, ", ") +
+         "; try naming a table or column, e.g. \"how many <table> are there\" or \"<measure> by "
+         "<column>\".";
+  return Error(ErrorCode::kNotUnderstood, msg);
+}
+
+std::vector<Expr> Builder::EntityKeys(const TableEntry* t) const {
+  std::vector<Expr> keys;
+  if (t->primary_key) keys.push_back(Expr::Col(Ref(t->primary_key)));
+  if (t->label) keys.push_back(Expr::Col(Ref(t->label)));
+  if (t->second_label) keys.push_back(Expr::Col(Ref(t->second_label)));
+  if (keys.empty() && !t->columns.empty()) keys.push_back(Expr::Col(Ref(t->columns[0])));
+  return keys;
+}
+
+// "by country", "per customer", "by month".
+Result<void> Builder::ReadGroups() {
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used) continue;
+    if (it.kind == ItemKind::kGrain) {
+      it.used = true;
+      grain_ = it.grain;
+      // A date column named right before ("order date by month") or after.
+      Item* prev = k > 0 ? &items_[k - 1] : nullptr;
+      if (prev && prev->is_column() && !prev->used) {
+        if (const ColumnEntry* c = PickColumn(*prev, false, true); c && c->is_temporal) {
+          grain_column_ = c;
+          prev->used = true;
+        }
+      }
+      continue;
+    }
+    if (it.kind != ItemKind::kGroup) continue;
+    Item* next = Next(k, false);
+    if (!next || next->kind != ItemKind::kMention || next->is_value()) {
+      it.used = true;  // "each" without a target is just a word
+      continue;
+    }
+    if (next->is_column()) {
+      const ColumnEntry* c = PickColumn(*next);
+      if (!c) continue;
+      // "by revenue" after a ranking is an order, not a grouping: leave it for ReadRanking.
+      if (c->is_numeric) continue;
+      it.used = next->used = true;
+      if (c->is_temporal) {
+        grain_column_ = c;
+        if (grain_ == TimeGrain::kNone) grain_ = TimeGrain::kDay;
+        continue;
+      }
+      groups_.push_back(Expr::Col(Ref(c)));
+      continue;
+    }
+    if (next->is_table()) {
+      const TableEntry* t = PickTable(*next);
+      it.used = next->used = true;
+      group_tables_.push_back(t);
+      for (auto& e : EntityKeys(t)) groups_.push_back(e);
+    }
+  }
+  return {};
+}
+
+// "how many orders", "total revenue", "average price of products", "number of different cities".
+Result<void> Builder::ReadMeasures() {
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used || it.kind != ItemKind::kAgg) continue;
+    Item* next = Next(k, false);
+    bool distinct = false;
+    if (next && next->kind == ItemKind::kDistinct) {
+      distinct = true;
+      next->used = true;
+      next = Next(static_cast<size_t>(next - items_.data()), false);
+    }
+    if (it.agg == Aggregate::kCount) {
+      if (next && next->is_table()) {
+        const TableEntry* t = PickTable(*next);
+        // "number of orders" after a ranking word is handled by the ranking.
+        it.used = next->used = true;
+        if (!subject_) subject_ = t;
+        measures_.push_back({Expr::CountStar(), "count"});
+        if (subject_ != t) extra_tables_.push_back(t);
+        if (distinct) notes_.push_back("counted rows");
+        continue;
+      }
+      if (next && next->is_column()) {
+        const ColumnEntry* c = PickColumn(*next);
+        it.used = next->used = true;
+        measures_.push_back(
+            {Expr::Agg(distinct || !c->column->primary_key ? Aggregate::kCountDistinct
+                                                           : Aggregate::kCount,
+                       Ref(c)),
+             ""});
+        continue;
+      }
+      // "how many" with a value: "how many delivered orders" -> table follows the value.
+      if (next && next->is_value()) {
+        Item* after = Next(static_cast<size_t>(next - items_.data()), false);
+        if (after && after->is_table()) {
+          const TableEntry* t = PickTable(*after);
+          it.used = after->used = true;
+          if (!subject_) subject_ = t;
+          measures_.push_back({Expr::CountStar(), "count"});
+          continue;
+        }
+      }
+      if (!next) {
+        // "how many are there?" in a follow-up: count the previous rows.
+        it.used = true;
+        measures_.push_back({Expr::CountStar(), "count"});
+        continue;
+      }
+      continue;
+    }
+    // SUM / AVG / MIN / MAX over a column, or over a table's main measure.
+    if (next && next->is_table()) {
+      Item* after = Next(static_cast<size_t>(next - items_.data()), false);
+      const TableEntry* t = PickTable(*next);
+      if (after && after->is_column()) {
+        const ColumnEntry* c = PickColumn(*after, true);
+        if (c && c->is_numeric) {
+          it.used = next->used = after->used = true;
+          measures_.push_back({Expr::Agg(it.agg, Ref(c)), ""});
+          continue;
+        }
+      }
+      if (t->money) {
+        it.used = next->used = true;
+        measures_.push_back({Expr::Agg(it.agg, Ref(t->money)), ""});
+        notes_.push_back(fmt::format("took {} as the measure of {}", t->money->column->name,
+                                     t->table->name));
+        confidence_ *= 0.9;
+        continue;
+      }
+    }
+    if (next && next->is_column()) {
+      const ColumnEntry* c = PickColumn(*next, true);
+      if (c && (c->is_numeric || it.agg == Aggregate::kMin || it.agg == Aggregate::kMax)) {
+        it.used = next->used = true;
+        measures_.push_back({Expr::Agg(it.agg, Ref(c)), ""});
+        continue;
+      }
+    }
+  }
+  return {};
+}
+
+// The measure that ranks an entity when the question names none ("top 10 customers").
+Result<Expr> Builder::DefaultRankMeasure(const TableEntry* entity) {
+  // A fact table that references the entity and carries money: rank by its total.
+  for (const auto& t : index_.tables()) {
+    if (&t == entity || !t.money) continue;
+    for (const auto& fk : t.table->foreign_keys) {
+      if (SameTable(fk.ref_table, entity->table->name)) {
+        extra_tables_.push_back(&t);
+        notes_.push_back(fmt::format("ranked {} by total {}", entity->table->name,
+                                     sql::HumanName(t.money->column->name)));
+        return Expr::Agg(Aggregate::kSum, Ref(t.money));
+      }
+    }
+  }
+  if (entity->money) return Expr::Col(Ref(entity->money));
+  return std::unexpected(NotUnderstood(fmt::format(
+      "I do not know what to rank {} by; say e.g. \"top 5 {} by <column>\"",
+      entity->table->name, entity->table->name)));
+}
+
+// "top 5 customers by revenue", "the most expensive product", "which customer has the most
+// orders", "the 10 largest orders", "what is the highest salary".
+Result<void> Builder::ReadRanking() {
+  auto entity_like = [&](const Item* m) {
+    if (!m || m->used || m->kind != ItemKind::kMention || m->is_value()) return false;
+    if (m->is_table()) return true;
+    const ColumnEntry* c = PickColumn(*m);
+    return c && !c->is_numeric && !c->is_temporal && !c->is_flag;
+  };
+  auto index_of = [&](const Item* m) { return static_cast<size_t>(m - items_.data()); };
+  // Bare numbers first: "the 10 most expensive products", "which 5 countries had the highest
+  // revenue" give their count to the ranking; "show 5 customers" is a plain limit.
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used || it.kind != ItemKind::kTop || it.hint != "bare") continue;
+    Item* next = Next(k, false);
+    if (next && next->kind == ItemKind::kSuperlative) {
+      next->n = it.n;
+      it.used = true;
+      continue;
+    }
+    if (entity_like(next)) {
+      bool ranked = false;
+      for (size_t j = index_of(next) + 1; j < items_.size() && !ranked; ++j) {
+        if (!items_[j].used && items_[j].kind == ItemKind::kSuperlative) {
+          items_[j].n = it.n;
+          ranked = true;
+        }
+      }
+      if (ranked || (next->is_table() && next->begin == it.end)) {
+        if (!ranked) limit_ = it.n;
+        it.used = true;
+      }
+    }
+  }
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used) continue;
+    if (it.kind != ItemKind::kTop && it.kind != ItemKind::kSuperlative) continue;
+    if (it.kind == ItemKind::kTop && it.hint == "bare") continue;
+    it.used = true;
+    const bool is_top = it.kind == ItemKind::kTop;
+    int dir = it.dir;
+    int64_t n = it.n;
+    Item* sup = is_top ? nullptr : &it;
+    Item* next = Next(k, false);
+    if (is_top && next && next->kind == ItemKind::kSuperlative) {
+      sup = next;
+      next->used = true;
+      dir = next->dir;
+      next = Next(index_of(next), false);
+    }
+    // What is ranked. After "top N" or an implied-column superlative ("cheapest products") the
+    // entity follows; after "the most"/"the highest" the measure follows and the entity came
+    // before ("which city has the most customers").
+    const bool entity_after = is_top || (sup && !sup->hint.empty());
+    Item* entity_item = nullptr;
+    if (entity_after && entity_like(next)) {
+      entity_item = next;
+      next->used = true;
+      next = Next(index_of(next), false);
+    }
+    if (!entity_item) {
+      for (size_t j = k; j-- > 0;) {
+        if (entity_like(&items_[j])) {
+          entity_item = &items_[j];
+          break;
+        }
+      }
+      if (entity_item) entity_item->used = true;
+    }
+    const TableEntry* entity_table = nullptr;
+    const ColumnEntry* entity_column = nullptr;
+    if (entity_item) {
+      if (entity_item->is_table()) entity_table = PickTable(*entity_item);
+      else entity_column = PickColumn(*entity_item);
+    }
+    const TableEntry* entity_owner =
+        entity_table ? entity_table
+                     : (entity_column ? index_.FindTable(entity_column->table->name) : nullptr);
+
+    // The measure: after "by"/"sorted by", right after a measure-taking superlative, or a
+    // numeric column right after the entity; else the superlative's implied column.
+    Item* measure_item = nullptr;
+    Aggregate forced = Aggregate::kNone;
+    Item* by = nullptr;
+    for (size_t j = k + 1; j < items_.size(); ++j) {
+      if (items_[j].used) continue;
+      if (items_[j].kind == ItemKind::kGroup || items_[j].kind == ItemKind::kSort) {
+        by = &items_[j];
+        break;
+      }
+      if (items_[j].kind == ItemKind::kMention && !items_[j].is_value()) break;
+    }
+    if (sup && sup->hint.empty() && !is_top) {
+      measure_item = next;
+    } else if (by) {
+      measure_item = Next(index_of(by), false);
+      if (measure_item) by->used = true;
+    } else if (next && next->is_column()) {
+      const ColumnEntry* c = PickColumn(*next, true);
+      if (c && c->is_numeric) measure_item = next;
+    }
+    if (measure_item && measure_item->kind == ItemKind::kAgg) {
+      forced = measure_item->agg;
+      measure_item->used = true;
+      measure_item = Next(index_of(measure_item), false);
+    }
+    if (measure_item && (measure_item->kind != ItemKind::kMention || measure_item->is_value()))
+      measure_item = nullptr;
+
+    std::optional<Expr> measure;
+    bool attribute = false;  // a column of the ranked rows themselves: no grouping
+    if (measure_item) {
+      measure_item->used = true;
+      if (measure_item->is_table()) {
+        const TableEntry* t = PickTable(*measure_item);
+        if (t != entity_table) {
+          // "the most orders": how many related rows each has.
+          measure = Expr::CountStar();
+          count_table_ = t;
+          extra_tables_.push_back(t);
+        }
+      } else {
+        const ColumnEntry* c = PickColumn(*measure_item, true);
+        if (c && entity_table && SameTable(c->table->name, entity_table->table->name) &&
+            forced == Aggregate::kNone) {
+          measure = Expr::Col(Ref(c));
+          attribute = true;
+        } else if (c && !entity_item) {
+          // "what is the highest salary": the extreme value itself.
+          Aggregate a = sup ? sup->agg : Aggregate::kMax;
+          measures_.push_back({Expr::Agg(a, Ref(c)), ""});
+          continue;
+        } else if (c) {
+          Aggregate a = forced != Aggregate::kNone ? forced : Aggregate::kSum;
+          if (!c->is_numeric) a = Aggregate::kCountDistinct;
+          measure = Expr::Agg(a, Ref(c));
+        }
+      }
+    } else if (sup && sup->hint == "sold") {
+      // "best-selling products": units sold, from a table that references the entity.
+      if (entity_owner) {
+        for (const auto& t : index_.tables()) {
+          if (measure) break;
+          for (const auto& fk : t.table->foreign_keys) {
+            if (!SameTable(fk.ref_table, entity_owner->table->name)) continue;
+            for (const ColumnEntry* c : t.columns) {
+              if (!measure && c->is_numeric &&
+                  std::find(c->words.begin(), c->words.end(), "quantity") != c->words.end()) {
+                measure = Expr::Agg(Aggregate::kSum, Ref(c));
+                extra_tables_.push_back(&t);
+              }
+            }
+          }
+        }
+      }
+    } else if (sup && !sup->hint.empty()) {
+      const TableEntry* owner = entity_table ? entity_table : subject_;
+      if (const ColumnEntry* c = ColumnForHint(owner, sup->hint)) {
+        if (!entity_item) {
+          measures_.push_back({Expr::Agg(sup->agg, Ref(c)), ""});
+          continue;
+        }
+        measure = Expr::Col(Ref(c));
+        attribute = entity_table != nullptr;
+      }
+    }
+    if (!entity_item) {
+      if (!groups_.empty() && measure) {
+        // "per country, top 5 by revenue".
+        order_.push_back({*measure, dir >= 0});
+        if (measure->is_aggregate()) measures_.push_back({*measure, ""});
+        limit_ = n > 0 ? n : 10;
+        top_ = &it;
+        continue;
+      }
+      return std::unexpected(NotUnderstood("I could not tell what to rank"));
+    }
+    if (!measure) {
+      if (entity_table) {
+        auto m = DefaultRankMeasure(entity_table);
+        if (!m) return std::unexpected(m.error());
+        measure = *m;
+        attribute = !measure->is_aggregate();
+        confidence_ *= 0.85;
+      } else {
+        measure = Expr::CountStar();  // "top 5 countries": by how many rows each has
+      }
+    }
+    if (dir == 0) dir = +1;
+    top_ = &it;
+    if (entity_table && attribute) {
+      if (!subject_) subject_ = entity_table;
+      order_.push_back({*measure, dir > 0});
+      projection_order_ = *measure;
+    } else {
+      if (entity_table) {
+        if (!subject_) subject_ = entity_table;
+        group_tables_.push_back(entity_table);
+        for (auto& e : EntityKeys(entity_table)) groups_.push_back(e);
+      } else {
+        groups_.push_back(Expr::Col(Ref(entity_column)));
+      }
+      order_.push_back({*measure, dir > 0});
+      measures_.push_back({*measure, ""});
+    }
+    if (n <= 0) {
+      // "top customers" -> 10; "the top customer", "the cheapest product" -> 1.
+      n = (is_top && entity_item->phrase.ends_with("s")) ? 10 : 1;
+    }
+    limit_ = n;
+  }
+  return {};
+}
+
+}  // namespace
+bool ImpliesTotal(std::string_view phrase);
+namespace {
+
+db::Value NumberValue(double v, bool integer) {
+  if (integer && std::fabs(v) < 9e15) return db::Value{static_cast<int64_t>(v)};
+  return db::Value{v};
+}
+
+// "customers with more than 5 orders", "products priced over 100", "orders above $500",
+// "countries with total revenue over 1000000".
+Result<void> Builder::ReadConditions() {
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used || it.kind != ItemKind::kNumCond) continue;
+    std::vector<db::Value> values;
+    for (double v : it.nums) values.push_back(NumberValue(v, it.integers));
+    Item* next = Next(k);
+    Item* prev = Prev(k);
+    // The entity the condition is about: the nearest table mentioned before it.
+    // The entity the condition is about: the first table or categorical column named before
+    // it ("categories whose average product price ..." is about categories).
+    const TableEntry* entity = nullptr;
+    const ColumnEntry* entity_column = nullptr;
+    entity_item_for_condition_ = nullptr;
+    for (size_t j = 0; j < k && !entity && !entity_column; ++j) {
+      const Item& m = items_[j];
+      if (m.kind != ItemKind::kMention || m.is_value()) continue;
+      if (m.is_table()) {
+        entity = PickTable(m);
+      } else if (const ColumnEntry* c = PickColumn(m);
+                 c && !c->is_numeric && !c->is_temporal && !c->is_flag && !m.used) {
+        entity_column = c;
+        entity_item_for_condition_ = const_cast<Item*>(&m);
+      }
+    }
+    if (!entity && !entity_column && !group_tables_.empty()) entity = group_tables_.front();
+    if (!entity && !entity_column && previous_) entity = index_.FindTable(previous_->from);
+    bool negated = prev && prev->kind == ItemKind::kNot;
+
+    auto having = [&](Expr agg) {
+      sql::Predicate p{agg, it.op, values, false, it.phrase};
+      having_.push_back(p);
+    };
+    auto group_by_entity = [&]() {
+      if (!groups_.empty()) return;
+      if (entity_column) {
+        groups_.push_back(Expr::Col(Ref(entity_column)));
+        if (entity_item_for_condition_) entity_item_for_condition_->used = true;
+        if (!subject_) subject_ = index_.FindTable(entity_column->table->name);
+        return;
+      }
+      if (!subject_) subject_ = entity;
+      group_tables_.push_back(entity);
+      for (auto& e : EntityKeys(entity)) groups_.push_back(e);
+    };
+    // "... with more than 5 orders", "countries with more than 300 customers": a count.
+    if (next && next->is_table() && (entity || entity_column)) {
+      const TableEntry* t = PickTable(*next);
+      if (t != entity) {
+        it.used = next->used = true;
+        group_by_entity();
+        if (!entity_column || !SameTable(entity_column->table->name, t->table->name))
+          extra_tables_.push_back(t);
+        Expr count = Expr::CountStar();
+        if (entity && t->primary_key)
+          count = Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key));
+        having(count);
+        measures_.push_back({count, "count_" + t->table->name});
+        continue;
+      }
+    }
+    // An aggregate right before: "total revenue over 1000000" (with grouping).
+    const ColumnEntry* col = nullptr;
+    Aggregate agg = Aggregate::kNone;
+    Item* col_item = nullptr;
+    if (prev && prev->is_column()) {
+      col = PickColumn(*prev, true);
+      col_item = prev;
+      Item* before = Prev(static_cast<size_t>(prev - items_.data()));
+      if (before && before->is_table()) {
+        // "average product price": the table names whose column it is.
+        Item* agg_item = Prev(static_cast<size_t>(before - items_.data()));
+        if (agg_item && agg_item->kind == ItemKind::kAgg && !agg_item->used) {
+          before->used = true;
+          before = agg_item;
+        }
+      }
+      if (before && before->kind == ItemKind::kAgg && !before->used) {
+        agg = before->agg;
+        before->used = true;
+      }
+    } else if (next && next->is_column()) {
+      const ColumnEntry* c = PickColumn(*next, true);
+      if (c && c->is_numeric) {
+        col = c;
+        col_item = next;
+      }
+    } else if (prev && prev->is_table()) {
+      const TableEntry* t = PickTable(*prev);
+      if (t->money) col = t->money;
+      if (col) notes_.push_back(fmt::format("compared {} of {}", col->column->name, t->table->name));
+    }
+    if (col && col->is_numeric) {
+      it.used = true;
+      if (col_item) col_item->used = true;
+      bool other_table = (entity && !SameTable(col->table->name, entity->table->name) &&
+                          index_.FansOut(entity->table->name, col->table->name)) ||
+                         entity_column;
+      if ((agg != Aggregate::kNone && (entity || entity_column || !groups_.empty())) ||
+          other_table) {
+        // A condition on an aggregate per entity.
+        if (agg == Aggregate::kNone) agg = Aggregate::kSum;
+        if (entity || entity_column) group_by_entity();
+        having(Expr::Agg(agg, Ref(col)));
+        measures_.push_back({Expr::Agg(agg, Ref(col)), ""});
+        continue;
+      }
+      sql::Predicate p{Expr::Col(Ref(col)), it.op, values, false, it.phrase};
+      if (negated) {
+        if (p.op == CompareOp::kGt) p.op = CompareOp::kLe;
+        else if (p.op == CompareOp::kLt) p.op = CompareOp::kGe;
+        else if (p.op == CompareOp::kGe) p.op = CompareOp::kLt;
+        else if (p.op == CompareOp::kLe) p.op = CompareOp::kGt;
+        else if (p.op == CompareOp::kEq) p.op = CompareOp::kNe;
+        prev->used = true;
+      }
+      where_.push_back(p);
+      continue;
+    }
+    if (!measures_.empty() && !groups_.empty()) {
+      it.used = true;
+      having(measures_.front().expr);
+      continue;
+    }
+    return std::unexpected(NotUnderstood(fmt::format("I could not tell what '{}' applies to",
+                                                     it.phrase)));
+  }
+  return {};
+}
+
+// Values ("in Germany", "delivered") and periods ("in 2024").
+Result<void> Builder::ReadFilters() {
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used) continue;
+    if (it.is_column()) {
+      // A yes/no column used as an adjective: "discontinued products", "not discontinued".
+      const ColumnEntry* c = PickColumn(it);
+      if (c && c->is_flag) {
+        it.used = true;
+        bool negated = k > 0 && items_[k - 1].kind == ItemKind::kNot;
+        if (negated) items_[k - 1].used = true;
+        where_.push_back({Expr::Col(Ref(c)), CompareOp::kEq,
+                          {db::Value{static_cast<int64_t>(negated ? 0 : 1)}}, false, it.phrase});
+        continue;
+      }
+    }
+    if (it.kind == ItemKind::kMention && it.is_value()) {
+      it.used = true;
+      bool negated = k > 0 && items_[k - 1].kind == ItemKind::kNot;
+      if (negated) items_[k - 1].used = true;
+      if (!it.quoted.empty()) {
+        // A quoted string that is no stored value: match it inside the nearest text column.
+        const ColumnEntry* c = nullptr;
+        Item* prev = Prev(k);
+        if (prev && prev->is_column()) {
+          c = PickColumn(*prev);
+          prev->used = true;
+        }
+        if (!c && subject_) c = subject_->label;
+        if (!c) {
+          for (const auto* t : mentioned_)
+            if (t->label) c = t->label;
+        }
+        if (!c) return std::unexpected(NotUnderstood("I could not tell which column '" +
+                                                     it.quoted + "' is in"));
+        where_.push_back({Expr::Col(Ref(c)), negated ? CompareOp::kNe : CompareOp::kContains,
+                          {db::Value{it.quoted}}, true, it.phrase});
+        if (negated) where_.back().op = CompareOp::kNe;
+        confidence_ *= 0.9;
+        continue;
+      }
+      const ValueTarget* v = PickValue(it);
+      if (it.values.size() > 1) confidence_ *= 0.95;
+      ColumnRef col = Ref(v->column);
+      // "Germany or France": several values of one column become IN.
+      bool merged = false;
+      for (auto& p : where_) {
+        if (p.lhs.column && *p.lhs.column == col && !negated &&
+            (p.op == CompareOp::kEq || p.op == CompareOp::kIn) && p.case_insensitive) {
+          p.op = CompareOp::kIn;
+          p.values.push_back(db::Value{v->value});
+          p.phrase += " or " + it.phrase;
+          merged = true;
+        }
+      }
+      if (merged) continue;
+      where_.push_back({Expr::Col(col), negated ? CompareOp::kNe : CompareOp::kEq,
+                        {db::Value{v->value}}, true, it.phrase});
+      continue;
+    }
+    if (it.kind == ItemKind::kDate) {
+      it.used = true;
+      const ColumnEntry* c = nullptr;
+      // A date column named next to the period ("hired after 2020", "order date in 2024").
+      Item* prev = k > 0 ? &items_[k - 1] : nullptr;
+      Item* next = k + 1 < items_.size() ? &items_[k + 1] : nullptr;
+      for (Item* m : {prev, next}) {
+        if (c || !m || !m->is_column()) continue;
+        const ColumnEntry* cc = PickColumn(*m, false, true);
+        if (cc && cc->is_temporal) {
+          c = cc;
+          m->used = true;
+        }
+      }
+      // A table named right before the period ("customers who ordered in 2024" dates the
+      // orders); then the table of a measure ("revenue in 2024"); then the first table the
+      // question names; then any table mentioned. A table without a date borrows one from a
+      // table it references ("quantity sold in 2024" dates order items by their order).
+      if (!c && k > 0 && items_[k - 1].is_table() && items_[k - 1].end == it.begin)
+        c = DateOf(PickTable(items_[k - 1]));
+      for (size_t j = 0; j < items_.size() && !c; ++j) {
+        if (!items_[j].is_column()) continue;
+        const ColumnEntry* m = PickColumn(items_[j], true);
+        if (m && m->is_numeric) c = DateOf(index_.FindTable(m->table->name));
+      }
+      for (const auto& m : measures_)
+        if (!c && m.expr.column) c = DateOf(index_.FindTable(m.expr.column->table));
+      if (!c && subject_) c = DateOf(subject_);
+      for (size_t j = 0; j < items_.size() && !c; ++j)
+        if (items_[j].is_table()) c = DateOf(PickTable(items_[j]));
+      for (size_t j = 0; j < items_.size() && !c; ++j)
+        if (items_[j].is_value()) {
+          if (const ValueTarget* v = PickValue(items_[j]))
+            c = DateOf(index_.FindTable(v->column->table->name));
+        }
+      if (!c && previous_) {
+        for (const auto& name : previous_->ReferencedTables())
+          if (!c) c = DateOf(index_.FindTable(name));
+      }
+      if (!c)
+        return std::unexpected(NotUnderstood("'" + it.phrase + "' names a period, but I found no date column for it"));
+      sql::Predicate p{Expr::Col(Ref(c)), CompareOp::kRange, {}, false, it.phrase};
+      if (!it.date.begin.empty() && !it.date.end.empty()) {
+        p.values = {db::Value{it.date.begin}, db::Value{it.date.end}};
+      } else if (!it.date.begin.empty()) {
+        p.op = CompareOp::kGe;
+        p.values = {db::Value{it.date.begin}};
+      } else {
+        p.op = CompareOp::kLt;
+        p.values = {db::Value{it.date.end}};
+      }
+      where_.push_back(p);
+    }
+  }
+  return {};
+}
+
+// "sort by revenue", "ordered by name descending", "highest first".
+Result<void> Builder::ReadSort() {
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used) continue;
+    if (it.kind == ItemKind::kDir) {
+      it.used = true;
+      direction_ = it.dir;
+      if (it.hint == "alpha") alpha_ = true;
+      continue;
+    }
+    if (it.kind != ItemKind::kSort) continue;
+    it.used = true;
+    Item* next = Next(k, false);
+    if (next && next->kind == ItemKind::kAgg) {
+      Aggregate a = next->agg;
+      next->used = true;
+      Item* m = Next(static_cast<size_t>(next - items_.data()), false);
+      if (m && m->is_column()) {
+        m->used = true;
+        order_.push_back({Expr::Agg(a, Ref(PickColumn(*m, true))), true});
+      } else if (m && m->is_table() && a == Aggregate::kCount) {
+        m->used = true;
+        order_.push_back({Expr::CountStar(), true});
+      }
+      continue;
+    }
+    if (next && next->is_column()) {
+      next->used = true;
+      const ColumnEntry* c = PickColumn(*next);
+      bool grouped = !groups_.empty() || (previous_ && previous_->is_aggregated());
+      Expr e = Expr::Col(Ref(c));
+      if (grouped && c->is_numeric) {
+        // In a grouped answer, sort by the measure over that column.
+        e = Expr::Agg(Aggregate::kSum, Ref(c));
+        if (previous_)
+          for (const auto& s : previous_->select)
+            if (s.expr.column && *s.expr.column == Ref(c) && s.expr.is_aggregate()) e = s.expr;
+        for (const auto& m : measures_)
+          if (m.expr.column && *m.expr.column == Ref(c)) e = m.expr;
+      }
+      // Numbers sort highest first unless told otherwise; text A to Z.
+      order_.push_back({e, c->is_numeric || c->is_temporal});
+      continue;
+    }
+    if (next && next->is_table()) {
+      next->used = true;
+      const TableEntry* t = PickTable(*next);
+      if (t->label) order_.push_back({Expr::Col(Ref(t->label)), false});
+    }
+  }
+  if (direction_ != 0) {
+    for (auto& o : order_) o.descending = direction_ > 0;
+  }
+  return {};
+}
+
+Result<void> Builder::FinishJoins(sql::Query& q) {
+  std::vector<std::string> tables = q.ReferencedTables();
+  for (const auto* t : extra_tables_) tables.push_back(t->table->name);
+  std::vector<std::string> others;
+  for (const auto& t : tables)
+    if (!SameTable(t, q.from) &&
+        std::find_if(others.begin(), others.end(),
+                     [&](const std::string& o) { return SameTable(o, t); }) == others.end())
+      others.push_back(t);
+  q.joins.clear();
+  auto joins = index_.PlanJoins(q.from, others);
+  if (!joins)
+    return std::unexpected(NotUnderstood(fmt::format(
+        "the tables {} and {} are not connected by foreign keys", q.from, text::Join(others, ", "))));
+  q.joins = std::move(*joins);
+  // Sums and averages must not count a row twice: refuse a measure whose table is joined
+  // to a "many" side.
+  for (const auto& s : q.select) {
+    const Expr& e = s.expr;
+    if (!e.column || (e.agg != Aggregate::kSum && e.agg != Aggregate::kAvg)) continue;
+    for (const auto& j : q.joins) {
+      if (index_.FansOut(e.column->table, j.table)) {
+        return std::unexpected(NotUnderstood(fmt::format(
+            "{} of {}.{} broken down by {} would count each {} row once per matching {} row",
+            sql::AggregateName(e.agg), e.column->table, e.column->column, j.table,
+            e.column->table, j.table)));
+      }
+    }
+  }
+  // A plain listing joined to a "many" side would repeat rows: list each once.
+  if (!q.is_aggregated()) {
+    for (const auto& j : q.joins)
+      if (index_.FansOut(q.from, j.table)) q.distinct = true;
+  }
+  // COUNT(*) counts rows of the main table; with a fan-out join count its keys instead.
+  const TableEntry* from = index_.FindTable(q.from);
+  for (auto& s : q.select) {
+    if (s.expr.agg == Aggregate::kCount && !s.expr.column && from && from->primary_key) {
+      for (const auto& j : q.joins) {
+        if (index_.FansOut(q.from, j.table)) {
+          s.expr = Expr::Agg(Aggregate::kCountDistinct, Ref(from->primary_key));
+          break;
+        }
+      }
+    }
+  }
+  return {};
+}
+
+
+Result<void> Builder::Assemble() {
+  // The subject: what the question is about.
+  if (!subject_) {
+    for (const auto& m : measures_) {
+      if (m.expr.column) {
+        subject_ = index_.FindTable(m.expr.column->table);
+        break;
+      }
+    }
+  }
+  if (!subject_) {
+    for (size_t k = 0; k < items_.size(); ++k) {
+      const Item& it = items_[k];
+      if (it.used || !it.is_table()) continue;
+      // "product categories": in a compound noun the last word is the thing.
+      if (k + 1 < items_.size() && items_[k + 1].is_table() && !items_[k + 1].used &&
+          items_[k + 1].begin == it.end)
+        continue;
+      subject_ = PickTable(it);
+      break;
+    }
+  }
+  if (!subject_) {
+    for (const auto& it : items_)
+      if (!it.used && it.is_column()) {
+        const ColumnEntry* c = PickColumn(it);
+        subject_ = index_.FindTable(c->table->name);
+        break;
+      }
+  }
+  if (!subject_ && !group_tables_.empty()) subject_ = group_tables_.front();
+  if (!subject_) {
+    for (const auto& it : items_)
+      if (it.is_table()) {
+        subject_ = PickTable(it);
+        break;
+      }
+  }
+  if (!subject_ && !where_.empty() && where_[0].lhs.column)
+    subject_ = index_.FindTable(where_[0].lhs.column->table);
+  if (!subject_) return std::unexpected(NotUnderstood("I could not tell which table it is about"));
+
+  // Remaining mentions: tables to join, columns to show (or to measure, when grouped).
+  bool grouped = !groups_.empty() || grain_ != TimeGrain::kNone;
+  for (auto& it : items_) {
+    if (it.used || it.kind != ItemKind::kMention) continue;
+    if (it.is_table()) {
+      const TableEntry* t = PickTable(it);
+      if (t != subject_) extra_tables_.push_back(t);
+      it.used = true;
+      continue;
+    }
+    if (it.is_column()) {
+      const ColumnEntry* c = PickColumn(it);
+      it.used = true;
+      if (c->is_numeric && (grouped || ImpliesTotal(it.phrase))) {
+        // "revenue by country", "revenue from small business customers": a bare measure in a
+        // grouped question, or one named by a word that means a total, is summed.
+        measures_.push_back({Expr::Agg(Aggregate::kSum, Ref(c)), ""});
+        continue;
+      }
+      if (std::find(projection_.begin(), projection_.end(), c) == projection_.end())
+        projection_.push_back(c);
+    }
+  }
+  // "average price per product" is an average over products, not one group per product.
+  for (const TableEntry* g : std::vector<const TableEntry*>(group_tables_)) {
+    bool own = !measures_.empty();
+    for (const auto& m : measures_)
+      if (!m.expr.column || m.expr.agg == Aggregate::kCount ||
+          m.expr.agg == Aggregate::kCountDistinct || !SameTable(m.expr.column->table, g->table->name))
+        own = false;
+    if (!own || top_ || !having_.empty()) continue;
+    for (const auto& key : EntityKeys(g)) std::erase(groups_, key);
+    std::erase(group_tables_, g);
+  }
+  // Time grain: group by the period of the relevant date column.
+  if (grain_ != TimeGrain::kNone) {
+    const ColumnEntry* c = grain_column_;
+    if (!c && !measures_.empty() && measures_[0].expr.column) {
+      const TableEntry* t = index_.FindTable(measures_[0].expr.column->table);
+      if (t) c = t->date;
+    }
+    if (!c) c = subject_->date;
+    if (!c) {
+      for (const auto* t : mentioned_)
+        if (t->date && !c) c = t->date;
+    }
+    if (!c) return std::unexpected(NotUnderstood("I found no date column to group by period"));
+    Expr g{Aggregate::kNone, Ref(c), grain_};
+    groups_.insert(groups_.begin(), g);
+    if (order_.empty() && !limit_) order_.push_back({g, false});
+  }
+  grouped = !groups_.empty();
+  if (grouped && measures_.empty()) measures_.push_back({Expr::CountStar(), "count"});
+  if (!grouped && !measures_.empty() && !projection_.empty()) {
+    // "average price and name"? Mixed lists: group by the named columns.
+    for (const ColumnEntry* c : projection_) groups_.push_back(Expr::Col(Ref(c)));
+    grouped = true;
+    projection_.clear();
+  }
+
+  sql::Query q;
+  q.from = subject_->table->name;
+  // Measures decide the main table when they all come from one.
+  if (!measures_.empty()) {
+    for (const auto& m : measures_) {
+      if (m.expr.column) {
+        q.from = m.expr.column->table;
+        break;
+      }
+    }
+  }
+  if (grouped || !measures_.empty()) {
+    for (const auto& g : groups_) {
+      // Entity keys are grouped by; show the label (and the key, for uniqueness).
+      q.select.push_back({g, g.grain != TimeGrain::kNone ? std::string(TimeGrainName(g.grain)) : ""});
+    }
+    for (const ColumnEntry* c : projection_) {
+      Expr e = Expr::Col(Ref(c));
+      q.select.push_back({e, ""});
+      q.group_by.push_back(e);
+    }
+    for (const auto& m : measures_) {
+      bool dup = std::any_of(q.select.begin(), q.select.end(),
+                             [&](const sql::SelectItem& s) { return s.expr == m.expr; });
+      if (!dup) q.select.push_back(m);
+    }
+    q.group_by.insert(q.group_by.begin(), groups_.begin(), groups_.end());
+    // The primary key of an entity is grouped by but need not be shown twice.
+    q.distinct = false;
+  } else {
+    if (projection_.empty()) {
+      q.select.push_back({Expr::Col({subject_->table->name, "*"}), ""});
+    } else {
+      for (const ColumnEntry* c : projection_) {
+        // A person's name is two columns: show the first name beside the last.
+        const TableEntry* t = index_.FindTable(c->table->name);
+        if (t && c == t->label && t->second_label &&
+            std::find(projection_.begin(), projection_.end(), t->second_label) == projection_.end())
+          q.select.push_back({Expr::Col(Ref(t->second_label)), ""});
+        if (t && c == t->second_label && t->label &&
+            std::find(projection_.begin(), projection_.end(), t->label) == projection_.end()) {
+          q.select.push_back({Expr::Col(Ref(c)), ""});
+          q.select.push_back({Expr::Col(Ref(t->label)), ""});
+          continue;
+        }
+        q.select.push_back({Expr::Col(Ref(c)), ""});
+      }
+      // One column that does not name the row itself: list its different values.
+      if (projection_.size() == 1 && projection_[0] != subject_->label && !projection_[0]->is_key &&
+          !projection_[0]->is_numeric && !top_ && order_.empty())
+        q.distinct = true;
+      if (projection_order_) {
+        bool shown = std::any_of(q.select.begin(), q.select.end(), [&](const sql::SelectItem& s) {
+          return s.expr == *projection_order_;
+        });
+        if (!shown) q.select.push_back({*projection_order_, ""});
+      }
+    }
+    if (distinct_) q.distinct = true;
+  }
+  q.where = where_;
+  q.having = having_;
+  q.order_by = order_;
+  q.limit = limit_;
+  if (alpha_ && q.order_by.empty()) {
+    const ColumnEntry* label = subject_->label;
+    if (label) q.order_by.push_back({Expr::Col(Ref(label)), false});
+  }
+  if (q.order_by.empty() && direction_ != 0 && !measures_.empty())
+    q.order_by.push_back({measures_.front().expr, direction_ > 0});
+  auto joined = FinishJoins(q);
+  if (!joined) return std::unexpected(joined.error());
+  result_ = std::move(q);
+  return {};
+}
+
+// A follow-up edits the previous query rather than starting over.
+Result<void> Builder::ApplyFollowUp() {
+  sql::Query q = *previous_;
+  subject_ = index_.FindTable(q.from);
+  // "top 5 instead", "just the top 3", "bottom 3": a new limit (and direction).
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used || it.kind != ItemKind::kTop) continue;
+    Item* next = Next(k, false);
+    bool has_target = next && next->kind == ItemKind::kMention && !next->is_value();
+    if (has_target && !(next->is_table() && PickTable(*next) == subject_)) continue;
+    if (has_target) next->used = true;
+    it.used = true;
+    if (it.n > 0) q.limit = it.n;
+    if (it.dir != 0 && !q.order_by.empty())
+      for (auto& o : q.order_by) o.descending = it.dir > 0;
+  }
+  // "and the average?": change the aggregate of the measure.
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used || it.kind != ItemKind::kAgg) continue;
+    Item* next = Next(k, false);
+    if (next && next->kind == ItemKind::kMention && !next->is_value()) continue;
+    it.used = true;
+    bool changed = false;
+    for (auto& s : q.select) {
+      if (!s.expr.is_aggregate() || !s.expr.column || changed) continue;
+      Expr old = s.expr;
+      if (it.agg == Aggregate::kCount) continue;
+      s.expr.agg = it.agg;
+      s.alias.clear();
+      for (auto& o : q.order_by)
+        if (o.expr == old) o.expr = s.expr;
+      for (auto& h : q.having)
+        if (h.lhs == old) h.lhs = s.expr;
+      changed = true;
+    }
+    if (!changed && it.agg == Aggregate::kCount) {
+      // "how many are there?": count the rows the previous answer listed.
+      if (!q.is_aggregated()) {
+        q.select = {{Expr::CountStar(), "count"}};
+        q.order_by.clear();
+        q.limit.reset();
+        q.distinct = false;
+        changed = true;
+      }
+    }
+    if (!changed && subject_ && subject_->money) {
+      for (auto& s : q.select) {
+        if (s.expr.agg == Aggregate::kCount && !changed) {
+          Expr old = s.expr;
+          s.expr = Expr::Agg(it.agg, Ref(subject_->money));
+          s.alias.clear();
+          for (auto& o : q.order_by)
+            if (o.expr == old) o.expr = s.expr;
+          changed = true;
+        }
+      }
+    }
+    if (!changed) return std::unexpected(NotUnderstood("I could not tell which measure to change"));
+  }
+  // New groupings replace the old ones ("by month instead", "per category instead").
+  subject_ = index_.FindTable(q.from);
+  auto groups = ReadGroups();
+  if (!groups) return groups;
+  auto conditions = ReadConditions();
+  if (!conditions) return conditions;
+  auto measures = ReadMeasures();
+  if (!measures) return measures;
+  auto ranking = ReadRanking();
+  if (!ranking) return ranking;
+  auto filters = ReadFilters();
+  if (!filters) return filters;
+  auto sort = ReadSort();
+  if (!sort) return sort;
+
+  if (!groups_.empty() || grain_ != TimeGrain::kNone) {
+    std::vector<sql::SelectItem> kept;
+    for (const auto& s : q.select)
+      if (s.expr.is_aggregate()) kept.push_back(s);
+    std::vector<sql::SelectItem> select;
+    std::vector<Expr> group_by;
+    if (grain_ != TimeGrain::kNone) {
+      const ColumnEntry* c = grain_column_;
+      for (const auto& g : q.group_by)
+        if (!c && g.grain != TimeGrain::kNone && g.column)
+          c = index_.FindColumn(g.column->table, g.column->column);
+      if (!c && subject_) c = subject_->date;
+      if (!c) return std::unexpected(NotUnderstood("I found no date column to group by period"));
+      Expr g{Aggregate::kNone, Ref(c), grain_};
+      group_by.push_back(g);
+      select.push_back({g, std::string(TimeGrainName(grain_))});
+    }
+    for (const auto& g : groups_) {
+      group_by.push_back(g);
+      select.push_back({g, ""});
+    }
+    // Orders that referred to old groups go; orders on measures stay.
+    std::vector<sql::OrderItem> order;
+    for (const auto& o : q.order_by)
+      if (o.expr.is_aggregate()) order.push_back(o);
+    if (order.empty() && grain_ != TimeGrain::kNone) order.push_back({group_by.front(), false});
+    select.insert(select.end(), kept.begin(), kept.end());
+    if (kept.empty()) select.push_back({Expr::CountStar(), "count"});
+    q.select = select;
+    q.group_by = group_by;
+    q.order_by = order;
+  }
+  for (const auto& m : measures_) {
+    bool dup = std::any_of(q.select.begin(), q.select.end(),
+                           [&](const sql::SelectItem& s) { return s.expr == m.expr; });
+    if (!dup) q.select.push_back(m);
+  }
+  // Filters: a new filter on a column replaces the old one on it ("what about 2023?").
+  for (const auto& p : where_) {
+    const ColumnEntry* pc = p.lhs.column ? index_.FindColumn(p.lhs.column->table, p.lhs.column->column) : nullptr;
+    std::erase_if(q.where, [&](const sql::Predicate& old) {
+      if (!old.lhs.column || !p.lhs.column) return false;
+      if (*old.lhs.column == *p.lhs.column) return true;
+      // Two periods replace each other even on different date columns of one table.
+      const ColumnEntry* oc = index_.FindColumn(old.lhs.column->table, old.lhs.column->column);
+      return oc && pc && oc->is_temporal && pc->is_temporal && p.op == CompareOp::kRange &&
+             old.op == CompareOp::kRange;
+    });
+    q.where.push_back(p);
+  }
+  for (const auto& h : having_) {
+    std::erase_if(q.having, [&](const sql::Predicate& old) { return old.lhs == h.lhs; });
+    q.having.push_back(h);
+  }
+  if (!order_.empty()) q.order_by = order_;
+  if (limit_) q.limit = limit_;
+  if (direction_ != 0) {
+    if (q.order_by.empty()) {
+      for (const auto& s : q.select)
+        if (s.expr.is_aggregate()) {
+          q.order_by.push_back({s.expr, direction_ > 0});
+          break;
+        }
+    }
+    for (auto& o : q.order_by) o.descending = direction_ > 0;
+  }
+  if (alpha_) {
+    const TableEntry* t = index_.FindTable(q.from);
+    if (t && t->label) q.order_by = {{Expr::Col(Ref(t->label)), false}};
+  }
+  // Remaining mentions: "and their emails?" adds columns; a table adds a join.
+  for (auto& it : items_) {
+    if (it.used || it.kind != ItemKind::kMention) continue;
+    it.used = true;
+    if (it.is_column()) {
+      const ColumnEntry* c = PickColumn(it);
+      Expr e = Expr::Col(Ref(c));
+      bool present = std::any_of(q.select.begin(), q.select.end(),
+                                 [&](const sql::SelectItem& s) { return s.expr == e; });
+      bool star = std::any_of(q.select.begin(), q.select.end(), [&](const sql::SelectItem& s) {
+        return s.expr.column && s.expr.column->column == "*" &&
+               SameTable(s.expr.column->table, c->table->name);
+      });
+      if (present) continue;
+      if (star) {
+        // Listing every column already: show just the asked-for ones with the row's name.
+        std::vector<sql::SelectItem> select;
+        const TableEntry* t = index_.FindTable(c->table->name);
+        if (t && t->label && t->label != c) select.push_back({Expr::Col(Ref(t->label)), ""});
+        select.push_back({e, ""});
+        q.select = select;
+        continue;
+      }
+      if (q.is_aggregated()) {
+        if (c->is_numeric && !c->is_key) {
+          q.select.push_back({Expr::Agg(Aggregate::kSum, Ref(c)), ""});
+        } else {
+          // Insert before the measures, and group by it.
+          auto pos = std::find_if(q.select.begin(), q.select.end(),
+                                  [](const sql::SelectItem& s) { return s.expr.is_aggregate(); });
+          q.select.insert(pos, {e, ""});
+          q.group_by.push_back(e);
+        }
+      } else {
+        q.select.push_back({e, ""});
+      }
+    } else if (it.is_table()) {
+      extra_tables_.push_back(PickTable(it));
+    }
+  }
+  auto joined = FinishJoins(q);
+  if (!joined) return std::unexpected(joined.error());
+  result_ = std::move(q);
+  return {};
+}
+
+// Two mentions side by side that can name one column are one mention: "units in stock" is
+// stock_quantity, not units and then stock. A structural word that is also the word of a
+// column right after its table ("order total") names that column.
+void Builder::MergeMentions() {
+  for (size_t k = 0; k + 1 < items_.size(); ++k) {
+    Item& a = items_[k];
+    Item& b = items_[k + 1];
+    if (a.used || b.used || a.kind != ItemKind::kMention || b.kind != ItemKind::kMention ||
+        a.is_value() || b.is_value() || b.begin > a.end + 1)
+      continue;
+    std::vector<SchemaTarget> both;
+    for (const auto& ta : a.targets) {
+      if (!ta.column) continue;
+      for (const auto& tb : b.targets)
+        if (tb.column == ta.column) both.push_back({ta.table, ta.column, ta.quality + tb.quality});
+    }
+    if (both.empty()) continue;
+    std::stable_sort(both.begin(), both.end(), [](const SchemaTarget& x, const SchemaTarget& y) {
+      return x.quality > y.quality;
+    });
+    a.targets = both;
+    a.end = b.end;
+    a.phrase += " " + b.phrase;
+    b.used = true;
+    b.kind = ItemKind::kWith;  // consumed; contributes nothing further
+  }
+  for (size_t k = 1; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used || it.kind != ItemKind::kAgg || !items_[k - 1].is_table()) continue;
+    if (k + 1 < items_.size() && items_[k + 1].kind == ItemKind::kMention) continue;
+    const TableEntry* t = PickTable(items_[k - 1]);
+    std::string word = text::ToLower(it.phrase);
+    for (const ColumnEntry* c : t->columns) {
+      if (!c->is_numeric || std::find(c->words.begin(), c->words.end(), word) == c->words.end())
+        continue;
+      it.kind = ItemKind::kMention;
+      it.targets = {{t, c, 3}};
+      items_[k - 1].used = true;
+      break;
+    }
+  }
+}
+
+Result<Understanding> Builder::Build(bool follow_up) {
+  CollectMentionedTables();
+  MergeMentions();
+  if (follow_up) {
+    auto r = ApplyFollowUp();
+    if (!r) return std::unexpected(r.error());
+  } else {
+    for (auto step : {&Builder::ReadGroups, &Builder::ReadConditions, &Builder::ReadMeasures,
+                      &Builder::ReadRanking, &Builder::ReadFilters, &Builder::ReadSort,
+                      &Builder::Assemble}) {
+      auto r = (this->*step)();
+      if (!r) return std::unexpected(r.error());
+    }
+  }
+  // Every content word must be accounted for; each one that is not lowers the confidence.
+  std::vector<std::string> unknown;
+  for (const auto& it : items_) {
+    if (it.kind == ItemKind::kUnknown) {
+      unknown.push_back(it.phrase);
+      confidence_ *= 0.5;
+    } else if (!it.used && (it.kind == ItemKind::kAgg || it.kind == ItemKind::kNumCond ||
+                            it.kind == ItemKind::kSuperlative || it.kind == ItemKind::kTop)) {
+      // A structural word that found no place would silently change the meaning.
+      return std::unexpected(NotUnderstood(fmt::format("I could not place '{}'", it.phrase)));
+    }
+  }
+  if (previous_ && follow_up && *result_ == *previous_)
+    return std::unexpected(NotUnderstood("I could not tell what to change in the previous answer"));
+  Understanding u;
+  u.query = std::move(*result_);
+  u.confidence = confidence_;
+  u.follow_up = follow_up;
+  u.notes = notes_;
+  if (!unknown.empty())
+    u.notes.push_back("ignored the words: " + text::Join(unknown, ", "));
+  return u;
+}
+
+}  // namespace
+
+bool ImpliesTotal(std::string_view phrase) {
+  static const std::set<std::string> kWords = {"revenue", "sale", "turnover", "income",
+                                               "spend", "spending", "earnings"};
+  for (const auto& w : text::Split(text::ToLower(phrase), ' '))
+    if (kWords.contains(Lemma(w))) return true;
+  return false;
+}
+
+namespace {
+
+bool HasFollowUpMarker(const std::vector<Token>& t) {
+  if (t.empty()) return false;
+  static const std::set<std::string_view> kStarts = {"and", "only", "just", "but", "now",
+                                                      "also", "then", "instead", "same", "except",
+                                                      "excluding", "exclude", "include", "sort",
+                                                      "order", "limit", "what's", "whats"};
+  if (kStarts.contains(t[0].text)) return true;
+  if ((WordsAt(t, 0, {"what", "about"}) || WordsAt(t, 0, {"how", "about"}))) return true;
+  for (const auto& tok : t)
+    if (tok.text == "instead" || tok.text == "their" || tok.text == "them" ||
+        tok.text == "those" || tok.text == "these")
+      return true;
+  return false;
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<const SchemaIndex> index, const Clock& clock)
+    : index_(std::move(index)), clock_(clock) {}
+
+Result<Understanding> Engine::Understand(std::string_view question,
+                                         const sql::Query* previous) const {
+  std::vector<Token> tokens = Tokenize(question);
+  if (tokens.empty()) return Fail(ErrorCode::kNotUnderstood, "The question is empty.");
+  auto today = std::chrono::year_month_day{
+      std::chrono::floor<std::chrono::days>(clock_.Now())};
+  Tagger tagger(*index_, today);
+  std::vector<Item> items = tagger.Run(tokens);
+  // A question that reads like a follow-up ("only in Germany", "top 5 instead") edits the
+  // previous query; any other is read on its own first and, failing that, as a follow-up
+  // ("lowest first", "how many are there?").
+  auto fresh = [&]() { return Builder(*index_, items, previous).Build(false); };
+  auto edit = [&]() { return Builder(*index_, items, previous).Build(true); };
+  if (previous && HasFollowUpMarker(tokens)) {
+    auto edited = edit();
+    if (edited) return edited;
+    auto alone = fresh();
+    return alone ? alone : edited;
+  }
+  auto alone = fresh();
+  if (alone || !previous) return alone;
+  auto edited = edit();
+  return edited ? edited : alone;
+}
+
+}  // namespace helios::nl2sql::engine

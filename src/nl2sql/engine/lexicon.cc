@@ -1,0 +1,177 @@
+#include "nl2sql/engine/lexicon.h"
+
+#include <libstemmer.h>
+
+#include <array>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+// WordNet's C header uses macro names that collide with ordinary code; it stays in this file.
+#include <wn.h>
+
+namespace helios::nl2sql::engine {
+namespace {
+
+struct WordNetState {
+  std::mutex mu;
+  bool ready = false;
+  std::unordered_map<std::string, std::string> cache;
+};
+
+WordNetState& WordNet() {
+  static WordNetState* state = [] {
+    auto* s = new WordNetState();
+    s->ready = wninit() == 0;
+    return s;
+  }();
+  return *state;
+}
+
+std::string MorphLocked(const std::string& word, int pos) {
+  std::string buf = word;
+  char* base = morphstr(buf.data(), pos);
+  return base ? std::string(base) : std::string();
+}
+
+struct Stemmer {
+  sb_stemmer* s = sb_stemmer_new("english", nullptr);
+  ~Stemmer() {
+    if (s) sb_stemmer_delete(s);
+  }
+};
+
+// Words a question uses for structure rather than content.
+const std::unordered_set<std::string_view>& StopWords() {
+  static const std::unordered_set<std::string_view> kWords = {
+      "a", "an", "the", "of", "for", "me", "show", "list", "give", "display", "get", "find",
+      "what", "which", "who", "whom", "whose", "are", "is", "was", "were", "be", "been", "do",
+      "does", "did", "have", "has", "had", "with", "to", "from", "all", "and", "please", "there",
+      "their", "our", "we", "us", "i", "you", "my", "your", "that", "those", "these", "it",
+      "its", "any", "some", "how", "tell", "about", "can", "could", "would", "will", "on", "at",
+      "as", "only", "just", "also", "too", "data", "information", "info", "details", "record",
+      "records", "row", "rows", "entries", "entry", "so", "far", "currently", "now", "in",
+      "each", "every", "by", "per", "this", "them", "they", "one", "ones", "whats", "what's",
+      "let", "see", "know", "want", "need", "like", "return", "select", "fetch", "provide",
+      "overall", "altogether", "please", "kindly", "instead", "again", "same", "but", "then",
+      "both", "currently", "existing", "available", "here", "exist", "exists", "registered",
+      "stored", "database", "table", "system", "figure", "figures", "up",
+      "out", "into", "being", "having", "made", "done", "placed", "got", "received",
+      "total", "number", "count", "many", "much", "or", "whole", "entire", "full", "complete",
+      "including", "include", "along", "s", "'s",
+      // Verbs that only relate the entities already named ("employees who work in Europe").
+      "work", "works", "worked", "working", "handle", "handles", "handled", "handling",
+      "generate", "generates", "generated", "generating", "come", "comes", "came", "coming",
+      "still", "live", "lives", "lived", "living", "located", "based", "manage", "managed",
+      "manages", "sold", "sell", "sells", "selling", "make", "makes", "bring", "brings",
+      "brought", "belong", "belongs", "belonging", "job", "jobs", "ever", "yet", "already",
+      "currently", "bought", "buy", "buys", "address", "addresses", "listed",
+      "assigned", "responsible", "serve", "serves", "served", "cover", "covers", "there's"};
+  return kWords;
+}
+
+// Database vocabulary: groups of words that name the same thing in a schema.
+const std::vector<std::vector<std::string>>& SynonymGroups() {
+  static const std::vector<std::vector<std::string>> kGroups = {
+      {"amount", "revenue", "sales", "sale", "spend", "spending", "spent", "turnover", "income",
+       "value", "worth"},
+      {"price", "cost", "priced", "costs"},
+      {"quantity", "qty", "units", "unit", "pieces"},
+      {"name", "called", "named", "title"},
+      {"email", "mail", "e-mail"},
+      {"employee", "staff", "salesperson", "rep", "representative", "worker", "personnel",
+       "salespeople", "seller"},
+      {"customer", "client", "buyer", "shopper", "account"},
+      {"product", "item", "article", "goods", "merchandise"},
+      {"category", "type", "kind", "genre"},
+      {"country", "nation"},
+      {"city", "town"},
+      {"order", "purchase"},
+      {"salary", "pay", "wage", "wages", "earnings", "compensation"},
+      {"stock", "inventory"},
+      {"status", "state"},
+      {"description", "desc"},
+      {"region", "territory", "area"},
+      {"date", "day", "when", "time"},
+      {"age", "old"},
+      {"phone", "telephone"},
+      {"address", "location"},
+      {"id", "identifier", "number"},
+      {"discount", "rebate", "markdown"},
+      {"year", "yr"},
+      {"count", "number"},
+      {"student", "pupil"},
+      {"teacher", "instructor", "professor", "faculty"},
+      {"film", "movie"},
+      {"song", "track"},
+      {"singer", "artist", "musician"},
+      {"capacity", "size"},
+      {"population", "inhabitants"},
+      {"height", "tall"},
+      {"weight", "heavy"},
+  };
+  return kGroups;
+}
+
+}  // namespace
+
+std::string Lemma(std::string_view word) {
+  std::string w(word);
+  if (w.size() < 3) return w;
+  auto& wn = WordNet();
+  std::lock_guard lock(wn.mu);
+  if (!wn.ready) return w;
+  auto it = wn.cache.find(w);
+  if (it != wn.cache.end()) return it->second;
+  std::string base = MorphLocked(w, NOUN);
+  if (base.empty()) base = MorphLocked(w, VERB);
+  if (base.empty()) base = w;
+  // WordNet joins compounds with '_'; keep single words only.
+  if (base.find('_') != std::string::npos) base = w;
+  if (wn.cache.size() < 200000) wn.cache.emplace(w, base);
+  return base;
+}
+
+std::string Key(std::string_view word) {
+  thread_local Stemmer stemmer;
+  std::string lemma = Lemma(word);
+  if (!stemmer.s) return lemma;
+  const sb_symbol* out = sb_stemmer_stem(
+      stemmer.s, reinterpret_cast<const sb_symbol*>(lemma.data()), static_cast<int>(lemma.size()));
+  if (!out) return lemma;
+  return std::string(reinterpret_cast<const char*>(out), sb_stemmer_length(stemmer.s));
+}
+
+bool IsStopWord(std::string_view word) { return StopWords().contains(word); }
+
+const std::vector<std::string>& Synonyms(std::string_view word) {
+  static const auto* index = [] {
+    auto* m = new std::unordered_map<std::string, std::vector<std::string>>();
+    for (const auto& group : SynonymGroups()) {
+      for (const auto& w : group) {
+        auto& list = (*m)[w];
+        for (const auto& other : group)
+          if (other != w) list.push_back(other);
+      }
+    }
+    return m;
+  }();
+  static const std::vector<std::string> kNone;
+  auto it = index->find(std::string(word));
+  return it == index->end() ? kNone : it->second;
+}
+
+long long NumberWord(std::string_view w) {
+  static const std::unordered_map<std::string_view, long long> kNumbers = {
+      {"zero", 0},      {"one", 1},        {"two", 2},        {"three", 3},     {"four", 4},
+      {"five", 5},      {"six", 6},        {"seven", 7},      {"eight", 8},     {"nine", 9},
+      {"ten", 10},      {"eleven", 11},    {"twelve", 12},    {"thirteen", 13}, {"fourteen", 14},
+      {"fifteen", 15},  {"sixteen", 16},   {"seventeen", 17}, {"eighteen", 18}, {"nineteen", 19},
+      {"twenty", 20},   {"thirty", 30},    {"forty", 40},     {"fifty", 50},    {"sixty", 60},
+      {"seventy", 70},  {"eighty", 80},    {"ninety", 90},    {"hundred", 100}, {"thousand", 1000},
+      {"dozen", 12},    {"million", 1000000}};
+  auto it = kNumbers.find(w);
+  return it == kNumbers.end() ? -1 : it->second;
+}
+
+}  // namespace helios::nl2sql::engine

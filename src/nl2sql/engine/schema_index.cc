@@ -1,0 +1,343 @@
+#include "nl2sql/engine/schema_index.h"
+
+#include <algorithm>
+#include <deque>
+#include <set>
+
+#include "common/text.h"
+#include "nl2sql/engine/lexicon.h"
+#include "sql/render.h"
+
+namespace helios::nl2sql::engine {
+namespace {
+
+bool HasWord(const std::vector<std::string>& words, std::string_view w) {
+  return std::find(words.begin(), words.end(), w) != words.end();
+}
+
+bool IsMoneyWord(std::string_view w) {
+  static const std::set<std::string_view> kMoney = {"amount", "total", "revenue", "sales",
+                                                     "price", "cost", "value", "payment",
+                                                     "fee", "spend", "income", "budget"};
+  return kMoney.contains(w);
+}
+
+int MoneyRank(const std::vector<std::string>& words) {
+  // Amount-like names are better overall measures than unit prices.
+  if (HasWord(words, "amount") || HasWord(words, "revenue") || HasWord(words, "sales") ||
+      HasWord(words, "total") || HasWord(words, "payment"))
+    return 2;
+  for (const auto& w : words)
+    if (IsMoneyWord(w)) return 1;
+  return 0;
+}
+
+}  // namespace
+
+std::string NormalizeValueText(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c >= 0x80) {
+      if (space && !out.empty()) out += ' ';
+      out += static_cast<char>(std::tolower(c));
+      space = false;
+    } else {
+      space = true;
+    }
+  }
+  return out;
+}
+
+std::string LemmatizeValueText(std::string_view normalized) {
+  std::string out;
+  for (const auto& w : text::Split(normalized, ' ')) {
+    if (!out.empty()) out += ' ';
+    out += Lemma(w);
+  }
+  return out;
+}
+
+std::string PhraseKey(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += ' ';
+    out += Key(w);
+  }
+  return out;
+}
+
+void SchemaIndex::AddPhrase(const std::vector<std::string>& words, SchemaTarget target) {
+  if (words.empty()) return;
+  auto& list = phrases_[PhraseKey(words)];
+  for (auto& existing : list) {
+    if (existing.table == target.table && existing.column == target.column) {
+      existing.quality = std::max(existing.quality, target.quality);
+      return;
+    }
+  }
+  list.push_back(target);
+}
+
+void SchemaIndex::IndexTable(TableEntry& t) {
+  AddPhrase(t.words, {&t, nullptr, 3});
+  // A single-word table is also named by that word's synonyms ("clients" for customer).
+  if (t.words.size() == 1)
+    for (const auto& syn : Synonyms(t.words[0])) AddPhrase({syn}, {&t, nullptr, 1});
+  // "order_items": the last word alone is a weak name for the table.
+  if (t.words.size() > 1) AddPhrase({t.words.back()}, {&t, nullptr, 1});
+
+  for (const ColumnEntry* c : t.columns) {
+    const auto& w = c->words;
+    AddPhrase(w, {&t, c, 3});
+    // Drop a leading table name: "customer_name" in customers is "name".
+    if (w.size() > t.words.size() &&
+        std::equal(t.words.begin(), t.words.end(), w.begin(),
+                   [](const std::string& a, const std::string& b) { return Key(a) == Key(b); })) {
+      std::vector<std::string> rest(w.begin() + static_cast<long>(t.words.size()), w.end());
+      if (!(rest.size() == 1 && rest[0] == "id")) AddPhrase(rest, {&t, c, 2});
+    }
+    if (w.size() > 1 && w.back() != "id") AddPhrase({w.back()}, {&t, c, 1});
+    if (w.size() > 1 && w.front() != "id" && !c->is_key) AddPhrase({w.front()}, {&t, c, 1});
+    if (!w.empty() && w.back() != "id") {
+      for (const auto& syn : Synonyms(w.back())) AddPhrase({syn}, {&t, c, 1});
+    }
+    // "signup" also as the words people type ("sign up").
+  }
+}
+
+Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
+    std::shared_ptr<const db::SchemaCatalog> catalog, db::DataSource& source,
+    size_t max_distinct) {
+  auto index = std::unique_ptr<SchemaIndex>(new SchemaIndex());
+  index->catalog_ = std::move(catalog);
+  const auto& cat = *index->catalog_;
+  index->tables_.reserve(cat.tables.size());
+
+  for (const auto& table : cat.tables) {
+    TableEntry t;
+    t.table = &table;
+    t.words = text::SplitIdentifier(table.name);
+    std::set<std::string> fk_columns;
+    for (const auto& fk : table.foreign_keys) {
+      fk_columns.insert(text::ToLower(fk.column));
+      index->edges_.push_back({table.name, fk.column, fk.ref_table, fk.ref_column});
+    }
+    for (const auto& col : table.columns) {
+      auto c = std::make_unique<ColumnEntry>();
+      c->table = &table;
+      c->column = &col;
+      c->words = text::SplitIdentifier(col.name);
+      c->is_key = col.primary_key || fk_columns.contains(text::ToLower(col.name)) ||
+                  (!c->words.empty() && c->words.back() == "id");
+      using F = db::TypeFamily;
+      c->is_numeric = (col.family == F::kInteger || col.family == F::kReal) && !c->is_key;
+      c->is_temporal = col.family == F::kDate || col.family == F::kDateTime ||
+                       ((col.family == F::kText || col.family == F::kOther) &&
+                        (HasWord(c->words, "date") || HasWord(c->words, "time")));
+      c->is_text = col.family == F::kText || col.family == F::kOther;
+      t.columns.push_back(c.get());
+      index->columns_.push_back(std::move(c));
+    }
+    index->tables_.push_back(std::move(t));
+  }
+
+  for (auto& t : index->tables_) {
+    int best_label = 0;
+    int best_money = 0;
+    for (const ColumnEntry* c : t.columns) {
+      if (c->column->primary_key && !t.primary_key) t.primary_key = c;
+      const auto& w = c->words;
+      if (c->is_text && !c->is_key && !c->is_temporal) {
+        int score = 0;
+        if (w.size() == 1 && w[0] == "name") score = 5;
+        else if (!w.empty() && w.back() == "name" && w.size() == t.words.size() + 1) score = 4;
+        else if (HasWord(w, "last") && HasWord(w, "name")) score = 4;
+        else if (!w.empty() && w.back() == "name" && !HasWord(w, "first")) score = 3;
+        else if (HasWord(w, "title")) score = 2;
+        else if (!w.empty() && w.back() == "name") score = 1;
+        if (score > best_label) {
+          best_label = score;
+          t.label = c;
+        }
+      }
+      if (c->is_temporal && !t.date) t.date = c;
+      if (c->is_numeric) {
+        int rank = MoneyRank(w);
+        if (rank > best_money) {
+          best_money = rank;
+          t.money = c;
+        }
+      }
+    }
+    if (t.label && HasWord(t.label->words, "last")) {
+      for (const ColumnEntry* c : t.columns)
+        if (HasWord(c->words, "first") && HasWord(c->words, "name")) t.second_label = c;
+    }
+    // Prefer a date column named after the table or the row's creation.
+    for (const ColumnEntry* c : t.columns) {
+      if (!c->is_temporal) continue;
+      for (const auto& w : c->words)
+        if (HasWord(t.words, w) || w == "created" || w == "signup") t.date = c;
+    }
+    index->IndexTable(t);
+  }
+
+  // Values of low-cardinality text columns.
+  for (auto& owned : index->columns_) {
+    ColumnEntry* c = owned.get();
+    if (!c->is_text || c->column->primary_key) continue;
+    if (HasWord(c->words, "email") || HasWord(c->words, "url") || HasWord(c->words, "phone"))
+      continue;
+    auto values = source.DistinctTextValues(c->table->name, c->column->name, max_distinct);
+    if (!values) continue;  // an unreadable column only loses value linking
+    c->distinct_values = values->size();
+    for (const auto& v : *values) {
+      if (v.size() < 2 || v.size() > 80) continue;
+      std::string lower = NormalizeValueText(v);
+      if (lower.empty() || IsStopWord(lower)) continue;
+      bool numeric = std::all_of(lower.begin(), lower.end(), [](char ch) {
+        return std::isdigit(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-';
+      });
+      if (numeric) continue;
+      size_t words = static_cast<size_t>(std::count(lower.begin(), lower.end(), ' ')) + 1;
+      if (words > 6) continue;
+      index->longest_value_words_ = std::max(index->longest_value_words_, words);
+      index->values_[lower].push_back({c, v});
+      std::string lemmas = LemmatizeValueText(lower);
+      if (lemmas != lower) index->values_[lemmas].push_back({c, v});
+    }
+  }
+  // Flag columns: booleans, and integer columns holding only 0 and 1.
+  for (auto& owned : index->columns_) {
+    ColumnEntry* c = owned.get();
+    if (c->is_key) continue;
+    if (c->column->family == db::TypeFamily::kBoolean) {
+      c->is_flag = true;
+      continue;
+    }
+    if (c->column->family != db::TypeFamily::kInteger) continue;
+    if (c->table->row_count < 0 || c->table->row_count > 1'000'000) continue;
+    std::string q = "SELECT DISTINCT " + sql::QuoteIdentifier(c->column->name, source.dialect()) +
+                    " FROM " + sql::QuoteIdentifier(c->table->name, source.dialect()) + " LIMIT 3";
+    auto r = source.Execute(q, {}, {3, std::chrono::milliseconds(2000)});
+    if (!r || r->rows.empty() || r->rows.size() > 2) continue;
+    bool flag = true;
+    for (const auto& row : r->rows) {
+      if (row.empty() || !std::holds_alternative<int64_t>(row[0])) flag = false;
+      else if (std::get<int64_t>(row[0]) != 0 && std::get<int64_t>(row[0]) != 1) flag = false;
+    }
+    c->is_flag = flag;
+    if (flag) c->is_numeric = false;
+  }
+  return index;
+}
+
+const TableEntry* SchemaIndex::FindTable(std::string_view name) const {
+  for (const auto& t : tables_)
+    if (text::EqualsIgnoreCase(t.table->name, name)) return &t;
+  return nullptr;
+}
+
+const ColumnEntry* SchemaIndex::FindColumn(std::string_view table, std::string_view column) const {
+  const TableEntry* t = FindTable(table);
+  if (!t) return nullptr;
+  for (const ColumnEntry* c : t->columns)
+    if (text::EqualsIgnoreCase(c->column->name, column)) return c;
+  return nullptr;
+}
+
+const std::vector<SchemaTarget>* SchemaIndex::LookupPhrase(const std::string& keys) const {
+  auto it = phrases_.find(keys);
+  return it == phrases_.end() ? nullptr : &it->second;
+}
+
+const std::vector<ValueTarget>* SchemaIndex::LookupValue(const std::string& lowercase) const {
+  auto it = values_.find(lowercase);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
+std::vector<FkEdge> SchemaIndex::ShortestPath(const std::string& from,
+                                              const std::string& to) const {
+  if (text::EqualsIgnoreCase(from, to)) return {};
+  std::map<std::string, std::pair<std::string, size_t>> prev;  // table -> (previous, edge)
+  std::deque<std::string> queue{text::ToLower(from)};
+  std::set<std::string> seen{text::ToLower(from)};
+  std::string target = text::ToLower(to);
+  while (!queue.empty()) {
+    std::string cur = queue.front();
+    queue.pop_front();
+    if (cur == target) break;
+    for (size_t i = 0; i < edges_.size(); ++i) {
+      const auto& e = edges_[i];
+      std::string a = text::ToLower(e.from_table), b = text::ToLower(e.to_table);
+      if (a == b) continue;  // self-references never join two different tables
+      std::string next;
+      if (a == cur) next = b;
+      else if (b == cur) next = a;
+      else continue;
+      if (seen.insert(next).second) {
+        prev[next] = {cur, i};
+        queue.push_back(next);
+      }
+    }
+  }
+  if (!seen.contains(target)) return {FkEdge{}};  // marker: unreachable
+  std::vector<FkEdge> path;
+  for (std::string cur = target; cur != text::ToLower(from);) {
+    auto [p, edge] = prev[cur];
+    path.push_back(edges_[edge]);
+    cur = p;
+  }
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+std::optional<std::vector<sql::Join>> SchemaIndex::PlanJoins(
+    const std::string& from, const std::vector<std::string>& tables) const {
+  std::vector<sql::Join> joins;
+  std::vector<std::string> joined{from};
+  auto is_joined = [&](const std::string& t) {
+    return std::any_of(joined.begin(), joined.end(),
+                       [&](const std::string& j) { return text::EqualsIgnoreCase(j, t); });
+  };
+  for (const auto& target : tables) {
+    if (is_joined(target)) continue;
+    // Shortest path from any table already joined.
+    std::vector<FkEdge> best;
+    bool found = false;
+    for (const auto& start : joined) {
+      auto path = ShortestPath(start, target);
+      if (path.size() == 1 && path[0].from_table.empty()) continue;
+      if (!found || path.size() < best.size()) {
+        best = path;
+        found = true;
+      }
+    }
+    if (!found) return std::nullopt;
+    for (const auto& e : best) {
+      if (is_joined(e.from_table) && !is_joined(e.to_table)) {
+        joins.push_back({e.to_table, {e.from_table, e.from_column}, {e.to_table, e.to_column}});
+        joined.push_back(e.to_table);
+      } else if (is_joined(e.to_table) && !is_joined(e.from_table)) {
+        joins.push_back({e.from_table, {e.to_table, e.to_column}, {e.from_table, e.from_column}});
+        joined.push_back(e.from_table);
+      }
+    }
+  }
+  return joins;
+}
+
+bool SchemaIndex::FansOut(const std::string& from, const std::string& to) const {
+  auto path = ShortestPath(from, to);
+  std::string cur = text::ToLower(from);
+  for (const auto& e : path) {
+    if (e.from_table.empty()) return true;
+    // Walking from the referenced side to the referencing side multiplies rows.
+    if (text::ToLower(e.to_table) == cur) return true;
+    cur = text::ToLower(e.to_table);
+  }
+  return false;
+}
+
+}  // namespace helios::nl2sql::engine

@@ -1,0 +1,107 @@
+// What the engine knows about one database: every table and column under the words people
+// use for them (split identifiers, lemmas, curated synonyms), the roles columns play (label,
+// date, measure, key), the foreign-key graph for joins, and an index of the distinct text
+// values of low-cardinality columns, so "customers in Germany" finds the column holding
+// "Germany". Built once per schema version; immutable and shared across threads afterwards.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/error.h"
+#include "db/data_source.h"
+#include "sql/ir.h"
+
+namespace helios::nl2sql::engine {
+
+struct ColumnEntry {
+  const db::TableInfo* table = nullptr;
+  const db::ColumnInfo* column = nullptr;
+  std::vector<std::string> words;  // lowercase words of the name
+  bool is_key = false;             // primary key or foreign-key column
+  bool is_numeric = false;
+  bool is_temporal = false;        // a date or timestamp, by type or name
+  bool is_text = false;
+  bool is_flag = false;            // holds only 0 and 1 (or booleans): "discontinued products"
+  size_t distinct_values = 0;      // text values indexed (0: not indexed)
+};
+
+struct TableEntry {
+  const db::TableInfo* table = nullptr;
+  std::vector<std::string> words;
+  std::vector<const ColumnEntry*> columns;
+  const ColumnEntry* label = nullptr;       // the column that names a row ("name", "title")
+  const ColumnEntry* second_label = nullptr;  // e.g. first_name when label is last_name
+  const ColumnEntry* date = nullptr;        // the main date column
+  const ColumnEntry* primary_key = nullptr;
+  const ColumnEntry* money = nullptr;       // the main monetary measure, if any
+};
+
+// A schema element a phrase can name.
+struct SchemaTarget {
+  const TableEntry* table = nullptr;
+  const ColumnEntry* column = nullptr;  // null: the table itself
+  int quality = 0;                      // 3 exact words, 2 lemma/stem, 1 synonym
+};
+
+struct ValueTarget {
+  const ColumnEntry* column = nullptr;
+  std::string value;  // as stored
+};
+
+// One edge of the foreign-key graph: from.column references to.column.
+struct FkEdge {
+  std::string from_table, from_column, to_table, to_column;
+};
+
+class SchemaIndex {
+ public:
+  // Reads distinct values through `source` (columns with at most `max_distinct` values).
+  static Result<std::unique_ptr<SchemaIndex>> Build(std::shared_ptr<const db::SchemaCatalog> catalog,
+                                                    db::DataSource& source, size_t max_distinct);
+
+  const db::SchemaCatalog& catalog() const { return *catalog_; }
+  const std::vector<TableEntry>& tables() const { return tables_; }
+  const TableEntry* FindTable(std::string_view name) const;
+  const ColumnEntry* FindColumn(std::string_view table, std::string_view column) const;
+
+  // Schema elements named by a phrase of matching keys ("order item" -> order_items).
+  const std::vector<SchemaTarget>* LookupPhrase(const std::string& keys) const;
+  // Columns holding a value, by its lowercase text ("germany" -> customers.country).
+  const std::vector<ValueTarget>* LookupValue(const std::string& lowercase) const;
+  size_t longest_value_words() const { return longest_value_words_; }
+
+  // Joins that connect `from` to every table in `tables` along foreign keys (shortest paths,
+  // shared prefixes reused). nullopt when some table cannot be reached.
+  std::optional<std::vector<sql::Join>> PlanJoins(const std::string& from,
+                                                  const std::vector<std::string>& tables) const;
+  // True when joining `from` to `to` can repeat rows of `from` (a one-to-many step).
+  bool FansOut(const std::string& from, const std::string& to) const;
+
+ private:
+  void IndexTable(TableEntry& t);
+  void AddPhrase(const std::vector<std::string>& words, SchemaTarget target);
+  std::vector<FkEdge> ShortestPath(const std::string& from, const std::string& to) const;
+
+  std::shared_ptr<const db::SchemaCatalog> catalog_;
+  std::vector<std::unique_ptr<ColumnEntry>> columns_;
+  std::vector<TableEntry> tables_;
+  std::unordered_map<std::string, std::vector<SchemaTarget>> phrases_;
+  std::unordered_map<std::string, std::vector<ValueTarget>> values_;
+  size_t longest_value_words_ = 1;
+  std::vector<FkEdge> edges_;
+};
+
+// Keys of a phrase's words joined by spaces: the lookup form for LookupPhrase.
+std::string PhraseKey(const std::vector<std::string>& words);
+
+// The lookup forms of a value: lowercase words without punctuation ("Toys & Games" ->
+// "toys games"), and the same with each word's lemma ("Sales Managers" -> "sale manager").
+std::string NormalizeValueText(std::string_view text);
+std::string LemmatizeValueText(std::string_view normalized);
+
+}  // namespace helios::nl2sql::engine

@@ -1,0 +1,178 @@
+#include "nl2sql/engine/tokenizer.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include "common/text.h"
+#include "nl2sql/engine/lexicon.h"
+
+namespace helios::nl2sql::engine {
+namespace {
+
+bool IsWordChar(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
+
+// Exactly three digits at `pos`, not followed by a fourth.
+bool ThousandsGroupAt(std::string_view q, size_t pos) {
+  if (pos + 3 > q.size()) return false;
+  for (size_t k = 0; k < 3; ++k)
+    if (!std::isdigit(static_cast<unsigned char>(q[pos + k]))) return false;
+  return pos + 3 == q.size() || !std::isdigit(static_cast<unsigned char>(q[pos + 3]));
+}
+
+}  // namespace
+
+std::vector<Token> Tokenize(std::string_view q) {
+  std::vector<Token> out;
+  size_t i = 0;
+  const size_t n = q.size();
+  auto push_word = [&](std::string raw) {
+    Token t;
+    t.raw = raw;
+    t.text = text::ToLower(raw);
+    t.capitalized = !raw.empty() && std::isupper(static_cast<unsigned char>(raw[0]));
+    long long nw = NumberWord(t.text);
+    if (nw >= 0) {
+      t.kind = Token::Kind::kNumber;
+      t.number = static_cast<double>(nw);
+      t.integer = true;
+      // "two hundred", "five thousand"
+      if (!out.empty() && out.back().kind == Token::Kind::kNumber &&
+          (t.text == "hundred" || t.text == "thousand" || t.text == "million") &&
+          NumberWord(out.back().text) > 0) {
+        out.back().number *= t.number;
+        out.back().raw += " " + raw;
+        return;
+      }
+    } else {
+      t.key = Key(t.text);
+    }
+    out.push_back(std::move(t));
+  };
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(q[i]);
+    if (std::isspace(c)) {
+      ++i;
+      continue;
+    }
+    // Quoted strings: '...', "...", and typographic quotes.
+    if (c == '"' || (c == '\'' && (i == 0 || !IsWordChar(static_cast<unsigned char>(q[i - 1]))))) {
+      char quote = static_cast<char>(c);
+      size_t end = q.find(quote, i + 1);
+      if (end != std::string_view::npos && end > i + 1) {
+        Token t;
+        t.kind = Token::Kind::kQuoted;
+        t.raw = std::string(q.substr(i, end - i + 1));
+        t.text = std::string(q.substr(i + 1, end - i - 1));
+        out.push_back(std::move(t));
+        i = end + 1;
+        continue;
+      }
+      ++i;
+      continue;
+    }
+    if (q.substr(i, 3) == "\xE2\x80\x9C") {  // “ ... ”
+      size_t end = q.find("\xE2\x80\x9D", i + 3);
+      if (end != std::string_view::npos) {
+        Token t;
+        t.kind = Token::Kind::kQuoted;
+        t.raw = std::string(q.substr(i, end + 3 - i));
+        t.text = std::string(q.substr(i + 3, end - i - 3));
+        out.push_back(std::move(t));
+        i = end + 3;
+        continue;
+      }
+    }
+    // ISO dates.
+    if (i + 10 <= n && std::isdigit(c) && q[i + 4] == '-' && q[i + 7] == '-' &&
+        std::isdigit(static_cast<unsigned char>(q[i + 5])) &&
+        std::isdigit(static_cast<unsigned char>(q[i + 8])) &&
+        std::isdigit(static_cast<unsigned char>(q[i + 9])) &&
+        (i + 10 == n || !std::isdigit(static_cast<unsigned char>(q[i + 10])))) {
+      Token t;
+      t.kind = Token::Kind::kDate;
+      t.raw = t.text = std::string(q.substr(i, 10));
+      out.push_back(std::move(t));
+      i += 10;
+      continue;
+    }
+    // Numbers: $1,000.50, 5k, 20%.
+    if (std::isdigit(c) || ((c == '$' || c == '.') && i + 1 < n &&
+                            std::isdigit(static_cast<unsigned char>(q[i + 1])))) {
+      size_t start = i;
+      if (q[i] == '$') ++i;
+      std::string digits;
+      bool dot = false;
+      while (i < n) {
+        unsigned char d = static_cast<unsigned char>(q[i]);
+        if (std::isdigit(d)) {
+          digits += static_cast<char>(d);
+        } else if (d == ',' && !dot && ThousandsGroupAt(q, i + 1)) {
+          // a thousands separator: "1,000"
+        } else if (d == '.' && !dot && i + 1 < n &&
+                   std::isdigit(static_cast<unsigned char>(q[i + 1]))) {
+          dot = true;
+          digits += '.';
+        } else {
+          break;
+        }
+        ++i;
+      }
+      double value = std::strtod(digits.c_str(), nullptr);
+      bool integer = !dot;
+      if (i < n && (q[i] == 'k' || q[i] == 'K') &&
+          (i + 1 == n || !IsWordChar(static_cast<unsigned char>(q[i + 1])))) {
+        value *= 1000;
+        ++i;
+      } else if (i < n && (q[i] == 'm' || q[i] == 'M') &&
+                 (i + 1 == n || !IsWordChar(static_cast<unsigned char>(q[i + 1])))) {
+        value *= 1000000;
+        ++i;
+      }
+      if (i < n && q[i] == '%') ++i;
+      // Ordinals and units glued to the number ("3rd", "5th") are read as the number.
+      while (i < n && std::isalpha(static_cast<unsigned char>(q[i]))) ++i;
+      Token t;
+      t.kind = Token::Kind::kNumber;
+      t.raw = std::string(q.substr(start, i - start));
+      t.text = t.raw;
+      t.number = value;
+      t.integer = integer && std::floor(value) == value;
+      out.push_back(std::move(t));
+      continue;
+    }
+    if (c == '>' || c == '<' || c == '=' || c == '!') {
+      std::string sym(1, static_cast<char>(c));
+      if (i + 1 < n && q[i + 1] == '=') sym += '=';
+      else if (c == '<' && i + 1 < n && q[i + 1] == '>') sym += '>';
+      Token t;
+      t.kind = Token::Kind::kSymbol;
+      t.raw = t.text = sym;
+      out.push_back(std::move(t));
+      i += sym.size();
+      continue;
+    }
+    if (IsWordChar(c)) {
+      size_t start = i;
+      while (i < n && IsWordChar(static_cast<unsigned char>(q[i]))) ++i;
+      std::string word(q.substr(start, i - start));
+      // Possessive "customer's" -> "customer"; "e-mail" -> "email".
+      if (i + 1 < n && q[i] == '\'' && (q[i + 1] == 's' || q[i + 1] == 'S') &&
+          (i + 2 == n || !IsWordChar(static_cast<unsigned char>(q[i + 2])))) {
+        i += 2;
+      } else if (i < n && q[i] == '\'' && (word.back() == 's' || word.back() == 'S')) {
+        ++i;
+      }
+      if (text::ToLower(word) == "e" && q.substr(i, 5) == "-mail") {
+        word = "email";
+        i += 5;
+      }
+      push_word(std::move(word));
+      continue;
+    }
+    ++i;  // other punctuation separates tokens
+  }
+  return out;
+}
+
+}  // namespace helios::nl2sql::engine

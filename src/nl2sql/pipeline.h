@@ -1,0 +1,48 @@
+// The question pipeline: the QueryService that the server and the CLI call. One question's
+// path: load the session, understand the question (a follow-up edits the previous turn's
+// query), render it with bound parameters, run it read-only with a time limit and a row cap,
+// explain it, suggest a chart, remember the turn.
+// Thread-safety: Ask() and Health() are safe to call concurrently.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "conversation/session_store.h"
+#include "db/data_source.h"
+#include "nl2sql/engine/engine.h"
+#include "nl2sql/service.h"
+
+namespace helios::nl2sql {
+
+struct PipelineOptions {
+  std::string database_name = "default";  // the name the API's "database" field may use
+  size_t max_rows = 1000;
+  std::chrono::milliseconds statement_timeout{10000};
+  double confidence_threshold = 0.6;      // below it the engine declines (422)
+};
+
+class Pipeline final : public QueryService {
+ public:
+  Pipeline(db::DataSource& source, std::shared_ptr<const engine::Engine> engine,
+           conversation::SessionStore& sessions, const Clock& clock, PipelineOptions options);
+
+  Result<Answer> Ask(const AskRequest& request) override;
+  HealthReport Health() override;
+
+ private:
+  db::DataSource& source_;
+  std::shared_ptr<const engine::Engine> engine_;
+  conversation::SessionStore& sessions_;
+  const Clock& clock_;
+  const PipelineOptions options_;
+};
+
+// A chart that fits the query's shape and its result: a single number, a line over time,
+// bars over categories, or a table.
+ChartSuggestion SuggestChart(const sql::Query& query, const std::vector<std::string>& columns,
+                             size_t row_count);
+
+}  // namespace helios::nl2sql

@@ -1,0 +1,235 @@
+#include "observability/logger.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <vector>
+
+#include "common/text.h"
+
+namespace helios::observability {
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+constexpr std::array<std::string_view, 4> kFixedKeys = {"timestamp", "level", "service", "message"};
+
+bool IsFixedKey(std::string_view key) {
+  for (std::string_view fixed : kFixedKeys) {
+    if (key == fixed) return true;
+  }
+  return false;
+}
+
+std::string FieldKey(const std::string& key) { return IsFixedKey(key) ? "field_" + key : key; }
+
+// A JSON string literal (with quotes) for s; invalid UTF-8 becomes U+FFFD.
+std::string JsonQuote(std::string_view s) {
+  return OrderedJson(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool HasControlCharacter(std::string_view s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) return true;
+  }
+  return false;
+}
+
+// Text form of a message: as is, unless it would break the line or is not UTF-8.
+std::string TextMessage(std::string_view s) {
+  if (HasControlCharacter(s) || !text::IsValidUtf8(s)) return JsonQuote(s);
+  return std::string(s);
+}
+
+// Text form of a string value: bare when unambiguous, otherwise a JSON string literal.
+std::string TextValue(std::string_view s) {
+  bool needs_quotes = s.empty() || HasControlCharacter(s) || !text::IsValidUtf8(s) ||
+                      s.find_first_of(" \"=\\") != std::string_view::npos;
+  return needs_quotes ? JsonQuote(s) : std::string(s);
+}
+
+std::string TextFieldValue(const LogField::Value& value) {
+  struct Visitor {
+    std::string operator()(const std::string& s) const { return TextValue(s); }
+    std::string operator()(int64_t i) const { return std::to_string(i); }
+    std::string operator()(double d) const { return fmt::format("{}", d); }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+  };
+  return std::visit(Visitor{}, value);
+}
+
+void SetJsonField(OrderedJson& line, const std::string& key, const LogField::Value& value) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, double>) {
+          // JSON has no NaN or infinity.
+          if (std::isfinite(v)) {
+            line[key] = v;
+          } else {
+            line[key] = nullptr;
+          }
+        } else {
+          line[key] = v;
+        }
+      },
+      value);
+}
+
+}  // namespace
+
+Result<LogLevel> ParseLogLevel(std::string_view name) {
+  std::string lower = text::ToLower(text::Trim(name));
+  if (lower == "trace") return LogLevel::kTrace;
+  if (lower == "debug") return LogLevel::kDebug;
+  if (lower == "info") return LogLevel::kInfo;
+  if (lower == "warn" || lower == "warning") return LogLevel::kWarn;
+  if (lower == "error") return LogLevel::kError;
+  return Fail(ErrorCode::kInvalidArgument,
+              fmt::format("unknown log level {} (expected trace, debug, info, warn or error)",
+                          JsonQuote(name)));
+}
+
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace:
+      return "TRACE";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarn:
+      return "WARN";
+    case LogLevel::kError:
+      return "ERROR";
+  }
+  return "INFO";
+}
+
+Result<LogFormat> ParseLogFormat(std::string_view name) {
+  std::string lower = text::ToLower(text::Trim(name));
+  if (lower == "json") return LogFormat::kJson;
+  if (lower == "text") return LogFormat::kText;
+  return Fail(ErrorCode::kInvalidArgument,
+              fmt::format("unknown log format {} (expected json or text)", JsonQuote(name)));
+}
+
+std::string FormatTimestamp(std::chrono::system_clock::time_point time) {
+  using namespace std::chrono;
+  auto ms = floor<milliseconds>(time);
+  auto day = floor<days>(ms);
+  year_month_day ymd{day};
+  hh_mm_ss hms{ms - day};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     hms.hours().count(), hms.minutes().count(), hms.seconds().count(),
+                     hms.subseconds().count());
+}
+
+Result<std::unique_ptr<Logger>> Logger::Create(LogLevel level, std::string_view format,
+                                               std::string_view output, const Clock& clock) {
+  auto parsed_format = ParseLogFormat(format);
+  if (!parsed_format) return std::unexpected(parsed_format.error());
+  if (output == "stdout") return std::make_unique<Logger>(std::cout, level, *parsed_format, clock);
+  if (output == "stderr") return std::make_unique<Logger>(std::cerr, level, *parsed_format, clock);
+  if (output.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the log output is empty (expected stdout, stderr or a file path)");
+  }
+  auto file = std::make_unique<std::ofstream>(std::string(output), std::ios::out | std::ios::app);
+  if (!file->is_open()) {
+    int err = errno;
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("cannot open the log output file for appending: {}",
+                            err != 0 ? std::strerror(err) : "unknown error"));
+  }
+  return std::unique_ptr<Logger>(new Logger(std::move(file), level, *parsed_format, clock));
+}
+
+Logger::Logger(std::ostream& out, LogLevel level, LogFormat format, const Clock& clock)
+    : out_(&out), level_(level), format_(format), clock_(clock) {}
+
+Logger::Logger(std::unique_ptr<std::ostream> owned, LogLevel level, LogFormat format,
+               const Clock& clock)
+    : owned_(std::move(owned)), out_(owned_.get()), level_(level), format_(format), clock_(clock) {}
+
+Logger::~Logger() = default;
+
+void Logger::Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+  Log(level, message, std::span<const LogField>(fields.begin(), fields.size()));
+}
+
+void Logger::Log(LogLevel level, std::string_view message, std::span<const LogField> fields) {
+  if (!Enabled(level)) return;
+  std::string line;
+  try {
+    line = FormatLine(level, message, fields);
+  } catch (const std::exception&) {
+    // Formatting only throws on allocation failure; a lost log line must not take the caller
+    // down with it.
+    return;
+  }
+  line.push_back('\n');
+  std::lock_guard lock(mutex_);
+  out_->write(line.data(), static_cast<std::streamsize>(line.size()));
+  out_->flush();
+  // A failed write (disk full, closed pipe) must not silence every later line.
+  if (!*out_) out_->clear();
+}
+
+std::string Logger::FormatLine(LogLevel level, std::string_view message,
+                               std::span<const LogField> fields) const {
+  std::string timestamp = FormatTimestamp(clock_.Now());
+  if (format_ == LogFormat::kText) {
+    std::string line =
+        fmt::format("{} {:<5} {}", timestamp, LogLevelName(level), TextMessage(message));
+    for (const LogField& field : fields) {
+      line += fmt::format(" {}={}", FieldKey(field.key), TextFieldValue(field.value));
+    }
+    return line;
+  }
+  OrderedJson line;
+  line["timestamp"] = timestamp;
+  line["level"] = LogLevelName(level);
+  line["service"] = kServiceName;
+  line["message"] = std::string(message);
+  for (const LogField& field : fields) SetJsonField(line, FieldKey(field.key), field.value);
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void LogRequest(Logger& logger, const RequestLog& request) {
+  LogLevel level = request.status >= 500   ? LogLevel::kError
+                   : request.status >= 400 ? LogLevel::kWarn
+                                           : LogLevel::kInfo;
+  if (!logger.Enabled(level)) return;
+  std::vector<LogField> fields;
+  fields.reserve(14);
+  if (!request.request_id.empty()) fields.emplace_back("request_id", request.request_id);
+  if (!request.method.empty()) fields.emplace_back("method", request.method);
+  fields.emplace_back("path", request.path);
+  fields.emplace_back("status", request.status);
+  fields.emplace_back("tenant_id", request.tenant_id);
+  fields.emplace_back("session_id", request.session_id);
+  fields.emplace_back("query", request.query);
+  // Microsecond precision is plenty and keeps the lines short.
+  fields.emplace_back("latency_ms", std::round(request.latency_ms * 1000.0) / 1000.0);
+  fields.emplace_back("cache_hit", request.cache_hit);
+  fields.emplace_back("sql_generated", request.sql_generated);
+  if (!request.error_code.empty()) {
+    fields.emplace_back("error_code", request.error_code);
+  } else {
+    if (!request.source.empty()) fields.emplace_back("source", request.source);
+    fields.emplace_back("row_count", request.row_count);
+  }
+  logger.Log(level, "request", fields);
+}
+
+}  // namespace helios::observability

@@ -1,0 +1,118 @@
+#include "server/api_json.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <variant>
+
+namespace helios::server {
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+std::string Dump(const OrderedJson& json) {
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+OrderedJson Number(double d) {
+  if (!std::isfinite(d)) return nullptr;
+  return d;
+}
+
+OrderedJson CellToJson(const db::Value& value) {
+  struct Visitor {
+    OrderedJson operator()(std::monostate) const { return nullptr; }
+    OrderedJson operator()(int64_t i) const { return i; }
+    OrderedJson operator()(double d) const { return Number(d); }
+    OrderedJson operator()(const std::string& s) const { return s; }
+    OrderedJson operator()(const db::Blob& b) const {
+      return Base64Encode(
+          std::string_view(reinterpret_cast<const char*>(b.bytes.data()), b.bytes.size()));
+    }
+  };
+  return std::visit(Visitor{}, value);
+}
+
+}  // namespace
+
+std::string Base64Encode(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
+                 (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
+    out.push_back(kAlphabet[(n >> 18) & 0x3F]);
+    out.push_back(kAlphabet[(n >> 12) & 0x3F]);
+    out.push_back(kAlphabet[(n >> 6) & 0x3F]);
+    out.push_back(kAlphabet[n & 0x3F]);
+  }
+  size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (rest == 2) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    out.push_back(kAlphabet[(n >> 18) & 0x3F]);
+    out.push_back(kAlphabet[(n >> 12) & 0x3F]);
+    out.push_back(rest == 2 ? kAlphabet[(n >> 6) & 0x3F] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+std::string AnswerToJson(const nl2sql::Answer& answer) {
+  OrderedJson rows = OrderedJson::array();
+  for (const db::Row& row : answer.rows) {
+    OrderedJson cells = OrderedJson::array();
+    for (const db::Value& value : row) cells.push_back(CellToJson(value));
+    rows.push_back(std::move(cells));
+  }
+  OrderedJson json;
+  json["session_id"] = answer.session_id;
+  json["turn"] = answer.turn;
+  json["sql"] = answer.sql;
+  json["explanation"] = answer.explanation;
+  json["columns"] = answer.columns;
+  json["rows"] = std::move(rows);
+  json["row_count"] = answer.row_count;
+  json["truncated"] = answer.truncated;
+  json["source"] = answer.source;
+  json["confidence"] = Number(answer.confidence);
+  json["cache_hit"] = answer.cache_hit;
+  json["latency_ms"] = Number(answer.latency_ms);
+  json["chart"] = {{"type", answer.chart.type}, {"x", answer.chart.x}, {"y", answer.chart.y}};
+  return Dump(json);
+}
+
+std::string ErrorBodyToJson(std::string_view code, std::string_view message) {
+  OrderedJson error;
+  error["code"] = std::string(code);
+  error["message"] = std::string(message);
+  OrderedJson json;
+  json["error"] = std::move(error);
+  return Dump(json);
+}
+
+std::string ErrorToJson(const Error& error) {
+  return ErrorBodyToJson(ErrorCodeName(error.code), error.message);
+}
+
+std::string HealthToJson(const nl2sql::HealthReport& report, std::string_view version,
+                         int64_t uptime_seconds) {
+  OrderedJson dependencies = OrderedJson::object();
+  for (const nl2sql::DependencyHealth& dependency : report.dependencies) {
+    OrderedJson entry;
+    entry["status"] = dependency.ok ? "ok" : "down";
+    entry["detail"] = dependency.detail;
+    entry["latency_ms"] = Number(dependency.latency_ms);
+    dependencies[dependency.name] = std::move(entry);
+  }
+  OrderedJson json;
+  json["status"] = report.ok ? "ok" : "degraded";
+  json["version"] = std::string(version);
+  json["uptime_seconds"] = uptime_seconds;
+  json["dependencies"] = std::move(dependencies);
+  return Dump(json);
+}
+
+}  // namespace helios::server

@@ -1,0 +1,34 @@
+// Renders the query IR to one dialect's SQL. Values from questions never enter the SQL text
+// that runs: they become bound parameters (inline_literals = false). The inline form, with
+// literals quoted by the dialect's rules, is for showing the SQL to people.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "db/data_source.h"
+#include "sql/ir.h"
+
+namespace helios::sql {
+
+struct RenderedSql {
+  std::string text;
+  std::vector<db::Value> params;  // in placeholder order
+};
+
+struct RenderOptions {
+  db::Dialect dialect = db::Dialect::kSqlite;
+  bool inline_literals = false;
+};
+
+RenderedSql Render(const Query& query, const RenderOptions& options);
+
+// Identifier quoting, only when needed ("order items" -> "order items", name -> name).
+std::string QuoteIdentifier(std::string_view identifier, db::Dialect dialect);
+// A literal quoted by the dialect's rules ('O''Brien', 42, NULL).
+std::string QuoteLiteral(const db::Value& value, db::Dialect dialect);
+// The output column name used when a select item has no alias ("total_amount", "count").
+std::string DefaultAlias(const Expr& expr);
+
+}  // namespace helios::sql
