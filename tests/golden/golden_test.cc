@@ -102,6 +102,9 @@ std::vector<GoldenCase> LoadCases() {
   return out;
 }
 
+// Names the case in failure messages instead of dumping its bytes.
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.id; }
+
 class GoldenTest : public ::testing::TestWithParam<GoldenCase> {};
 
 TEST_P(GoldenTest, AnswersMatchGoldResults) {

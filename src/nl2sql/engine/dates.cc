@@ -68,7 +68,8 @@ Period QuarterPeriod(int y, int q) {
 
 // A point in time that a boundary word refers to: a year, a month of a year, a quarter, a date.
 // Returns tokens used; fills the period it names.
-size_t ParsePeriodAt(const std::vector<Token>& t, size_t i, year_month_day today, Period* p) {
+size_t ParsePeriodAt(const std::vector<Token>& t, size_t i, year_month_day today, int default_year,
+                     Period* p) {
   auto word = [&](size_t k) -> std::string {
     return k < t.size() && t[k].kind == Token::Kind::kWord ? t[k].text : std::string();
   };
@@ -99,6 +100,7 @@ size_t ParsePeriodAt(const std::vector<Token>& t, size_t i, year_month_day today
     if (m == 5) return 0;
     int y = static_cast<int>(today.year());
     if (static_cast<unsigned>(today.month()) < static_cast<unsigned>(m)) --y;
+    if (default_year) y = default_year;
     *p = MonthPeriod(y, m);
     return 1;
   }
@@ -110,7 +112,7 @@ size_t ParsePeriodAt(const std::vector<Token>& t, size_t i, year_month_day today
       *p = QuarterPeriod(static_cast<int>(t[k].number), q);
       return k - i + 1;
     }
-    *p = QuarterPeriod(static_cast<int>(today.year()), q);
+    *p = QuarterPeriod(default_year ? default_year : static_cast<int>(today.year()), q);
     return 1;
   }
   // "the third quarter of 2024", "quarter 3 2024"
@@ -125,7 +127,7 @@ size_t ParsePeriodAt(const std::vector<Token>& t, size_t i, year_month_day today
         *p = QuarterPeriod(static_cast<int>(t[k].number), q);
         return k - i + 1;
       }
-      *p = QuarterPeriod(static_cast<int>(today.year()), q);
+      *p = QuarterPeriod(default_year ? default_year : static_cast<int>(today.year()), q);
       return k - i;
     }
     if (word(i) == "quarter" && i + 1 < t.size() && t[i + 1].kind == Token::Kind::kNumber &&
@@ -223,7 +225,7 @@ std::string IsoDate(year_month_day d) {
 }
 
 size_t ParseDateExpression(const std::vector<Token>& t, size_t i, year_month_day today,
-                           DateRange* out) {
+                           int default_year, DateRange* out) {
   auto word = [&](size_t k) -> std::string {
     return k < t.size() && t[k].kind == Token::Kind::kWord ? t[k].text : std::string();
   };
@@ -246,7 +248,7 @@ size_t ParseDateExpression(const std::vector<Token>& t, size_t i, year_month_day
     k += (w == "up") ? 2 : 1;
   }
   if (bound != Bound::kNone) {
-    size_t used = ParsePeriodAt(t, k, today, &p);
+    size_t used = ParsePeriodAt(t, k, today, default_year, &p);
     if (!used) used = ParseRelative(t, k, today, &p);
     if (!used) return 0;
     switch (bound) {
@@ -261,12 +263,12 @@ size_t ParseDateExpression(const std::vector<Token>& t, size_t i, year_month_day
   // "between 2022 and 2023", "from 2022 to 2023", "from March 2024 to June 2024".
   if (w == "between" || w == "from") {
     Period a, b;
-    size_t ua = ParsePeriodAt(t, k + 1, today, &a);
+    size_t ua = ParsePeriodAt(t, k + 1, today, default_year, &a);
     if (ua) {
       size_t m = k + 1 + ua;
       std::string sep = word(m);
       if (sep == "and" || sep == "to" || sep == "until" || sep == "through") {
-        size_t ub = ParsePeriodAt(t, m + 1, today, &b);
+        size_t ub = ParsePeriodAt(t, m + 1, today, default_year, &b);
         if (ub) {
           *out = {IsoDate(a.begin), IsoDate(b.end)};
           return m + 1 + ub - i;
@@ -286,7 +288,7 @@ size_t ParseDateExpression(const std::vector<Token>& t, size_t i, year_month_day
   } else if (w == "the" && (word(k + 1) == "last" || word(k + 1) == "past")) {
     ++k;
   }
-  size_t used = ParsePeriodAt(t, k, today, &p);
+  size_t used = ParsePeriodAt(t, k, today, default_year, &p);
   if (!used) used = ParseRelative(t, k, today, &p);
   if (!used) return 0;
   *out = {IsoDate(p.begin), IsoDate(p.end)};

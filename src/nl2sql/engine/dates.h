@@ -19,8 +19,10 @@ struct DateRange {
 };
 
 // Reads a date expression starting at tokens[i]. Returns how many tokens it used (0: none).
+// `default_year` completes a period named without a year ("Q2", "in March"); 0 means the
+// most recent such period up to today. In a follow-up it is the year the conversation is about.
 size_t ParseDateExpression(const std::vector<Token>& tokens, size_t i,
-                           std::chrono::year_month_day today, DateRange* out);
+                           std::chrono::year_month_day today, int default_year, DateRange* out);
 
 std::string IsoDate(std::chrono::year_month_day d);
 

@@ -14,6 +14,11 @@
 #include "sql/explain.h"
 
 namespace helios::nl2sql::engine {
+
+// Words that mean a total ("revenue") and verbs of selling ("sold").
+bool ImpliesTotal(std::string_view phrase);
+bool IsSoldWord(std::string_view phrase);
+
 namespace {
 
 using sql::Aggregate;
@@ -280,8 +285,8 @@ std::string SpanText(const std::vector<Token>& t, size_t b, size_t e) {
 // The tagger: turns tokens into items, left to right, longest match first.
 class Tagger {
  public:
-  Tagger(const SchemaIndex& index, std::chrono::year_month_day today)
-      : index_(index), today_(today) {}
+  Tagger(const SchemaIndex& index, std::chrono::year_month_day today, int default_year = 0)
+      : index_(index), today_(today), default_year_(default_year) {}
 
   std::vector<Item> Run(const std::vector<Token>& t) {
     std::vector<Item> items;
@@ -312,6 +317,9 @@ class Tagger {
         n.hint = "bare";
         items.push_back(std::move(n));
       } else if (tok.kind == Token::Kind::kWord && !IsStopWord(tok.text) &&
+                 tok.text != "or" && tok.text != "and" && TryPertainym(tok, &items, i)) {
+        // "Japanese customers": the adjective names a stored value ("Japan").
+      } else if (tok.kind == Token::Kind::kWord && !IsStopWord(tok.text) &&
                  tok.text != "or" && tok.text != "and") {
         Item u;
         u.kind = ItemKind::kUnknown;
@@ -327,26 +335,52 @@ class Tagger {
 
  private:
   size_t TryKeyword(const std::vector<Token>& t, size_t i, Item* item) {
-    for (const auto& k : Keywords()) {
-      if (!TextAt(t, i, k.words)) continue;
-      item->kind = k.kind;
-      item->agg = k.agg;
-      item->dir = k.dir;
-      item->hint = std::string(k.hint);
-      item->grain = k.grain;
-      size_t used = k.words.size();
-      // "by month", "per year", "each quarter": a time grain.
-      if (k.kind == ItemKind::kGroup && i + used < t.size()) {
-        TimeGrain g = GrainWord(t[i + used].text);
-        if (g != TimeGrain::kNone) {
-          item->kind = ItemKind::kGrain;
-          item->grain = g;
-          return used + 1;
-        }
+    const Keyword* best = nullptr;
+    for (const auto& k : Keywords())
+      if (TextAt(t, i, k.words) && (!best || k.words.size() > best->words.size())) best = &k;
+    if (!best) {
+      // "hired first", "joined last": the earliest or latest by the date just named.
+      if (t[i].kind == Token::Kind::kWord && (t[i].text == "first" || t[i].text == "last") &&
+          (i + 1 == t.size() || t[i + 1].kind != Token::Kind::kNumber)) {
+        item->kind = ItemKind::kSuperlative;
+        item->agg = t[i].text == "first" ? Aggregate::kMin : Aggregate::kMax;
+        item->dir = t[i].text == "first" ? -1 : +1;
+        item->hint = "date";
+        return 1;
       }
-      return used;
+      return 0;
     }
-    return 0;
+    const Keyword& k = *best;
+    // "handled by employees": after a passive verb, "by" names the agent, not a grouping.
+    if (k.kind == ItemKind::kGroup && k.words.size() == 1 && k.words[0] == "by" && i > 0 &&
+        IsPassiveVerb(t[i - 1].text) &&
+        (i + 1 >= t.size() || GrainWord(t[i + 1].text) == TimeGrain::kNone))
+      return 0;
+    item->kind = k.kind;
+    item->agg = k.agg;
+    item->dir = k.dir;
+    item->hint = std::string(k.hint);
+    item->grain = k.grain;
+    size_t used = k.words.size();
+    // "by month", "per year", "each quarter": a time grain.
+    if (k.kind == ItemKind::kGroup && i + used < t.size()) {
+      TimeGrain g = GrainWord(t[i + used].text);
+      if (g != TimeGrain::kNone) {
+        item->kind = ItemKind::kGrain;
+        item->grain = g;
+        return used + 1;
+      }
+    }
+    return used;
+  }
+
+  static bool IsPassiveVerb(const std::string& w) {
+    static const std::set<std::string_view> kVerbs = {
+        "handled", "managed", "placed", "made", "sold", "bought", "generated", "served",
+        "ordered", "purchased", "created", "written", "owned", "supplied", "taken", "assigned",
+        "covered", "shipped", "led", "run", "processed", "booked", "taught", "played",
+        "directed", "published", "produced", "won", "visited", "used", "followed"};
+    return kVerbs.contains(w);
   }
 
   static TimeGrain GrainWord(const std::string& w) {
@@ -356,6 +390,22 @@ class Tagger {
     if (w == "week" || w == "weeks") return TimeGrain::kWeek;
     if (w == "day" || w == "days" || w == "date") return TimeGrain::kDay;
     return TimeGrain::kNone;
+  }
+
+  bool TryPertainym(const Token& tok, std::vector<Item>* items, size_t i) {
+    for (const auto& noun : Pertainyms(tok.text)) {
+      const auto* values = index_.LookupValue(NormalizeValueText(noun));
+      if (!values) continue;
+      Item v;
+      v.kind = ItemKind::kMention;
+      v.values = *values;
+      v.begin = i;
+      v.end = i + 1;
+      v.phrase = tok.raw;
+      items->push_back(std::move(v));
+      return true;
+    }
+    return false;
   }
 
   size_t TryTop(const std::vector<Token>& t, size_t i, Item* item) {
@@ -422,7 +472,7 @@ class Tagger {
 
   size_t TryDate(const std::vector<Token>& t, size_t i, Item* item) {
     DateRange r;
-    size_t used = ParseDateExpression(t, i, today_, &r);
+    size_t used = ParseDateExpression(t, i, today_, default_year_, &r);
     if (!used) return 0;
     item->kind = ItemKind::kDate;
     item->date = r;
@@ -454,6 +504,7 @@ class Tagger {
         value_text += NormalizeValue(t[k].raw);
       }
       const auto* values = index_.LookupValue(value_text);
+      if (!values) values = index_.LookupValue(LemmatizeValueText(value_text));
       const std::vector<SchemaTarget>* targets = nullptr;
       bool all_words = true;
       std::vector<std::string> words;
@@ -473,7 +524,7 @@ class Tagger {
         for (const auto& tg : *targets) best_quality = std::max(best_quality, tg.quality);
       if (values && targets) {
         // Both: a capitalised or multi-word value beats a weak schema name.
-        bool prefer_value = best_quality < 3 || (t[i].capitalized && i > 0) || len > 1;
+        bool prefer_value = best_quality < kExact || (t[i].capitalized && i > 0) || len > 1;
         if (prefer_value) targets = nullptr;
         else values = nullptr;
       }
@@ -484,8 +535,8 @@ class Tagger {
         return len;
       }
       if (targets) {
-        if (strong && len == 1 && best_quality < 3) continue;
-        if (len == 1 && IsStopWord(t[i].text) && best_quality < 3) continue;
+        if (strong && len == 1 && best_quality < kExact) continue;
+        if (len == 1 && IsStopWord(t[i].text) && best_quality < kExact) continue;
         item->kind = ItemKind::kMention;
         item->targets = *targets;
         std::stable_sort(item->targets.begin(), item->targets.end(),
@@ -501,6 +552,7 @@ class Tagger {
 
   const SchemaIndex& index_;
   std::chrono::year_month_day today_;
+  int default_year_;
 };
 
 ColumnRef Ref(const ColumnEntry* c) { return ColumnRef{c->table->name, c->column->name}; }
@@ -510,8 +562,9 @@ bool SameTable(const std::string& a, const std::string& b) { return text::Equals
 // Assembles items into a query.
 class Builder {
  public:
-  Builder(const SchemaIndex& index, std::vector<Item> items, const sql::Query* previous)
-      : index_(index), items_(std::move(items)), previous_(previous) {}
+  Builder(const SchemaIndex& index, std::vector<Item> items, const sql::Query* previous,
+          bool sold = false)
+      : index_(index), items_(std::move(items)), previous_(previous), prefer_fact_(sold) {}
 
   // follow_up: edit the previous query instead of building a new one.
   Result<Understanding> Build(bool follow_up);
@@ -550,6 +603,7 @@ class Builder {
   const SchemaIndex& index_;
   std::vector<Item> items_;
   const sql::Query* previous_;
+  bool prefer_fact_;  // "sold", "bought": quantities of transactions, not of stock
 
   std::set<const TableEntry*> mentioned_;
   const TableEntry* subject_ = nullptr;
@@ -575,19 +629,27 @@ class Builder {
   std::optional<Expr> projection_order_;  // a ranked attribute to show beside the rows
   std::optional<sql::Query> result_;
   const TableEntry* count_table_ = nullptr;  // the table a ranking counts ("most orders")
+  std::optional<sql::Predicate> numeric_edit_;  // a follow-up's bare "more than 400"
+  bool follow_up_ = false;
   Item* entity_item_for_condition_ = nullptr;
 };
 
 void Builder::CollectMentionedTables() {
   for (const auto& it : items_) {
     if (it.kind != ItemKind::kMention) continue;
+    if (!it.values.empty() && it.values.size() == 1)
+      mentioned_.insert(index_.FindTable(it.values[0].column->table->name));
+    if (it.kind == ItemKind::kMention && it.targets.empty()) continue;
+    if (IsSoldWord(it.phrase)) prefer_fact_ = true;
     if (!it.targets.empty()) {
       int q = it.targets[0].quality;
       for (const auto& tg : it.targets)
         if (tg.quality == q && !tg.column) mentioned_.insert(tg.table);
     }
   }
-  if (previous_) {
+  for (const auto& it : items_)
+    if (it.kind == ItemKind::kUnknown && IsSoldWord(it.phrase)) prefer_fact_ = true;
+  if (previous_ && follow_up_) {
     for (const auto& name : previous_->ReferencedTables())
       if (const auto* t = index_.FindTable(name)) mentioned_.insert(t);
   }
@@ -606,11 +668,13 @@ const ColumnEntry* Builder::PickColumn(const Item& m, bool want_numeric,
   for (const auto& tg : m.targets) {
     if (!tg.column) continue;
     int score = tg.quality * 10;
-    if (mentioned_.contains(tg.table)) score += 8;
+    if (mentioned_.contains(tg.table)) score += 25;
     if (subject_ == tg.table) score += 4;
     if (want_numeric && tg.column->is_numeric) score += 6;
     if (want_temporal && tg.column->is_temporal) score += 6;
     if (tg.column->is_key) score -= 3;
+    if (prefer_fact_ && tg.column->is_numeric && !index_.IsReferenced(tg.table->table->name))
+      score += 30;
     if (score > best_score) {
       best_score = score;
       best = tg.column;
@@ -798,6 +862,11 @@ Result<void> Builder::ReadMeasures() {
       if (next && next->is_column()) {
         const ColumnEntry* c = PickColumn(*next);
         it.used = next->used = true;
+        if (c->is_numeric && !distinct) {
+          // "how many units": a quantity is added up, not counted.
+          measures_.push_back({Expr::Agg(Aggregate::kSum, Ref(c)), ""});
+          continue;
+        }
         measures_.push_back(
             {Expr::Agg(distinct || !c->column->primary_key ? Aggregate::kCountDistinct
                                                            : Aggregate::kCount,
@@ -805,12 +874,19 @@ Result<void> Builder::ReadMeasures() {
              ""});
         continue;
       }
-      // "how many" with a value: "how many delivered orders" -> table follows the value.
+      // "how many delivered orders": the table follows the value; "how many sales managers
+      // are there": the value's own table is counted.
       if (next && next->is_value()) {
         Item* after = Next(static_cast<size_t>(next - items_.data()), false);
+        const TableEntry* t = nullptr;
         if (after && after->is_table()) {
-          const TableEntry* t = PickTable(*after);
-          it.used = after->used = true;
+          t = PickTable(*after);
+          after->used = true;
+        } else if (const ValueTarget* v = PickValue(*next); v && !after) {
+          t = index_.FindTable(v->column->table->name);
+        }
+        if (t) {
+          it.used = true;
           if (!subject_) subject_ = t;
           measures_.push_back({Expr::CountStar(), "count"});
           continue;
@@ -859,9 +935,11 @@ Result<void> Builder::ReadMeasures() {
 
 // The measure that ranks an entity when the question names none ("top 10 customers").
 Result<Expr> Builder::DefaultRankMeasure(const TableEntry* entity) {
-  // A fact table that references the entity and carries money: rank by its total.
+  // The entity's own amount ("the 10 largest orders"), else the total of a table that
+  // references it and carries an amount ("top 10 customers": by what they spent).
+  if (entity->money) return Expr::Col(Ref(entity->money));
   for (const auto& t : index_.tables()) {
-    if (&t == entity || !t.money) continue;
+    if (&t == entity || !t.money || t.money_rank < 2) continue;
     for (const auto& fk : t.table->foreign_keys) {
       if (SameTable(fk.ref_table, entity->table->name)) {
         extra_tables_.push_back(&t);
@@ -871,7 +949,6 @@ Result<Expr> Builder::DefaultRankMeasure(const TableEntry* entity) {
       }
     }
   }
-  if (entity->money) return Expr::Col(Ref(entity->money));
   return std::unexpected(NotUnderstood(fmt::format(
       "I do not know what to rank {} by; say e.g. \"top 5 {} by <column>\"",
       entity->table->name, entity->table->name)));
@@ -934,10 +1011,38 @@ Result<void> Builder::ReadRanking() {
     // before ("which city has the most customers").
     const bool entity_after = is_top || (sup && !sup->hint.empty());
     Item* entity_item = nullptr;
+    Item* hinted_column = nullptr;  // "most recently hired employees": the date named first
+    if (entity_after && next && next->is_column() && !entity_like(next)) {
+      Item* after = Next(index_of(next), false);
+      if (entity_like(after)) {
+        hinted_column = next;
+        next = after;
+      }
+    }
     if (entity_after && entity_like(next)) {
       entity_item = next;
       next->used = true;
       next = Next(index_of(next), false);
+    }
+    // "the largest order amount": a table then its column is the measure; "the 10 largest
+    // orders": a table alone is what is ranked.
+    if (!entity_after && next && next->is_table()) {
+      Item* after = Next(index_of(next), false);
+      const TableEntry* t = PickTable(*next);
+      if (after && after->is_column() && PickColumn(*after, true) &&
+          SameTable(PickColumn(*after, true)->table->name, t->table->name)) {
+        next->used = true;
+        next = after;
+      } else {
+        bool entity_before = false;
+        for (size_t j = k; j-- > 0;)
+          if (entity_like(&items_[j])) entity_before = true;
+        if (!entity_before) {
+          entity_item = next;
+          next->used = true;
+          next = Next(index_of(next), false);
+        }
+      }
     }
     if (!entity_item) {
       for (size_t j = k; j-- > 0;) {
@@ -971,8 +1076,10 @@ Result<void> Builder::ReadRanking() {
       }
       if (items_[j].kind == ItemKind::kMention && !items_[j].is_value()) break;
     }
-    if (sup && sup->hint.empty() && !is_top) {
+    if (sup && sup->hint.empty() && !is_top && !(entity_item && next == nullptr)) {
       measure_item = next;
+    } else if (hinted_column) {
+      measure_item = hinted_column;
     } else if (by) {
       measure_item = Next(index_of(by), false);
       if (measure_item) by->used = true;
@@ -1045,6 +1152,12 @@ Result<void> Builder::ReadRanking() {
         attribute = entity_table != nullptr;
       }
     }
+    if (!measure && !measure_item && sup && sup->hint.empty() && !measures_.empty() &&
+        entity_item) {
+      // "the highest average product price": the measure was read already.
+      measure = measures_.back().expr;
+      measures_.pop_back();
+    }
     if (!entity_item) {
       if (!groups_.empty() && measure) {
         // "per country, top 5 by revenue".
@@ -1084,6 +1197,14 @@ Result<void> Builder::ReadRanking() {
       order_.push_back({*measure, dir > 0});
       measures_.push_back({*measure, ""});
     }
+    // A mention of the ranking column itself ("hired" in "hired first") is now accounted for.
+    if (measure && measure->column) {
+      for (auto& m : items_) {
+        if (m.used || !m.is_column()) continue;
+        const ColumnEntry* c = PickColumn(m);
+        if (c && Ref(c) == *measure->column) m.used = true;
+      }
+    }
     if (n <= 0) {
       // "top customers" -> 10; "the top customer", "the cheapest product" -> 1.
       n = (is_top && entity_item->phrase.ends_with("s")) ? 10 : 1;
@@ -1093,9 +1214,6 @@ Result<void> Builder::ReadRanking() {
   return {};
 }
 
-}  // namespace
-bool ImpliesTotal(std::string_view phrase);
-namespace {
 
 db::Value NumberValue(double v, bool integer) {
   if (integer && std::fabs(v) < 9e15) return db::Value{static_cast<int64_t>(v)};
@@ -1173,15 +1291,18 @@ Result<void> Builder::ReadConditions() {
       col = PickColumn(*prev, true);
       col_item = prev;
       Item* before = Prev(static_cast<size_t>(prev - items_.data()));
-      if (before && before->is_table()) {
+      if (before && before->is_table() && before->end == prev->begin) {
         // "average product price": the table names whose column it is.
         Item* agg_item = Prev(static_cast<size_t>(before - items_.data()));
-        if (agg_item && agg_item->kind == ItemKind::kAgg && !agg_item->used) {
+        if (agg_item && agg_item->kind == ItemKind::kAgg && !agg_item->used &&
+            agg_item->end == before->begin) {
           before->used = true;
           before = agg_item;
         }
       }
-      if (before && before->kind == ItemKind::kAgg && !before->used) {
+      if (before && before->kind == ItemKind::kAgg && !before->used &&
+          (before->end == prev->begin || before->is_table() == false) &&
+          before->end + 1 >= prev->begin) {
         agg = before->agg;
         before->used = true;
       }
@@ -1228,6 +1349,12 @@ Result<void> Builder::ReadConditions() {
       having(measures_.front().expr);
       continue;
     }
+    if (follow_up_ && previous_) {
+      // "more than 400 instead": a new bound for the previous condition.
+      it.used = true;
+      numeric_edit_ = sql::Predicate{Expr{}, it.op, values, false, it.phrase};
+      continue;
+    }
     return std::unexpected(NotUnderstood(fmt::format("I could not tell what '{}' applies to",
                                                      it.phrase)));
   }
@@ -1242,6 +1369,16 @@ Result<void> Builder::ReadFilters() {
     if (it.is_column()) {
       // A yes/no column used as an adjective: "discontinued products", "not discontinued".
       const ColumnEntry* c = PickColumn(it);
+      // "items sold with a discount": a numeric column after "with" means it is not zero.
+      bool after_with = k > 0 && items_[k - 1].kind == ItemKind::kWith &&
+                        items_[k - 1].end + 1 >= it.begin && text::ToLower(items_[k - 1].phrase) == "with";
+      Item* following = Next(k, false);
+      if (c && c->is_numeric && after_with && !(following && following->kind == ItemKind::kNumCond)) {
+        it.used = true;
+        where_.push_back({Expr::Col(Ref(c)), CompareOp::kGt, {db::Value{int64_t{0}}}, false,
+                          "with " + it.phrase});
+        continue;
+      }
       if (c && c->is_flag) {
         it.used = true;
         bool negated = k > 0 && items_[k - 1].kind == ItemKind::kNot;
@@ -1538,15 +1675,11 @@ Result<void> Builder::Assemble() {
   // Time grain: group by the period of the relevant date column.
   if (grain_ != TimeGrain::kNone) {
     const ColumnEntry* c = grain_column_;
-    if (!c && !measures_.empty() && measures_[0].expr.column) {
-      const TableEntry* t = index_.FindTable(measures_[0].expr.column->table);
-      if (t) c = t->date;
-    }
-    if (!c) c = subject_->date;
-    if (!c) {
-      for (const auto* t : mentioned_)
-        if (t->date && !c) c = t->date;
-    }
+    if (!c && !measures_.empty() && measures_[0].expr.column)
+      c = DateOf(index_.FindTable(measures_[0].expr.column->table));
+    if (!c) c = DateOf(subject_);
+    for (const auto* t : mentioned_)
+      if (!c) c = DateOf(t);
     if (!c) return std::unexpected(NotUnderstood("I found no date column to group by period"));
     Expr g{Aggregate::kNone, Ref(c), grain_};
     groups_.insert(groups_.begin(), g);
@@ -1651,8 +1784,14 @@ Result<void> Builder::ApplyFollowUp() {
     if (has_target) next->used = true;
     it.used = true;
     if (it.n > 0) q.limit = it.n;
-    if (it.dir != 0 && !q.order_by.empty())
+    if (q.order_by.empty()) {
+      // "only the top 3" of a grouped answer: the largest by its measure.
+      for (const auto& sel : q.select)
+        if (sel.expr.is_aggregate() && q.order_by.empty())
+          q.order_by.push_back({sel.expr, it.dir >= 0});
+    } else if (it.dir != 0) {
       for (auto& o : q.order_by) o.descending = it.dir > 0;
+    }
   }
   // "and the average?": change the aggregate of the measure.
   for (size_t k = 0; k < items_.size(); ++k) {
@@ -1724,7 +1863,7 @@ Result<void> Builder::ApplyFollowUp() {
       for (const auto& g : q.group_by)
         if (!c && g.grain != TimeGrain::kNone && g.column)
           c = index_.FindColumn(g.column->table, g.column->column);
-      if (!c && subject_) c = subject_->date;
+      if (!c && subject_) c = DateOf(subject_);
       if (!c) return std::unexpected(NotUnderstood("I found no date column to group by period"));
       Expr g{Aggregate::kNone, Ref(c), grain_};
       group_by.push_back(g);
@@ -1767,6 +1906,20 @@ Result<void> Builder::ApplyFollowUp() {
     std::erase_if(q.having, [&](const sql::Predicate& old) { return old.lhs == h.lhs; });
     q.having.push_back(h);
   }
+  if (numeric_edit_) {
+    auto is_number = [](const db::Value& v) {
+      return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+    };
+    sql::Predicate* target = q.having.empty() ? nullptr : &q.having.front();
+    for (auto& p : q.where)
+      if (!target && !p.values.empty() && is_number(p.values[0])) target = &p;
+    if (!target)
+      return std::unexpected(NotUnderstood("there is no earlier condition for '" +
+                                           numeric_edit_->phrase + "' to replace"));
+    target->op = numeric_edit_->op;
+    target->values = numeric_edit_->values;
+    target->phrase = numeric_edit_->phrase;
+  }
   if (!order_.empty()) q.order_by = order_;
   if (limit_) q.limit = limit_;
   if (direction_ != 0) {
@@ -1801,6 +1954,8 @@ Result<void> Builder::ApplyFollowUp() {
         // Listing every column already: show just the asked-for ones with the row's name.
         std::vector<sql::SelectItem> select;
         const TableEntry* t = index_.FindTable(c->table->name);
+        if (t && t->second_label && t->second_label != c)
+          select.push_back({Expr::Col(Ref(t->second_label)), ""});
         if (t && t->label && t->label != c) select.push_back({Expr::Col(Ref(t->label)), ""});
         select.push_back({e, ""});
         q.select = select;
@@ -1865,7 +2020,7 @@ void Builder::MergeMentions() {
       if (!c->is_numeric || std::find(c->words.begin(), c->words.end(), word) == c->words.end())
         continue;
       it.kind = ItemKind::kMention;
-      it.targets = {{t, c, 3}};
+      it.targets = {{t, c, kExact}};
       items_[k - 1].used = true;
       break;
     }
@@ -1873,6 +2028,9 @@ void Builder::MergeMentions() {
 }
 
 Result<Understanding> Builder::Build(bool follow_up) {
+  follow_up_ = follow_up;
+  for (const auto& tok_item : items_)
+    if (IsSoldWord(tok_item.phrase)) prefer_fact_ = true;
   CollectMentionedTables();
   MergeMentions();
   if (follow_up) {
@@ -1898,7 +2056,10 @@ Result<Understanding> Builder::Build(bool follow_up) {
       return std::unexpected(NotUnderstood(fmt::format("I could not place '{}'", it.phrase)));
     }
   }
-  if (previous_ && follow_up && *result_ == *previous_)
+  bool asked_something = std::any_of(items_.begin(), items_.end(), [](const Item& it) {
+    return it.kind == ItemKind::kMention || it.kind == ItemKind::kAgg;
+  });
+  if (previous_ && follow_up && *result_ == *previous_ && !asked_something)
     return std::unexpected(NotUnderstood("I could not tell what to change in the previous answer"));
   Understanding u;
   u.query = std::move(*result_);
@@ -1911,6 +2072,14 @@ Result<Understanding> Builder::Build(bool follow_up) {
 }
 
 }  // namespace
+
+bool IsSoldWord(std::string_view phrase) {
+  static const std::set<std::string> kWords = {"sold", "sell", "sells", "selling", "bought",
+                                               "purchased", "ordered"};
+  for (const auto& w : text::Split(text::ToLower(phrase), ' '))
+    if (kWords.contains(w)) return true;
+  return false;
+}
 
 bool ImpliesTotal(std::string_view phrase) {
   static const std::set<std::string> kWords = {"revenue", "sale", "turnover", "income",
@@ -1932,7 +2101,8 @@ bool HasFollowUpMarker(const std::vector<Token>& t) {
   if ((WordsAt(t, 0, {"what", "about"}) || WordsAt(t, 0, {"how", "about"}))) return true;
   for (const auto& tok : t)
     if (tok.text == "instead" || tok.text == "their" || tok.text == "them" ||
-        tok.text == "those" || tok.text == "these")
+        tok.text == "those" || tok.text == "these" || tok.text == "only" || tok.text == "too" ||
+        tok.text == "also" || (tok.text == "well" && &tok != &t.front()))
       return true;
   return false;
 }
@@ -1950,19 +2120,36 @@ Result<Understanding> Engine::Understand(std::string_view question,
       std::chrono::floor<std::chrono::days>(clock_.Now())};
   Tagger tagger(*index_, today);
   std::vector<Item> items = tagger.Run(tokens);
-  // A question that reads like a follow-up ("only in Germany", "top 5 instead") edits the
-  // previous query; any other is read on its own first and, failing that, as a follow-up
-  // ("lowest first", "how many are there?").
-  auto fresh = [&]() { return Builder(*index_, items, previous).Build(false); };
-  auto edit = [&]() { return Builder(*index_, items, previous).Build(true); };
-  if (previous && HasFollowUpMarker(tokens)) {
+  bool sold = std::any_of(tokens.begin(), tokens.end(),
+                          [](const Token& t) { return IsSoldWord(t.text); });
+  auto fresh = [&]() { return Builder(*index_, items, nullptr, sold).Build(false); };
+  if (!previous) return fresh();
+  // In a follow-up a period without a year ("and Q2?") keeps the conversation's year.
+  int year = 0;
+  for (const auto& p : previous->where) {
+    if (p.op == sql::CompareOp::kRange && !p.values.empty() &&
+        std::holds_alternative<std::string>(p.values[0]) &&
+        std::get<std::string>(p.values[0]).size() >= 4) {
+      year = std::atoi(std::get<std::string>(p.values[0]).substr(0, 4).c_str());
+      break;
+    }
+  }
+  std::vector<Item> follow_items = year ? Tagger(*index_, today, year).Run(tokens) : items;
+  auto edit = [&]() { return Builder(*index_, follow_items, previous, sold).Build(true); };
+  // A question that reads like a follow-up ("only in Germany", "top 5 instead") or names no
+  // table or column ("in 2023", "lowest first") edits the previous query; any other is read
+  // on its own first.
+  bool names_schema = std::any_of(items.begin(), items.end(), [](const Item& it) {
+    return it.kind == ItemKind::kMention && !it.targets.empty();
+  });
+  if (HasFollowUpMarker(tokens) || !names_schema) {
     auto edited = edit();
     if (edited) return edited;
     auto alone = fresh();
     return alone ? alone : edited;
   }
   auto alone = fresh();
-  if (alone || !previous) return alone;
+  if (alone) return alone;
   auto edited = edit();
   return edited ? edited : alone;
 }

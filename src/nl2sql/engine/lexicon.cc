@@ -2,6 +2,7 @@
 
 #include <libstemmer.h>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <unordered_map>
@@ -66,7 +67,8 @@ const std::unordered_set<std::string_view>& StopWords() {
       "manages", "sold", "sell", "sells", "selling", "make", "makes", "bring", "brings",
       "brought", "belong", "belongs", "belonging", "job", "jobs", "ever", "yet", "already",
       "currently", "bought", "buy", "buys", "address", "addresses", "listed",
-      "assigned", "responsible", "serve", "serves", "served", "cover", "covers", "there's"};
+      "assigned", "responsible", "serve", "serves", "served", "cover", "covers", "there's",
+      "well", "across"};
   return kWords;
 }
 
@@ -140,6 +142,28 @@ std::string Key(std::string_view word) {
       stemmer.s, reinterpret_cast<const sb_symbol*>(lemma.data()), static_cast<int>(lemma.size()));
   if (!out) return lemma;
   return std::string(reinterpret_cast<const char*>(out), sb_stemmer_length(stemmer.s));
+}
+
+std::vector<std::string> Pertainyms(std::string_view adjective) {
+  std::vector<std::string> out;
+  std::string w(adjective);
+  if (w.size() < 3) return out;
+  auto& wn = WordNet();
+  std::lock_guard lock(wn.mu);
+  if (!wn.ready) return out;
+  SynsetPtr found = findtheinfo_ds(w.data(), ADJ, PERTPTR, ALLSENSES);
+  for (SynsetPtr s = found; s; s = s->nextss) {
+    for (SynsetPtr p = s->ptrlist; p; p = p->nextss) {
+      for (int i = 0; i < p->wcount; ++i) {
+        std::string noun = p->words[i];
+        for (char& c : noun)
+          if (c == '_') c = ' ';
+        if (std::find(out.begin(), out.end(), noun) == out.end()) out.push_back(noun);
+      }
+    }
+  }
+  if (found) free_syns(found);
+  return out;
 }
 
 bool IsStopWord(std::string_view word) { return StopWords().contains(word); }

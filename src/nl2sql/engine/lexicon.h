@@ -24,6 +24,10 @@ bool IsStopWord(std::string_view word);
 // Both directions are stored; the word itself is not included.
 const std::vector<std::string>& Synonyms(std::string_view word);
 
+// Nouns an adjective pertains to, from WordNet: "japanese" -> {"Japan", "Nippon", ...},
+// "american" -> {"United States", "America", ...}. Empty for other words.
+std::vector<std::string> Pertainyms(std::string_view adjective);
+
 // Parses number words: "five" -> 5, "twenty" -> 20, "dozen" -> 12; -1 when not a number word.
 long long NumberWord(std::string_view word);
 

@@ -80,27 +80,27 @@ void SchemaIndex::AddPhrase(const std::vector<std::string>& words, SchemaTarget 
 }
 
 void SchemaIndex::IndexTable(TableEntry& t) {
-  AddPhrase(t.words, {&t, nullptr, 3});
+  AddPhrase(t.words, {&t, nullptr, kExact});
   // A single-word table is also named by that word's synonyms ("clients" for customer).
   if (t.words.size() == 1)
-    for (const auto& syn : Synonyms(t.words[0])) AddPhrase({syn}, {&t, nullptr, 1});
+    for (const auto& syn : Synonyms(t.words[0])) AddPhrase({syn}, {&t, nullptr, kSynonym});
   // "order_items": the last word alone is a weak name for the table.
-  if (t.words.size() > 1) AddPhrase({t.words.back()}, {&t, nullptr, 1});
+  if (t.words.size() > 1) AddPhrase({t.words.back()}, {&t, nullptr, kModifier});
 
   for (const ColumnEntry* c : t.columns) {
     const auto& w = c->words;
-    AddPhrase(w, {&t, c, 3});
+    AddPhrase(w, {&t, c, kExact});
     // Drop a leading table name: "customer_name" in customers is "name".
     if (w.size() > t.words.size() &&
         std::equal(t.words.begin(), t.words.end(), w.begin(),
                    [](const std::string& a, const std::string& b) { return Key(a) == Key(b); })) {
       std::vector<std::string> rest(w.begin() + static_cast<long>(t.words.size()), w.end());
-      if (!(rest.size() == 1 && rest[0] == "id")) AddPhrase(rest, {&t, c, 2});
+      if (!(rest.size() == 1 && rest[0] == "id")) AddPhrase(rest, {&t, c, kHead});
     }
-    if (w.size() > 1 && w.back() != "id") AddPhrase({w.back()}, {&t, c, 1});
-    if (w.size() > 1 && w.front() != "id" && !c->is_key) AddPhrase({w.front()}, {&t, c, 1});
+    if (w.size() > 1 && w.back() != "id") AddPhrase({w.back()}, {&t, c, kHead});
+    if (w.size() > 1 && w.front() != "id" && !c->is_key) AddPhrase({w.front()}, {&t, c, kModifier});
     if (!w.empty() && w.back() != "id") {
-      for (const auto& syn : Synonyms(w.back())) AddPhrase({syn}, {&t, c, 1});
+      for (const auto& syn : Synonyms(w.back())) AddPhrase({syn}, {&t, c, kSynonym});
     }
     // "signup" also as the words people type ("sign up").
   }
@@ -151,7 +151,9 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
       if (c->is_text && !c->is_key && !c->is_temporal) {
         int score = 0;
         if (w.size() == 1 && w[0] == "name") score = 5;
-        else if (!w.empty() && w.back() == "name" && w.size() == t.words.size() + 1) score = 4;
+        else if (!w.empty() && w.back() == "name" && w.size() == t.words.size() + 1 &&
+                 !HasWord(w, "first"))
+          score = 4;
         else if (HasWord(w, "last") && HasWord(w, "name")) score = 4;
         else if (!w.empty() && w.back() == "name" && !HasWord(w, "first")) score = 3;
         else if (HasWord(w, "title")) score = 2;
@@ -167,6 +169,7 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
         if (rank > best_money) {
           best_money = rank;
           t.money = c;
+          t.money_rank = rank;
         }
       }
     }
@@ -326,6 +329,13 @@ std::optional<std::vector<sql::Join>> SchemaIndex::PlanJoins(
     }
   }
   return joins;
+}
+
+bool SchemaIndex::IsReferenced(std::string_view table) const {
+  for (const auto& e : edges_)
+    if (text::EqualsIgnoreCase(e.to_table, table) && !text::EqualsIgnoreCase(e.from_table, table))
+      return true;
+  return false;
 }
 
 bool SchemaIndex::FansOut(const std::string& from, const std::string& to) const {

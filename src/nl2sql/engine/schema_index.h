@@ -39,13 +39,18 @@ struct TableEntry {
   const ColumnEntry* date = nullptr;        // the main date column
   const ColumnEntry* primary_key = nullptr;
   const ColumnEntry* money = nullptr;       // the main monetary measure, if any
+  int money_rank = 0;                       // 2: an amount or total, 1: a unit price
 };
 
 // A schema element a phrase can name.
+inline constexpr int kExact = 6, kHead = 4, kSynonym = 3, kModifier = 2;
+
 struct SchemaTarget {
   const TableEntry* table = nullptr;
   const ColumnEntry* column = nullptr;  // null: the table itself
-  int quality = 0;                      // 3 exact words, 2 lemma/stem, 1 synonym
+  // How well the phrase names it: kExact (all its words), kHead (its head word, or its name
+  // without the table's), kSynonym (a synonym of its head word), kModifier (a leading word).
+  int quality = 0;
 };
 
 struct ValueTarget {
@@ -79,6 +84,8 @@ class SchemaIndex {
   // shared prefixes reused). nullopt when some table cannot be reached.
   std::optional<std::vector<sql::Join>> PlanJoins(const std::string& from,
                                                   const std::vector<std::string>& tables) const;
+  // True when some foreign key refers to `table` (it is a parent, not a leaf of facts).
+  bool IsReferenced(std::string_view table) const;
   // True when joining `from` to `to` can repeat rows of `from` (a one-to-many step).
   bool FansOut(const std::string& from, const std::string& to) const;
 
