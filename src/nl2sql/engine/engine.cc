@@ -1103,7 +1103,8 @@ Result<void> Builder::ReadRanking() {
         const TableEntry* t = PickTable(*measure_item);
         if (t != entity_table) {
           // "the most orders": how many related rows each has.
-          measure = Expr::CountStar();
+          measure = t->primary_key ? Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key))
+                                   : Expr::CountStar();
           count_table_ = t;
           extra_tables_.push_back(t);
         }
@@ -1582,15 +1583,17 @@ Result<void> Builder::FinishJoins(sql::Query& q) {
   }
   // COUNT(*) counts rows of the main table; with a fan-out join count its keys instead.
   const TableEntry* from = index_.FindTable(q.from);
-  for (auto& s : q.select) {
-    if (s.expr.agg == Aggregate::kCount && !s.expr.column && from && from->primary_key) {
-      for (const auto& j : q.joins) {
-        if (index_.FansOut(q.from, j.table)) {
-          s.expr = Expr::Agg(Aggregate::kCountDistinct, Ref(from->primary_key));
-          break;
-        }
-      }
-    }
+  bool fans_out = std::any_of(q.joins.begin(), q.joins.end(), [&](const sql::Join& j) {
+    return index_.FansOut(q.from, j.table);
+  });
+  if (fans_out && from && from->primary_key) {
+    Expr distinct_rows = Expr::Agg(Aggregate::kCountDistinct, Ref(from->primary_key));
+    auto fix = [&](Expr& e) {
+      if (e.agg == Aggregate::kCount && !e.column) e = distinct_rows;
+    };
+    for (auto& s : q.select) fix(s.expr);
+    for (auto& o : q.order_by) fix(o.expr);
+    for (auto& h : q.having) fix(h.lhs);
   }
   return {};
 }
