@@ -96,9 +96,6 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
     fmt::print(stderr, "error: {}\n", port.error().message);
     return 1;
   }
-  logger.Info("listening", {{"host", config.server.host},
-                            {"port", static_cast<int64_t>(*port)},
-                            {"workers", static_cast<int64_t>(config.server.workers)}});
 
   std::mutex mu;
   std::condition_variable cv;

@@ -95,12 +95,16 @@ std::string RequestIdFor(const httplib::Request& req) {
   return IsValidId(incoming) ? incoming : text::NewUuid();
 }
 
-// Missing is accepted; otherwise application/json or any +json type.
+// The body is read as JSON whatever the declared type, except for types that are certainly
+// something else (a file upload): `curl -d '{...}'` sends a form type with a JSON body, and
+// refusing it would only get in a user's way. The body must still parse as a JSON object.
 bool IsJsonContentType(const httplib::Request& req) {
   if (!req.has_header("Content-Type")) return true;
   std::string type = req.get_header_value("Content-Type");
   type = text::ToLower(text::Trim(type.substr(0, type.find(';'))));
-  return type == "application/json" || (type.size() > 5 && type.ends_with("+json"));
+  return !type.starts_with("multipart/") && !type.starts_with("image/") &&
+         !type.starts_with("audio/") && !type.starts_with("video/") &&
+         type != "application/octet-stream";
 }
 
 // httplib's stop() does nothing until the accept loop has started, so a Stop() that races

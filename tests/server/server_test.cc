@@ -300,13 +300,28 @@ TEST_F(ServerTest, AcceptsJsonWithCharsetOrNoContentType) {
   EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
 }
 
-TEST_F(ServerTest, RejectsANonJsonContentType) {
+TEST_F(ServerTest, RejectsAnUploadContentType) {
   Start();
   auto cli = Client();
-  std::string message = ExpectError(cli.Post(kQueryPath, QueryBody("q"), "text/plain"), 415,
-                                    "unsupported_media_type");
+  std::string message =
+      ExpectError(cli.Post(kQueryPath, QueryBody("q"), "application/octet-stream"), 415,
+                  "unsupported_media_type");
   EXPECT_NE(message.find("application/json"), std::string::npos);
   EXPECT_TRUE(service_.requests().empty());
+}
+
+// `curl -d '{...}'` declares a form body; a JSON object in it is still a valid request.
+TEST_F(ServerTest, AcceptsAJsonBodyUnderCurlsDefaultContentType) {
+  Start();
+  auto cli = Client();
+  auto res = cli.Post(kQueryPath, QueryBody("q"), "application/x-www-form-urlencoded");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  ASSERT_EQ(service_.requests().size(), 1u);
+  // A form body that is not JSON is a 400, not a 415.
+  EXPECT_NE(ExpectError(cli.Post(kQueryPath, "query=q", "application/x-www-form-urlencoded"), 400,
+                        "invalid_argument"),
+            "");
 }
 
 TEST_F(ServerTest, BadInputIsA400NamingTheField) {
