@@ -340,8 +340,11 @@ class Tagger {
       if (TextAt(t, i, k.words) && (!best || k.words.size() > best->words.size())) best = &k;
     if (!best) {
       // "hired first", "joined last": the earliest or latest by the date just named.
+      bool at_end = true;  // only structure-free words follow ("hired first?")
+      for (size_t k = i + 1; k < t.size(); ++k)
+        if (t[k].kind != Token::Kind::kWord || !IsStopWord(t[k].text)) at_end = false;
       if (t[i].kind == Token::Kind::kWord && (t[i].text == "first" || t[i].text == "last") &&
-          (i + 1 == t.size() || t[i + 1].kind != Token::Kind::kNumber)) {
+          at_end && i > 0) {
         item->kind = ItemKind::kSuperlative;
         item->agg = t[i].text == "first" ? Aggregate::kMin : Aggregate::kMax;
         item->dir = t[i].text == "first" ? -1 : +1;
@@ -1757,6 +1760,13 @@ Result<void> Builder::Assemble() {
     }
     if (distinct_) q.distinct = true;
   }
+  // The same column asked for twice is shown once.
+  std::vector<sql::SelectItem> unique;
+  for (const auto& item : q.select)
+    if (std::none_of(unique.begin(), unique.end(),
+                     [&](const sql::SelectItem& u) { return u.expr == item.expr; }))
+      unique.push_back(item);
+  q.select = std::move(unique);
   q.where = where_;
   q.having = having_;
   q.order_by = order_;
