@@ -74,8 +74,12 @@ std::vector<std::string> SplitIdentifier(std::string_view id) {
       if (std::isupper(c) && std::islower(prev)) boundary = true;
       if (std::isdigit(c) != std::isdigit(prev)) boundary = true;
       // "HTTPCode": split before the last capital of a run followed by a lowercase letter.
+      // A plural acronym ("IDs", "URLs") stays one word.
+      bool plural_acronym = i + 1 < id.size() && id[i + 1] == 's' &&
+                            (i + 2 == id.size() ||
+                             !std::islower(static_cast<unsigned char>(id[i + 2])));
       if (std::isupper(c) && std::isupper(prev) && i + 1 < id.size() &&
-          std::islower(static_cast<unsigned char>(id[i + 1])))
+          std::islower(static_cast<unsigned char>(id[i + 1])) && !plural_acronym)
         boundary = true;
       if (boundary) flush();
     }

@@ -925,7 +925,8 @@ Result<DemoSummary> WriteDemoDatabase(const std::string& path, uint64_t seed, bo
   if (fs::exists(status)) {
     if (!overwrite)
       return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("'{}' already exists; refusing to overwrite it", FileName(path)));
+                  fmt::format("'{}' already exists; refusing to overwrite it (--force replaces it)",
+                              FileName(path)));
     if (!fs::is_regular_file(status))
       return Fail(ErrorCode::kInvalidArgument,
                   fmt::format("'{}' exists and is not a regular file", FileName(path)));

@@ -174,23 +174,30 @@ class Renderer {
     };
     switch (p.op) {
       case CompareOp::kEq:
+        if (db::IsNull(v(0))) return lhs + " IS NULL";
         if (p.case_insensitive) return CaseInsensitiveEq(lhs, v(0));
         return lhs + " = " + Param(v(0));
       case CompareOp::kNe:
+        if (db::IsNull(v(0))) return lhs + " IS NOT NULL";
         if (p.case_insensitive) return "NOT (" + CaseInsensitiveEq(lhs, v(0)) + ")";
         return lhs + " <> " + Param(v(0));
       case CompareOp::kLt: return lhs + " < " + Param(v(0));
       case CompareOp::kLe: return lhs + " <= " + Param(v(0));
       case CompareOp::kGt: return lhs + " > " + Param(v(0));
       case CompareOp::kGe: return lhs + " >= " + Param(v(0));
-      case CompareOp::kBetween:
-        return lhs + " BETWEEN " + Param(v(0)) + " AND " + Param(v(1));
+      case CompareOp::kBetween: {
+        // Placeholders are numbered in call order: bind the bounds in text order.
+        std::string low = Param(v(0));
+        std::string high = Param(v(1));
+        return lhs + " BETWEEN " + low + " AND " + high;
+      }
       case CompareOp::kRange: {
         std::string a = Param(v(0));
         std::string b = Param(v(1));
         return "(" + lhs + " >= " + a + " AND " + lhs + " < " + b + ")";
       }
       case CompareOp::kIn: {
+        if (p.values.empty()) return "1 = 0";  // IN () is not valid SQL everywhere
         std::string s = lhs + " IN (";
         for (size_t i = 0; i < p.values.size(); ++i) {
           if (i) s += ", ";

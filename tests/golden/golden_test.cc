@@ -42,8 +42,8 @@ std::chrono::system_clock::time_point ParseDay(const std::string& iso) {
 class GoldenEnvironment {
  public:
   static GoldenEnvironment& Get() {
-    static GoldenEnvironment* env = new GoldenEnvironment();
-    return *env;
+    static GoldenEnvironment env;  // destroyed at exit, removing its temporary directory
+    return env;
   }
   db::DataSource& source() { return *source_; }
   std::unique_ptr<nl2sql::Pipeline> NewPipeline(conversation::SessionStore& store) {

@@ -1,0 +1,312 @@
+#include "conversation/session_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace helios::conversation {
+namespace {
+
+using namespace std::chrono_literals;
+
+Turn MakeTurn(std::string question, size_t rows = 1) {
+  Turn t;
+  t.question = std::move(question);
+  t.query.from = "customers";
+  t.query.select = {{sql::Expr::CountStar(), ""}};
+  t.sql = "SELECT COUNT(*) AS count FROM customers";
+  t.row_count = rows;
+  return t;
+}
+
+class SessionStoreTest : public ::testing::Test {
+ protected:
+  MemorySessionStore MakeStore(MemoryStoreOptions options = {}) {
+    return MemorySessionStore(clock_, options);
+  }
+  // The session, failing the test when Load errs.
+  static std::optional<Session> LoadOk(SessionStore& store, const std::string& tenant,
+                                       const std::string& id) {
+    auto loaded = store.Load(tenant, id);
+    EXPECT_TRUE(loaded.has_value()) << loaded.error().message;
+    return loaded ? *loaded : std::nullopt;
+  }
+  static int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
+                      const std::string& question) {
+    auto n = store.Append(tenant, id, MakeTurn(question));
+    EXPECT_TRUE(n.has_value()) << n.error().message;
+    return n ? *n : -1;
+  }
+
+  FakeClock clock_;
+};
+
+TEST_F(SessionStoreTest, UnknownSessionLoadsAsNullopt) {
+  auto store = MakeStore();
+  auto loaded = store.Load("acme", "nope");
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_FALSE(loaded->has_value());
+  EXPECT_EQ(store.ActiveSessions(), 0u);
+}
+
+TEST_F(SessionStoreTest, AppendCreatesTheSessionWithItsFirstTurn) {
+  auto store = MakeStore();
+  EXPECT_EQ(AppendOk(store, "acme", "s1", "How many customers are there?"), 1);
+  auto s = LoadOk(store, "acme", "s1");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->tenant_id, "acme");
+  EXPECT_EQ(s->id, "s1");
+  EXPECT_EQ(s->turn_count, 1);
+  ASSERT_EQ(s->turns.size(), 1u);
+  EXPECT_EQ(s->turns[0].question, "How many customers are there?");
+  EXPECT_EQ(s->turns[0].sql, "SELECT COUNT(*) AS count FROM customers");
+  EXPECT_EQ(s->turns[0].query.from, "customers");
+  EXPECT_EQ(s->turns[0].row_count, 1u);
+  EXPECT_EQ(store.ActiveSessions(), 1u);
+}
+
+TEST_F(SessionStoreTest, TurnsAreNumberedFromOnePerSession) {
+  auto store = MakeStore();
+  EXPECT_EQ(AppendOk(store, "acme", "a", "q1"), 1);
+  EXPECT_EQ(AppendOk(store, "acme", "a", "q2"), 2);
+  EXPECT_EQ(AppendOk(store, "acme", "b", "q1"), 1);
+  EXPECT_EQ(AppendOk(store, "acme", "a", "q3"), 3);
+  auto a = LoadOk(store, "acme", "a");
+  ASSERT_TRUE(a.has_value());
+  ASSERT_EQ(a->turns.size(), 3u);
+  EXPECT_EQ(a->turns.front().question, "q1");
+  EXPECT_EQ(a->turns.back().question, "q3");
+}
+
+TEST_F(SessionStoreTest, KeepsOnlyTheLastTenTurnsButKeepsCounting) {
+  auto store = MakeStore();
+  for (int i = 1; i <= 13; ++i) EXPECT_EQ(AppendOk(store, "acme", "s", "q" + std::to_string(i)), i);
+  auto s = LoadOk(store, "acme", "s");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->turn_count, 13);
+  ASSERT_EQ(s->turns.size(), 10u);
+  EXPECT_EQ(s->turns.front().question, "q4");
+  EXPECT_EQ(s->turns.back().question, "q13");
+}
+
+TEST_F(SessionStoreTest, MaxTurnsIsConfigurable) {
+  auto store = MakeStore({.timeout = 30min, .max_sessions = 10, .max_turns = 2});
+  for (int i = 1; i <= 5; ++i) AppendOk(store, "acme", "s", "q" + std::to_string(i));
+  auto s = LoadOk(store, "acme", "s");
+  ASSERT_TRUE(s.has_value());
+  ASSERT_EQ(s->turns.size(), 2u);
+  EXPECT_EQ(s->turns[0].question, "q4");
+  EXPECT_EQ(s->turns[1].question, "q5");
+}
+
+TEST_F(SessionStoreTest, SessionExpiresAfterTheIdleTimeout) {
+  auto store = MakeStore({.timeout = 30min});
+  AppendOk(store, "acme", "s", "q1");
+  clock_.Advance(30min - 1s);
+  EXPECT_EQ(store.ActiveSessions(), 1u);
+  clock_.Advance(1s);
+  EXPECT_EQ(store.ActiveSessions(), 0u);
+  auto s = LoadOk(store, "acme", "s");
+  EXPECT_FALSE(s.has_value());
+}
+
+TEST_F(SessionStoreTest, AppendAfterExpiryStartsAgainAtTurnOne) {
+  auto store = MakeStore({.timeout = 30min});
+  AppendOk(store, "acme", "s", "q1");
+  AppendOk(store, "acme", "s", "q2");
+  clock_.Advance(31min);
+  EXPECT_EQ(AppendOk(store, "acme", "s", "fresh"), 1);
+  auto s = LoadOk(store, "acme", "s");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->turn_count, 1);
+  ASSERT_EQ(s->turns.size(), 1u);
+  EXPECT_EQ(s->turns[0].question, "fresh");
+}
+
+TEST_F(SessionStoreTest, LoadRefreshesExpiry) {
+  auto store = MakeStore({.timeout = 30min});
+  AppendOk(store, "acme", "s", "q1");
+  clock_.Advance(20min);
+  ASSERT_TRUE(LoadOk(store, "acme", "s").has_value());
+  clock_.Advance(20min);  // 40 minutes after the append, 20 after the load
+  ASSERT_TRUE(LoadOk(store, "acme", "s").has_value());
+  clock_.Advance(29min);
+  ASSERT_TRUE(LoadOk(store, "acme", "s").has_value());
+  clock_.Advance(30min);
+  EXPECT_FALSE(LoadOk(store, "acme", "s").has_value());
+}
+
+TEST_F(SessionStoreTest, AppendRefreshesExpiry) {
+  auto store = MakeStore({.timeout = 30min});
+  AppendOk(store, "acme", "s", "q1");
+  clock_.Advance(25min);
+  EXPECT_EQ(AppendOk(store, "acme", "s", "q2"), 2);
+  clock_.Advance(25min);
+  EXPECT_EQ(AppendOk(store, "acme", "s", "q3"), 3);
+}
+
+TEST_F(SessionStoreTest, TenantsCannotSeeOrRemoveEachOthersSessions) {
+  auto store = MakeStore();
+  AppendOk(store, "tenant-a", "shared-id", "a1");
+  AppendOk(store, "tenant-a", "shared-id", "a2");
+
+  EXPECT_FALSE(LoadOk(store, "tenant-b", "shared-id").has_value());
+  auto removed = store.Remove("tenant-b", "shared-id");
+  ASSERT_TRUE(removed.has_value());
+  EXPECT_FALSE(*removed);
+  ASSERT_TRUE(LoadOk(store, "tenant-a", "shared-id").has_value());
+
+  // Tenant B using the same id gets a session of its own.
+  EXPECT_EQ(AppendOk(store, "tenant-b", "shared-id", "b1"), 1);
+  EXPECT_EQ(AppendOk(store, "tenant-a", "shared-id", "a3"), 3);
+  auto b = LoadOk(store, "tenant-b", "shared-id");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->tenant_id, "tenant-b");
+  ASSERT_EQ(b->turns.size(), 1u);
+  EXPECT_EQ(b->turns[0].question, "b1");
+  EXPECT_EQ(store.ActiveSessions(), 2u);
+}
+
+TEST_F(SessionStoreTest, TenantAndIdDoNotRunTogether) {
+  auto store = MakeStore();
+  AppendOk(store, "ab", "c", "x");
+  EXPECT_FALSE(LoadOk(store, "a", "bc").has_value());
+  EXPECT_FALSE(LoadOk(store, "abc", "").has_value());
+}
+
+TEST_F(SessionStoreTest, RemoveDeletesOnlyOnce) {
+  auto store = MakeStore();
+  AppendOk(store, "acme", "s", "q");
+  auto first = store.Remove("acme", "s");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_TRUE(*first);
+  auto second = store.Remove("acme", "s");
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(*second);
+  EXPECT_FALSE(LoadOk(store, "acme", "s").has_value());
+  EXPECT_EQ(AppendOk(store, "acme", "s", "again"), 1);
+}
+
+TEST_F(SessionStoreTest, FullStoreEvictsTheTenantsLeastRecentlyUsedSession) {
+  auto store = MakeStore({.timeout = 30min, .max_sessions = 3});
+  AppendOk(store, "a", "a1", "q");
+  clock_.Advance(1s);
+  AppendOk(store, "a", "a2", "q");
+  clock_.Advance(1s);
+  AppendOk(store, "a", "a3", "q");
+  clock_.Advance(1s);
+  ASSERT_TRUE(LoadOk(store, "a", "a1").has_value());  // a1 is now the most recently used
+  clock_.Advance(1s);
+
+  EXPECT_EQ(AppendOk(store, "a", "a4", "q"), 1);
+  EXPECT_EQ(store.ActiveSessions(), 3u);
+  EXPECT_TRUE(LoadOk(store, "a", "a1").has_value());
+  EXPECT_FALSE(LoadOk(store, "a", "a2").has_value());
+  EXPECT_TRUE(LoadOk(store, "a", "a3").has_value());
+  EXPECT_TRUE(LoadOk(store, "a", "a4").has_value());
+}
+
+TEST_F(SessionStoreTest, EvictionNeverTakesAnotherTenantsSession) {
+  auto store = MakeStore({.timeout = 30min, .max_sessions = 3});
+  AppendOk(store, "b", "b1", "q");  // globally the least recently used
+  clock_.Advance(1s);
+  AppendOk(store, "a", "a1", "q");
+  clock_.Advance(1s);
+  AppendOk(store, "a", "a2", "q");
+  clock_.Advance(1s);
+
+  EXPECT_EQ(AppendOk(store, "a", "a3", "q"), 1);
+  EXPECT_TRUE(LoadOk(store, "b", "b1").has_value());
+  EXPECT_FALSE(LoadOk(store, "a", "a1").has_value());
+  EXPECT_TRUE(LoadOk(store, "a", "a2").has_value());
+  EXPECT_TRUE(LoadOk(store, "a", "a3").has_value());
+}
+
+TEST_F(SessionStoreTest, FullStoreRefusesATenantWithNothingToEvict) {
+  auto store = MakeStore({.timeout = 30min, .max_sessions = 2});
+  AppendOk(store, "a", "a1", "q");
+  AppendOk(store, "a", "a2", "q");
+  auto refused = store.Append("b", "b1", MakeTurn("q"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  EXPECT_FALSE(refused.error().message.empty());
+  EXPECT_TRUE(LoadOk(store, "a", "a1").has_value());
+  EXPECT_TRUE(LoadOk(store, "a", "a2").has_value());
+  EXPECT_FALSE(LoadOk(store, "b", "b1").has_value());
+  // Existing sessions keep working at capacity.
+  EXPECT_EQ(AppendOk(store, "a", "a1", "q2"), 2);
+}
+
+TEST_F(SessionStoreTest, FullStoreDropsExpiredSessionsBeforeEvicting) {
+  auto store = MakeStore({.timeout = 30min, .max_sessions = 2});
+  AppendOk(store, "a", "a1", "q");
+  AppendOk(store, "a", "a2", "q");
+  clock_.Advance(30min);
+  EXPECT_EQ(AppendOk(store, "b", "b1", "q"), 1);
+  EXPECT_EQ(AppendOk(store, "b", "b2", "q"), 1);
+  EXPECT_EQ(store.ActiveSessions(), 2u);
+}
+
+TEST_F(SessionStoreTest, SweepRemovesOnlyExpiredSessions) {
+  auto store = MakeStore({.timeout = 30min});
+  AppendOk(store, "a", "old1", "q");
+  AppendOk(store, "b", "old2", "q");
+  clock_.Advance(20min);
+  AppendOk(store, "a", "new", "q");
+  clock_.Advance(10min);
+  EXPECT_EQ(store.Sweep(), 2u);
+  EXPECT_EQ(store.Sweep(), 0u);
+  EXPECT_EQ(store.ActiveSessions(), 1u);
+  EXPECT_TRUE(LoadOk(store, "a", "new").has_value());
+  clock_.Advance(30min);
+  EXPECT_EQ(store.Sweep(), 1u);
+  EXPECT_EQ(store.ActiveSessions(), 0u);
+}
+
+TEST_F(SessionStoreTest, ConcurrentAppendsToOneSessionGetDistinctNumbers) {
+  auto store = MakeStore({.timeout = 30min, .max_sessions = 100, .max_turns = 10});
+  constexpr int kThreads = 8, kPerThread = 200;
+  std::vector<std::vector<int>> numbers(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto n = store.Append("acme", "shared", MakeTurn("q"));
+        numbers[t].push_back(n ? *n : -1);
+        // Other sessions and reads run at the same time.
+        (void)store.Append("acme", "own-" + std::to_string(t), MakeTurn("q"));
+        (void)store.Load("acme", "shared");
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<int> all;
+  for (const auto& v : numbers) {
+    EXPECT_TRUE(std::is_sorted(v.begin(), v.end()));  // each thread sees its turns in order
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  std::sort(all.begin(), all.end());
+  std::vector<int> expected(kThreads * kPerThread);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(all, expected);
+  auto s = LoadOk(store, "acme", "shared");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->turn_count, kThreads * kPerThread);
+  EXPECT_EQ(s->turns.size(), 10u);
+  for (int t = 0; t < kThreads; ++t) {
+    auto own = LoadOk(store, "acme", "own-" + std::to_string(t));
+    ASSERT_TRUE(own.has_value());
+    EXPECT_EQ(own->turn_count, kPerThread);
+  }
+  EXPECT_EQ(store.ActiveSessions(), static_cast<size_t>(kThreads + 1));
+}
+
+}  // namespace
+}  // namespace helios::conversation

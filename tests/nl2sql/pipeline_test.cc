@@ -1,0 +1,575 @@
+#include "nl2sql/pipeline.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "conversation/session_store.h"
+#include "db/demo_data.h"
+#include "db/open.h"
+#include "nl2sql/engine/engine.h"
+#include "nl2sql/engine/schema_index.h"
+
+namespace helios::nl2sql {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// 2025-12-15 12:00 UTC: the demo's orders end on 2025-12-31.
+std::chrono::system_clock::time_point TestNow() {
+  return std::chrono::sys_days{std::chrono::year{2025} / 12 / 15} + 12h;
+}
+
+// A data source that forwards to the demo database, except that Execute and Ping can be told
+// to fail.
+class FaultySource final : public db::DataSource {
+ public:
+  explicit FaultySource(db::DataSource& real) : real_(real) {}
+
+  std::optional<Error> execute_error;
+  std::optional<Error> ping_error;
+  int executes = 0;
+  // When set, each Execute moves this clock forward by execute_time, as a slow query would.
+  FakeClock* clock = nullptr;
+  std::chrono::milliseconds execute_time{0};
+
+  db::Dialect dialect() const override { return real_.dialect(); }
+  std::string DisplayName() const override { return "fake:faulty"; }
+  Result<std::shared_ptr<const db::SchemaCatalog>> Introspect() override {
+    return real_.Introspect();
+  }
+  Result<void> Check(std::string_view sql) override { return real_.Check(sql); }
+  Result<db::QueryResult> Execute(std::string_view sql, const std::vector<db::Value>& params,
+                                  const db::ExecuteOptions& options) override {
+    ++executes;
+    if (clock != nullptr) clock->Advance(execute_time);
+    if (execute_error) return std::unexpected(*execute_error);
+    return real_.Execute(sql, params, options);
+  }
+  Result<std::vector<std::string>> DistinctTextValues(std::string_view table,
+                                                      std::string_view column,
+                                                      size_t limit) override {
+    return real_.DistinctTextValues(table, column, limit);
+  }
+  Result<void> Ping() override {
+    if (ping_error) return std::unexpected(*ping_error);
+    return real_.Ping();
+  }
+
+ private:
+  db::DataSource& real_;
+};
+
+// The demo database and the engine over it, built once for the whole binary on first use and
+// removed when the tests end.
+class DemoEnvironment {
+ public:
+  static DemoEnvironment& Get() {
+    if (instance_ == nullptr) instance_ = new DemoEnvironment();
+    return *instance_;
+  }
+  static void Destroy() {
+    delete instance_;
+    instance_ = nullptr;
+  }
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  db::DataSource& source() { return *source_; }
+  FakeClock& clock() { return clock_; }
+  const std::shared_ptr<const engine::Engine>& engine() const { return engine_; }
+
+ private:
+  DemoEnvironment() : clock_(TestNow()) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("helios-pipeline-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    std::string path = (dir_ / "demo.db").string();
+    auto written = db::WriteDemoDatabase(path, 42, true);
+    if (!written) {
+      error_ = written.error().message;
+      return;
+    }
+    auto source = db::OpenDataSource("sqlite://" + path);
+    if (!source) {
+      error_ = source.error().message;
+      return;
+    }
+    source_ = std::move(*source);
+    auto catalog = source_->Introspect();
+    if (!catalog) {
+      error_ = catalog.error().message;
+      return;
+    }
+    auto index = engine::SchemaIndex::Build(*catalog, *source_, 1000);
+    if (!index) {
+      error_ = index.error().message;
+      return;
+    }
+    engine_ = std::make_shared<const engine::Engine>(
+        std::shared_ptr<const engine::SchemaIndex>(std::move(*index)), clock_);
+  }
+  ~DemoEnvironment() {
+    engine_.reset();
+    source_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  static DemoEnvironment* instance_;
+  std::string error_;
+  std::filesystem::path dir_;
+  FakeClock clock_;
+  std::unique_ptr<db::DataSource> source_;
+  std::shared_ptr<const engine::Engine> engine_;
+};
+
+DemoEnvironment* DemoEnvironment::instance_ = nullptr;
+
+class DemoCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override { DemoEnvironment::Destroy(); }
+};
+[[maybe_unused]] ::testing::Environment* const kDemoCleanup =
+    ::testing::AddGlobalTestEnvironment(new DemoCleanup);
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DemoEnvironment& env = DemoEnvironment::Get();
+    ASSERT_TRUE(env.ok()) << "demo database: " << env.error();
+    source_ = &env.source();
+    clock_ = &env.clock();
+    dir_ = &env.dir();
+    store_ = std::make_unique<conversation::MemorySessionStore>(*clock_,
+                                                                conversation::MemoryStoreOptions{});
+    pipeline_ = NewPipeline(*source_);
+  }
+
+  std::unique_ptr<Pipeline> NewPipeline(db::DataSource& source, PipelineOptions options = {}) {
+    return std::make_unique<Pipeline>(source, DemoEnvironment::Get().engine(), *store_, *clock_,
+                                      std::move(options));
+  }
+
+  static AskRequest Request(std::string question, std::string session = "",
+                            std::string tenant = "default") {
+    AskRequest r;
+    r.question = std::move(question);
+    r.session_id = std::move(session);
+    r.tenant_id = std::move(tenant);
+    return r;
+  }
+
+  // Asks and fails the test when the pipeline errs.
+  Answer AskOk(Pipeline& p, const AskRequest& request) {
+    auto answer = p.Ask(request);
+    EXPECT_TRUE(answer.has_value()) << request.question << ": " << answer.error().message;
+    return answer ? *answer : Answer{};
+  }
+  Answer AskOk(const std::string& question, const std::string& session = "") {
+    return AskOk(*pipeline_, Request(question, session));
+  }
+
+  // The single value of a one-row, one-column result of sql run directly.
+  db::Value Scalar(const std::string& sql) {
+    auto r = source_->Execute(sql, {}, {});
+    EXPECT_TRUE(r.has_value()) << sql << ": " << (r ? "" : r.error().message);
+    if (!r || r->rows.size() != 1 || r->rows[0].size() != 1) return db::Value{};
+    return r->rows[0][0];
+  }
+
+  db::DataSource* source_ = nullptr;
+  FakeClock* clock_ = nullptr;
+  const std::filesystem::path* dir_ = nullptr;
+  std::unique_ptr<conversation::MemorySessionStore> store_;
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+TEST_F(PipelineTest, NewSessionIdIsGeneratedAndReturned) {
+  Answer a = AskOk("How many customers are there?");
+  Answer b = AskOk("How many customers are there?");
+  const std::regex kUuid("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  EXPECT_TRUE(std::regex_match(a.session_id, kUuid)) << a.session_id;
+  EXPECT_NE(a.session_id, b.session_id);
+  EXPECT_EQ(a.turn, 1);
+  EXPECT_EQ(b.turn, 1);
+
+  auto stored = store_->Load("default", a.session_id);
+  ASSERT_TRUE(stored.has_value());
+  ASSERT_TRUE(stored->has_value());
+  ASSERT_EQ((*stored)->turns.size(), 1u);
+  EXPECT_EQ((*stored)->turns[0].question, "How many customers are there?");
+  EXPECT_EQ((*stored)->turns[0].sql, a.sql);
+  EXPECT_EQ((*stored)->turns[0].row_count, 1u);
+}
+
+TEST_F(PipelineTest, GivenSessionIdIsKeptAndTurnsGrow) {
+  Answer first = AskOk("How many customers are there?", "my-session-1");
+  EXPECT_EQ(first.session_id, "my-session-1");
+  EXPECT_EQ(first.turn, 1);
+  Answer second = AskOk("only in Germany", "my-session-1");
+  EXPECT_EQ(second.session_id, "my-session-1");
+  EXPECT_EQ(second.turn, 2);
+  Answer third = AskOk("what about France", "my-session-1");
+  EXPECT_EQ(third.turn, 3);
+}
+
+TEST_F(PipelineTest, FollowUpEditsThePreviousQuestion) {
+  Answer all = AskOk("how many customers are there");
+  ASSERT_EQ(all.rows.size(), 1u);
+  ASSERT_EQ(all.rows[0].size(), 1u);
+  EXPECT_EQ(all.rows[0][0], db::Value{int64_t{5000}});
+
+  Answer germany = AskOk("only in Germany", all.session_id);
+  EXPECT_EQ(germany.turn, 2);
+  ASSERT_EQ(germany.rows.size(), 1u);
+  ASSERT_EQ(germany.rows[0].size(), 1u);
+  db::Value expected = Scalar("SELECT COUNT(*) FROM customers WHERE country = 'Germany'");
+  ASSERT_TRUE(std::holds_alternative<int64_t>(expected));
+  EXPECT_GT(std::get<int64_t>(expected), 0);
+  EXPECT_LT(std::get<int64_t>(expected), 5000);
+  EXPECT_EQ(germany.rows[0][0], expected);
+  EXPECT_THAT(germany.sql, HasSubstr("'Germany'"));
+}
+
+TEST_F(PipelineTest, SameQuestionWithoutTheSessionIsNotAFollowUp) {
+  Answer all = AskOk("how many customers are there");
+  Answer germany = AskOk("only in Germany", all.session_id);
+  Answer again = AskOk("how many customers are there", germany.session_id);
+  EXPECT_EQ(again.turn, 3);
+  ASSERT_EQ(again.rows.size(), 1u);
+  EXPECT_EQ(again.rows[0][0], db::Value{int64_t{5000}});
+}
+
+TEST_F(PipelineTest, SessionsAreScopedToTheTenant) {
+  Answer a1 = AskOk(*pipeline_, Request("how many customers are there", "", "tenant-a"));
+  ASSERT_EQ(a1.turn, 1);
+
+  // Tenant B presenting tenant A's session id gets a fresh session of its own.
+  Answer b1 = AskOk(*pipeline_, Request("how many products do we have", a1.session_id, "tenant-b"));
+  EXPECT_EQ(b1.session_id, a1.session_id);
+  EXPECT_EQ(b1.turn, 1);
+  ASSERT_EQ(b1.rows.size(), 1u);
+  EXPECT_EQ(b1.rows[0][0], db::Value{int64_t{300}});
+
+  // Tenant A's conversation is untouched: its follow-up still edits the customers count.
+  Answer a2 = AskOk(*pipeline_, Request("only in Germany", a1.session_id, "tenant-a"));
+  EXPECT_EQ(a2.turn, 2);
+  ASSERT_EQ(a2.rows.size(), 1u);
+  EXPECT_EQ(a2.rows[0][0], Scalar("SELECT COUNT(*) FROM customers WHERE country = 'Germany'"));
+
+  auto b_session = store_->Load("tenant-b", a1.session_id);
+  ASSERT_TRUE(b_session.has_value());
+  ASSERT_TRUE(b_session->has_value());
+  EXPECT_EQ((*b_session)->turn_count, 1);
+}
+
+TEST_F(PipelineTest, UnknownDatabaseIsNotFound) {
+  AskRequest r = Request("How many customers are there?");
+  r.database = "warehouse";
+  auto answer = pipeline_->Ask(r);
+  ASSERT_FALSE(answer.has_value());
+  EXPECT_EQ(answer.error().code, ErrorCode::kNotFound);
+  EXPECT_THAT(answer.error().message, HasSubstr("warehouse"));
+}
+
+TEST_F(PipelineTest, DatabaseMayBeNamedOrDefault) {
+  PipelineOptions options;
+  options.database_name = "retail";
+  auto named = NewPipeline(*source_, options);
+  for (const char* name : {"retail", "default", ""}) {
+    AskRequest r = Request("How many customers are there?");
+    r.database = name;
+    auto answer = named->Ask(r);
+    EXPECT_TRUE(answer.has_value()) << "database '" << name << "'";
+  }
+  AskRequest r = Request("How many customers are there?");
+  r.database = "RETAIL";
+  auto answer = named->Ask(r);
+  ASSERT_FALSE(answer.has_value());
+  EXPECT_EQ(answer.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(PipelineTest, GibberishIsNotUnderstoodAndNamesTheTables) {
+  auto answer = pipeline_->Ask(Request("purple monkey dishwasher", "gibberish-session"));
+  ASSERT_FALSE(answer.has_value());
+  EXPECT_EQ(answer.error().code, ErrorCode::kNotUnderstood);
+  for (const char* table : {"customers", "orders", "products", "employees"})
+    EXPECT_THAT(answer.error().message, HasSubstr(table));
+  // Nothing is remembered for a question that was not answered.
+  auto stored = store_->Load("default", "gibberish-session");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(stored->has_value());
+}
+
+TEST_F(PipelineTest, EmptyQuestionIsNotUnderstood) {
+  auto answer = pipeline_->Ask(Request("   "));
+  ASSERT_FALSE(answer.has_value());
+  EXPECT_EQ(answer.error().code, ErrorCode::kNotUnderstood);
+}
+
+TEST_F(PipelineTest, RowCapSetsTruncatedAndRowCount) {
+  PipelineOptions options;
+  options.max_rows = 7;
+  auto capped = NewPipeline(*source_, options);
+  Answer a = AskOk(*capped, Request("Show me the product categories"));
+  EXPECT_TRUE(a.truncated);
+  EXPECT_EQ(a.row_count, 7u);
+  EXPECT_EQ(a.rows.size(), 7u);
+
+  // A result exactly at the cap is complete.
+  options.max_rows = 12;
+  auto exact = NewPipeline(*source_, options);
+  Answer b = AskOk(*exact, Request("Show me the product categories"));
+  EXPECT_FALSE(b.truncated);
+  EXPECT_EQ(b.row_count, 12u);
+  EXPECT_EQ(b.rows.size(), 12u);
+}
+
+TEST_F(PipelineTest, RowsCarryTypedValues) {
+  Answer count = AskOk("How many customers are there?");
+  ASSERT_EQ(count.rows.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<int64_t>(count.rows[0][0]));
+
+  Answer revenue = AskOk("Revenue by country");
+  ASSERT_FALSE(revenue.rows.empty());
+  ASSERT_EQ(revenue.columns.size(), revenue.rows[0].size());
+  bool saw_text = false, saw_double = false;
+  for (const auto& cell : revenue.rows[0]) {
+    saw_text |= std::holds_alternative<std::string>(cell);
+    saw_double |= std::holds_alternative<double>(cell);
+  }
+  EXPECT_TRUE(saw_text) << revenue.sql;
+  EXPECT_TRUE(saw_double) << revenue.sql;
+
+  Answer total = AskOk("What is the total revenue?");
+  ASSERT_EQ(total.rows.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<double>(total.rows[0][0]));
+  db::Value direct = Scalar("SELECT SUM(total_amount) FROM orders");
+  ASSERT_TRUE(std::holds_alternative<double>(direct));
+  EXPECT_NEAR(std::get<double>(total.rows[0][0]), std::get<double>(direct), 1e-6);
+}
+
+TEST_F(PipelineTest, ShownSqlHasLiteralsInlineAndRunsToTheSameRows) {
+  Answer a = AskOk("number of customers in Germany");
+  EXPECT_THAT(a.sql, HasSubstr("'Germany'"));
+  EXPECT_THAT(a.sql, Not(HasSubstr("?")));
+  EXPECT_THAT(a.sql, Not(HasSubstr("$1")));
+  auto direct = source_->Execute(a.sql, {}, {});
+  ASSERT_TRUE(direct.has_value()) << direct.error().message;
+  EXPECT_EQ(direct->columns, a.columns);
+  EXPECT_EQ(direct->rows, a.rows);
+}
+
+TEST_F(PipelineTest, AnswerMetadata) {
+  Answer a = AskOk("How many customers are in Germany?");
+  EXPECT_GT(a.confidence, 0.0);
+  EXPECT_LE(a.confidence, 1.0);
+  EXPECT_EQ(a.source, "engine");
+  EXPECT_FALSE(a.cache_hit);
+  EXPECT_EQ(a.latency_ms, 0.0);  // measured with the injected clock, which stands still
+  EXPECT_FALSE(a.explanation.empty());
+  EXPECT_THAT(a.explanation, HasSubstr("customers"));
+  EXPECT_EQ(a.row_count, a.rows.size());
+  EXPECT_FALSE(a.truncated);
+}
+
+TEST_F(PipelineTest, LatencyIsMeasuredWithTheInjectedClock) {
+  FaultySource slow(*source_);
+  slow.clock = clock_;
+  slow.execute_time = 250ms;
+  auto p = NewPipeline(slow);
+  Answer a = AskOk(*p, Request("How many customers are there?"));
+  EXPECT_DOUBLE_EQ(a.latency_ms, 250.0);
+}
+
+TEST_F(PipelineTest, AnswersBelowTheConfidenceThresholdAreDeclined) {
+  PipelineOptions options;
+  options.confidence_threshold = 1.01;  // nothing is that sure
+  auto strict = NewPipeline(*source_, options);
+  auto answer = strict->Ask(Request("How many customers are there?", "strict-session"));
+  ASSERT_FALSE(answer.has_value());
+  EXPECT_EQ(answer.error().code, ErrorCode::kNotUnderstood);
+  EXPECT_THAT(answer.error().message, HasSubstr("confidence"));
+  auto stored = store_->Load("default", "strict-session");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(stored->has_value());
+}
+
+TEST_F(PipelineTest, FullSessionStoreMakesTheAnswerUnavailable) {
+  conversation::MemorySessionStore tiny(*clock_, {.timeout = 30min, .max_sessions = 1});
+  ASSERT_TRUE(tiny.Append("other-tenant", "theirs", conversation::Turn{}).has_value());
+  Pipeline p(*source_, DemoEnvironment::Get().engine(), tiny, *clock_, {});
+  auto answer = p.Ask(Request("How many customers are there?"));
+  ASSERT_FALSE(answer.has_value());
+  EXPECT_EQ(answer.error().code, ErrorCode::kUnavailable);
+  EXPECT_TRUE(IsRetryable(answer.error().code));
+}
+
+TEST_F(PipelineTest, ChartFitsTheShapeOfTheAnswer) {
+  Answer count = AskOk("How many customers are there?");
+  EXPECT_EQ(count.chart.type, "number");
+  EXPECT_EQ(count.chart.y.size(), 1u);
+
+  Answer monthly = AskOk("revenue per month in 2024");
+  EXPECT_EQ(monthly.chart.type, "line") << monthly.sql;
+  EXPECT_EQ(monthly.row_count, 12u);
+  EXPECT_FALSE(monthly.chart.x.empty());
+  EXPECT_EQ(monthly.chart.y.size(), 1u);
+
+  Answer by_country = AskOk("customers per country");
+  EXPECT_EQ(by_country.chart.type, "bar") << by_country.sql;
+  EXPECT_GT(by_country.row_count, 6u);
+  ASSERT_EQ(by_country.chart.y.size(), 1u);
+  EXPECT_NE(by_country.chart.x, by_country.chart.y[0]);
+
+  Answer by_segment = AskOk("How many customers are there in each segment?");
+  EXPECT_EQ(by_segment.chart.type, "pie") << by_segment.sql;
+  EXPECT_LE(by_segment.row_count, 6u);
+
+  Answer listing = AskOk("List all regions");
+  EXPECT_EQ(listing.chart.type, "table");
+}
+
+TEST_F(PipelineTest, HealthReportsTheDatabase) {
+  HealthReport h = pipeline_->Health();
+  EXPECT_TRUE(h.ok);
+  ASSERT_EQ(h.dependencies.size(), 1u);
+  EXPECT_EQ(h.dependencies[0].name, "database");
+  EXPECT_TRUE(h.dependencies[0].ok);
+  EXPECT_THAT(h.dependencies[0].detail, HasSubstr("demo.db"));
+  EXPECT_THAT(h.dependencies[0].detail, Not(HasSubstr(dir_->string())));
+}
+
+TEST_F(PipelineTest, HealthIsDegradedWhenTheDatabaseIsDown) {
+  FaultySource faulty(*source_);
+  faulty.ping_error = Error(ErrorCode::kUnavailable, "database is down");
+  auto p = NewPipeline(faulty);
+  HealthReport h = p->Health();
+  EXPECT_FALSE(h.ok);
+  ASSERT_EQ(h.dependencies.size(), 1u);
+  EXPECT_FALSE(h.dependencies[0].ok);
+  EXPECT_EQ(h.dependencies[0].detail, "database is down");
+}
+
+class PipelineFaultTest : public PipelineTest, public ::testing::WithParamInterface<ErrorCode> {};
+
+TEST_P(PipelineFaultTest, DatabaseFailureIsReturnedAndNoTurnIsRemembered) {
+  Answer first = AskOk("how many customers are there", "faulty-session");
+  ASSERT_EQ(first.turn, 1);
+
+  FaultySource faulty(*source_);
+  faulty.execute_error = Error(GetParam(), "the database did not answer");
+  auto p = NewPipeline(faulty);
+  auto failed = p->Ask(Request("only in Germany", "faulty-session"));
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code, GetParam());
+  EXPECT_EQ(failed.error().message, "the database did not answer");
+  EXPECT_EQ(faulty.executes, 1);
+
+  auto stored = store_->Load("default", "faulty-session");
+  ASSERT_TRUE(stored.has_value());
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->turn_count, 1);
+  EXPECT_EQ((*stored)->turns.size(), 1u);
+
+  // A new session that fails is not created at all.
+  auto fresh = p->Ask(Request("how many customers are there", "never-created"));
+  ASSERT_FALSE(fresh.has_value());
+  auto none = store_->Load("default", "never-created");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+
+  // Once the database answers again, the conversation continues where it was.
+  faulty.execute_error.reset();
+  auto recovered = p->Ask(Request("only in Germany", "faulty-session"));
+  ASSERT_TRUE(recovered.has_value()) << recovered.error().message;
+  EXPECT_EQ(recovered->turn, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(RetryableFailures, PipelineFaultTest,
+                         ::testing::Values(ErrorCode::kUnavailable, ErrorCode::kDeadlineExceeded,
+                                           ErrorCode::kDatabaseError),
+                         [](const ::testing::TestParamInfo<ErrorCode>& info) {
+                           return std::string(ErrorCodeName(info.param));
+                         });
+
+// ---------------------------------------------------------------------------------------------
+// SuggestChart on hand-built queries
+
+sql::ColumnRef Col(std::string table, std::string column) {
+  return sql::ColumnRef{std::move(table), std::move(column)};
+}
+
+TEST(SuggestChartTest, SingleAggregateIsANumber) {
+  sql::Query q;
+  q.from = "orders";
+  q.select = {{sql::Expr::CountStar(), ""}};
+  ChartSuggestion c = SuggestChart(q, {"count"}, 1);
+  EXPECT_EQ(c.type, "number");
+  EXPECT_EQ(c.x, "");
+  EXPECT_EQ(c.y, (std::vector<std::string>{"count"}));
+}
+
+TEST(SuggestChartTest, SeveralAggregatesWithoutGroupsAreATable) {
+  sql::Query q;
+  q.from = "orders";
+  q.select = {{sql::Expr::CountStar(), ""},
+              {sql::Expr::Agg(sql::Aggregate::kSum, Col("orders", "total_amount")), ""}};
+  ChartSuggestion c = SuggestChart(q, {"count", "sum_total_amount"}, 1);
+  EXPECT_EQ(c.type, "table");
+  EXPECT_EQ(c.y, (std::vector<std::string>{"count", "sum_total_amount"}));
+}
+
+TEST(SuggestChartTest, TimeSeriesIsALine) {
+  sql::Query q;
+  q.from = "orders";
+  sql::Expr month{sql::Aggregate::kNone, Col("orders", "order_date"), sql::TimeGrain::kMonth};
+  q.select = {{month, ""}, {sql::Expr::CountStar(), ""}};
+  q.group_by = {month};
+  ChartSuggestion c = SuggestChart(q, {"month", "count"}, 3);
+  EXPECT_EQ(c.type, "line");
+  EXPECT_EQ(c.x, "month");
+  EXPECT_EQ(c.y, (std::vector<std::string>{"count"}));
+}
+
+TEST(SuggestChartTest, FewCategoriesAreAPieAndManyAreBars) {
+  sql::Query q;
+  q.from = "customers";
+  q.select = {{sql::Expr::Col(Col("customers", "segment")), ""}, {sql::Expr::CountStar(), ""}};
+  q.group_by = {sql::Expr::Col(Col("customers", "segment"))};
+  EXPECT_EQ(SuggestChart(q, {"segment", "count"}, 6).type, "pie");
+  EXPECT_EQ(SuggestChart(q, {"segment", "count"}, 7).type, "bar");
+  ChartSuggestion bar = SuggestChart(q, {"segment", "count"}, 7);
+  EXPECT_EQ(bar.x, "segment");
+  EXPECT_EQ(bar.y, (std::vector<std::string>{"count"}));
+  q.limit = 3;  // a top-N is a ranking, not parts of a whole
+  EXPECT_EQ(SuggestChart(q, {"segment", "count"}, 3).type, "bar");
+}
+
+TEST(SuggestChartTest, ListingsAndEmptyResultsAreTables) {
+  sql::Query q;
+  q.from = "customers";
+  q.select = {{sql::Expr::Col(Col("customers", "name")), ""}};
+  EXPECT_EQ(SuggestChart(q, {"name"}, 10).type, "table");
+  sql::Query count;
+  count.from = "orders";
+  count.select = {{sql::Expr::CountStar(), ""}};
+  EXPECT_EQ(SuggestChart(count, {"count"}, 0).type, "table");
+  EXPECT_EQ(SuggestChart(count, {}, 1).type, "table");
+}
+
+}  // namespace
+}  // namespace helios::nl2sql
