@@ -47,6 +47,11 @@ class Phraser {
   }
 
   std::string Predicate(const sql::Predicate& p) const {
+    if (p.negated) {
+      sql::Predicate plain = p;
+      plain.negated = false;
+      return "not (" + Predicate(plain) + ")";
+    }
     std::string lhs = Expression(p.lhs);
     auto v = [&](size_t i) { return i < p.values.size() ? Value(p.values[i]) : "?"; };
     switch (p.op) {

@@ -62,6 +62,7 @@ struct Predicate {
   // Words of the question that produced the filter ("in Germany", "last year"), for the
   // explanation; empty when none.
   std::string phrase;
+  bool negated = false;  // NOT (...): "not in 2024"
   bool operator==(const Predicate&) const = default;
 };
 

@@ -157,7 +157,7 @@ class Renderer {
     std::string s;
     for (size_t i = 0; i < preds.size(); ++i) {
       if (i) s += " AND ";
-      s += RenderPredicate(preds[i]);
+      s += preds[i].negated ? "NOT (" + RenderPredicate(preds[i]) + ")" : RenderPredicate(preds[i]);
     }
     return s;
   }

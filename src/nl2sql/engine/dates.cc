@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
+
 namespace helios::nl2sql::engine {
 namespace {
 
@@ -60,6 +62,13 @@ Period MonthPeriod(int y, int m) {
   auto next = std::chrono::year_month{b.year(), b.month()} + months{1};
   return {b, next / day{1}};
 }
+// The year of the most recent quarter q that has begun by today.
+int RecentQuarterYear(year_month_day today, int q) {
+  int y = static_cast<int>(today.year());
+  unsigned first_month = static_cast<unsigned>(3 * (q - 1) + 1);
+  return static_cast<unsigned>(today.month()) < first_month ? y - 1 : y;
+}
+
 Period QuarterPeriod(int y, int q) {
   year_month_day b = year{y} / month{static_cast<unsigned>(3 * (q - 1) + 1)} / 1;
   auto next = std::chrono::year_month{b.year(), b.month()} + months{3};
@@ -104,7 +113,8 @@ size_t ParsePeriodAt(const std::vector<Token>& t, size_t i, year_month_day today
     *p = MonthPeriod(y, m);
     return 1;
   }
-  // "q3 2024", "q3"
+  // "q3 2024", "q3" (without a year: the most recent Q3 that has begun, or the
+  // conversation's year)
   if (int q = QuarterNumber(word(i)); q > 0) {
     size_t k = i + 1;
     if (word(k) == "of") ++k;
@@ -112,14 +122,15 @@ size_t ParsePeriodAt(const std::vector<Token>& t, size_t i, year_month_day today
       *p = QuarterPeriod(static_cast<int>(t[k].number), q);
       return k - i + 1;
     }
-    *p = QuarterPeriod(default_year ? default_year : static_cast<int>(today.year()), q);
+    *p = QuarterPeriod(default_year ? default_year : RecentQuarterYear(today, q), q);
     return 1;
   }
   // "the third quarter of 2024", "quarter 3 2024"
   {
     size_t k = i;
     if (word(k) == "the") ++k;
-    int q = OrdinalNumber(word(k));
+    // "third" is a word; "3rd" arrives as a number token spelled with its suffix.
+    int q = k < t.size() ? OrdinalNumber(text::ToLower(t[k].raw)) : 0;
     if (q > 0 && word(k + 1) == "quarter") {
       k += 2;
       if (word(k) == "of") ++k;
@@ -127,7 +138,7 @@ size_t ParsePeriodAt(const std::vector<Token>& t, size_t i, year_month_day today
         *p = QuarterPeriod(static_cast<int>(t[k].number), q);
         return k - i + 1;
       }
-      *p = QuarterPeriod(default_year ? default_year : static_cast<int>(today.year()), q);
+      *p = QuarterPeriod(default_year ? default_year : RecentQuarterYear(today, q), q);
       return k - i;
     }
     if (word(i) == "quarter" && i + 1 < t.size() && t[i + 1].kind == Token::Kind::kNumber &&

@@ -181,6 +181,9 @@ const std::vector<Keyword>& Keywords() {
       {{"different"}, ItemKind::kDistinct},
       {{"unique"}, ItemKind::kDistinct},
       {{"other", "than"}, ItemKind::kNot},
+      {{"without"}, ItemKind::kNot},
+      {{"never"}, ItemKind::kNot},
+      {{"no"}, ItemKind::kNot},
       {{"not"}, ItemKind::kNot},
       {{"except"}, ItemKind::kNot},
       {{"excluding"}, ItemKind::kNot},
@@ -294,8 +297,11 @@ class Tagger {
     while (i < t.size()) {
       size_t used = 0;
       Item item;
-      if ((used = TryTop(t, i, &item)) || (used = TryComparator(t, i, &item)) ||
-          (used = TryDate(t, i, &item)) || (used = TryMention(t, i, &item, /*strong=*/true)) ||
+      // "between 2024 and 2025" is a period unless a numeric column was just named.
+      bool dates_first = YearsFollow(t, i) &&
+                         !(!items.empty() && items.back().is_column() && NumericMention(items.back()));
+      if ((dates_first && (used = TryDate(t, i, &item))) || (used = TryTop(t, i, &item)) ||
+          (used = TryComparator(t, i, &item)) || (used = TryDate(t, i, &item)) || (used = TryMention(t, i, &item, /*strong=*/true)) ||
           (used = TryKeyword(t, i, &item)) || (used = TryMention(t, i, &item, false))) {
         item.begin = i;
         item.end = i + used;
@@ -316,6 +322,9 @@ class Tagger {
         n.phrase = tok.raw;
         n.hint = "bare";
         items.push_back(std::move(n));
+      } else if (tok.kind == Token::Kind::kWord && i + 1 < t.size() && t[i + 1].text == "by" &&
+                 IsPassiveVerb(tok.text)) {
+        // "borrowed by members": the verb only relates the tables around it.
       } else if (tok.kind == Token::Kind::kWord && !IsStopWord(tok.text) &&
                  tok.text != "or" && tok.text != "and" && TryPertainym(tok, &items, i)) {
         // "Japanese customers": the adjective names a stored value ("Japan").
@@ -383,8 +392,11 @@ class Tagger {
         "ordered", "purchased", "created", "written", "owned", "supplied", "taken", "assigned",
         "covered", "shipped", "led", "run", "processed", "booked", "taught", "played",
         "directed", "published", "produced", "won", "visited", "used", "followed"};
-    return kVerbs.contains(w);
+    // Past participles in general: "borrowed by", "reviewed by".
+    return kVerbs.contains(w) || (w.size() > 4 && w.ends_with("ed") && !IsGrainWordText(w));
   }
+
+  static bool IsGrainWordText(const std::string& w) { return GrainWord(w) != TimeGrain::kNone; }
 
   static TimeGrain GrainWord(const std::string& w) {
     if (w == "year" || w == "years") return TimeGrain::kYear;
@@ -393,6 +405,20 @@ class Tagger {
     if (w == "week" || w == "weeks") return TimeGrain::kWeek;
     if (w == "day" || w == "days" || w == "date") return TimeGrain::kDay;
     return TimeGrain::kNone;
+  }
+
+  // "between 2024 and 2025", "after 2020": a comparison word followed by years only.
+  static bool YearsFollow(const std::vector<Token>& t, size_t i) {
+    auto year = [&](size_t k) {
+      return k < t.size() && t[k].kind == Token::Kind::kNumber && t[k].integer &&
+             t[k].raw.size() == 4 && t[k].number >= 1900 && t[k].number <= 2100;
+    };
+    return (TextAt(t, i, {"between"}) || TextAt(t, i, {"from"})) && year(i + 1) && year(i + 3);
+  }
+  static bool NumericMention(const Item& m) {
+    for (const auto& tg : m.targets)
+      if (tg.column && tg.column->is_numeric) return true;
+    return false;
   }
 
   bool TryPertainym(const Token& tok, std::vector<Item>* items, size_t i) {
@@ -566,8 +592,12 @@ bool SameTable(const std::string& a, const std::string& b) { return text::Equals
 class Builder {
  public:
   Builder(const SchemaIndex& index, std::vector<Item> items, const sql::Query* previous,
-          bool sold = false)
-      : index_(index), items_(std::move(items)), previous_(previous), prefer_fact_(sold) {}
+          bool sold = false, bool additive = false)
+      : index_(index),
+        items_(std::move(items)),
+        previous_(previous),
+        prefer_fact_(sold),
+        additive_(additive) {}
 
   // follow_up: edit the previous query instead of building a new one.
   Result<Understanding> Build(bool follow_up);
@@ -607,6 +637,7 @@ class Builder {
   std::vector<Item> items_;
   const sql::Query* previous_;
   bool prefer_fact_;  // "sold", "bought": quantities of transactions, not of stock
+  bool additive_;     // "too", "also", "as well": a follow-up adds values instead of replacing
 
   std::set<const TableEntry*> mentioned_;
   const TableEntry* subject_ = nullptr;
@@ -811,6 +842,7 @@ Result<void> Builder::ReadGroups() {
     }
     if (it.kind != ItemKind::kGroup) continue;
     Item* next = Next(k, false);
+    if (next && next->kind == ItemKind::kAgg) continue;  // "by number of loans": a ranking
     if (!next || next->kind != ItemKind::kMention || next->is_value()) {
       it.used = true;  // "each" without a target is just a word
       continue;
@@ -852,6 +884,13 @@ Result<void> Builder::ReadMeasures() {
       next = Next(static_cast<size_t>(next - items_.data()), false);
     }
     if (it.agg == Aggregate::kCount) {
+      // "how many purple books": an unknown word in between stays unknown (and lowers the
+      // confidence) but does not hide the counted table.
+      while (next && next->kind == ItemKind::kUnknown) {
+        Item* after = Next(static_cast<size_t>(next - items_.data()), false);
+        if (!after || !after->is_table()) break;
+        next = after;
+      }
       if (next && next->is_table()) {
         const TableEntry* t = PickTable(*next);
         // "number of orders" after a ranking word is handled by the ranking.
@@ -1129,7 +1168,8 @@ Result<void> Builder::ReadRanking() {
         }
       }
     } else if (sup && sup->hint == "sold") {
-      // "best-selling products": units sold, from a table that references the entity.
+      // "best-selling products": units sold, from a table that references the entity; with
+      // no quantity there, how many of its rows refer to each ("most popular book": loans).
       if (entity_owner) {
         for (const auto& t : index_.tables()) {
           if (measure) break;
@@ -1144,6 +1184,16 @@ Result<void> Builder::ReadRanking() {
             }
           }
         }
+        for (const auto& t : index_.tables()) {
+          if (measure) break;
+          if (&t == entity_owner) continue;
+          for (const auto& fk : t.table->foreign_keys) {
+            if (measure || !SameTable(fk.ref_table, entity_owner->table->name)) continue;
+            measure = t.primary_key ? Expr::Agg(Aggregate::kCountDistinct, Ref(t.primary_key))
+                                    : Expr::CountStar();
+            extra_tables_.push_back(&t);
+          }
+        }
       }
     } else if (sup && !sup->hint.empty()) {
       const TableEntry* owner = entity_table ? entity_table : subject_;
@@ -1156,8 +1206,8 @@ Result<void> Builder::ReadRanking() {
         attribute = entity_table != nullptr;
       }
     }
-    if (!measure && !measure_item && sup && sup->hint.empty() && !measures_.empty() &&
-        entity_item) {
+    if (!measure && !measure_item && !measures_.empty() && entity_item &&
+        (!sup || sup->hint.empty())) {
       // "the highest average product price": the measure was read already.
       measure = measures_.back().expr;
       measures_.pop_back();
@@ -1396,6 +1446,17 @@ Result<void> Builder::ReadFilters() {
       it.used = true;
       bool negated = k > 0 && items_[k - 1].kind == ItemKind::kNot;
       if (negated) items_[k - 1].used = true;
+      // "whose city is London": the column named before its value is part of the filter.
+      if (Item* prev = Prev(k); prev && prev->is_column() && !prev->used && !it.values.empty()) {
+        for (const auto& tg : prev->targets) {
+          if (!tg.column) continue;
+          for (const auto& v : it.values)
+            if (v.column == tg.column) {
+              prev->used = true;
+              it.values = {v};
+            }
+        }
+      }
       if (!it.quoted.empty()) {
         // A quoted string that is no stored value: match it inside the nearest text column.
         const ColumnEntry* c = nullptr;
@@ -1440,7 +1501,7 @@ Result<void> Builder::ReadFilters() {
       it.used = true;
       const ColumnEntry* c = nullptr;
       // A date column named next to the period ("hired after 2020", "order date in 2024").
-      Item* prev = k > 0 ? &items_[k - 1] : nullptr;
+      Item* prev = Prev(k);
       Item* next = k + 1 < items_.size() ? &items_[k + 1] : nullptr;
       for (Item* m : {prev, next}) {
         if (c || !m || !m->is_column()) continue;
@@ -1486,6 +1547,15 @@ Result<void> Builder::ReadFilters() {
       } else {
         p.op = CompareOp::kLt;
         p.values = {db::Value{it.date.end}};
+      }
+      // "not in 2024", "not after 1900", "not published after 1900".
+      Item* before = k > 0 ? &items_[k - 1] : nullptr;
+      if (before && before->is_column() && k > 1) before = &items_[k - 2];
+      if (before && before->kind == ItemKind::kNot && !before->used) {
+        before->used = true;
+        if (p.op == CompareOp::kGe) p.op = CompareOp::kLt;
+        else if (p.op == CompareOp::kLt) p.op = CompareOp::kGe;
+        else p.negated = true;
       }
       where_.push_back(p);
     }
@@ -1777,6 +1847,17 @@ Result<void> Builder::Assemble() {
   }
   if (q.order_by.empty() && direction_ != 0 && !measures_.empty())
     q.order_by.push_back({measures_.front().expr, direction_ > 0});
+  // "the most expensive book by each author" asks for the top row within each group, which
+  // one grouped SELECT cannot express; ordering a grouped answer by a plain column that is not
+  // grouped would also be invalid SQL outside SQLite.
+  if (!q.group_by.empty()) {
+    for (const auto& o : q.order_by) {
+      if (o.expr.is_aggregate()) continue;
+      if (std::find(q.group_by.begin(), q.group_by.end(), o.expr) == q.group_by.end())
+        return std::unexpected(NotUnderstood(
+            "ranking rows within each group (the top row per group) is not supported yet"));
+    }
+  }
   auto joined = FinishJoins(q);
   if (!joined) return std::unexpected(joined.error());
   result_ = std::move(q);
@@ -1902,8 +1983,22 @@ Result<void> Builder::ApplyFollowUp() {
                            [&](const sql::SelectItem& s) { return s.expr == m.expr; });
     if (!dup) q.select.push_back(m);
   }
-  // Filters: a new filter on a column replaces the old one on it ("what about 2023?").
+  // Filters: a new filter on a column replaces the old one on it ("what about 2023?"), unless
+  // the question adds to it ("and in Paris too?", "also France"): then both values count.
   for (const auto& p : where_) {
+    if (additive_ && p.op == CompareOp::kEq && p.case_insensitive && p.lhs.column) {
+      auto same = std::find_if(q.where.begin(), q.where.end(), [&](const sql::Predicate& old) {
+        return old.lhs == p.lhs && (old.op == CompareOp::kEq || old.op == CompareOp::kIn) &&
+               old.case_insensitive && !old.negated;
+      });
+      if (same != q.where.end()) {
+        same->op = CompareOp::kIn;
+        if (std::find(same->values.begin(), same->values.end(), p.values[0]) == same->values.end())
+          same->values.push_back(p.values[0]);
+        same->phrase += " or " + p.phrase;
+        continue;
+      }
+    }
     const ColumnEntry* pc = p.lhs.column ? index_.FindColumn(p.lhs.column->table, p.lhs.column->column) : nullptr;
     std::erase_if(q.where, [&](const sql::Predicate& old) {
       if (!old.lhs.column || !p.lhs.column) return false;
@@ -2023,6 +2118,26 @@ void Builder::MergeMentions() {
     b.used = true;
     b.kind = ItemKind::kWith;  // consumed; contributes nothing further
   }
+  // "author country", "customer names": a table then one of its columns names that column.
+  for (size_t k = 0; k + 1 < items_.size(); ++k) {
+    Item& a = items_[k];
+    Item& b = items_[k + 1];
+    if (a.used || b.used || !a.is_table() || !b.is_column() || b.begin != a.end) continue;
+    const TableEntry* t = PickTable(a);
+    std::vector<SchemaTarget> own;
+    // Only a column named by its head word: "customers signed up" is a verb, not a property.
+    // Flags and dates are adjectives and verbs ("books in print", "hired"), not properties.
+    for (const auto& tg : b.targets)
+      if (tg.column && tg.table == t && tg.quality >= kSynonym && !tg.column->is_flag &&
+          !tg.column->is_temporal)
+        own.push_back({t, tg.column, tg.quality + kExact});
+    if (own.empty()) continue;
+    a.targets = own;
+    a.end = b.end;
+    a.phrase += " " + b.phrase;
+    b.used = true;
+    b.kind = ItemKind::kWith;
+  }
   for (size_t k = 1; k < items_.size(); ++k) {
     Item& it = items_[k];
     if (it.used || it.kind != ItemKind::kAgg || !items_[k - 1].is_table()) continue;
@@ -2064,7 +2179,8 @@ Result<Understanding> Builder::Build(bool follow_up) {
       unknown.push_back(it.phrase);
       confidence_ *= 0.5;
     } else if (!it.used && (it.kind == ItemKind::kAgg || it.kind == ItemKind::kNumCond ||
-                            it.kind == ItemKind::kSuperlative || it.kind == ItemKind::kTop)) {
+                            it.kind == ItemKind::kSuperlative || it.kind == ItemKind::kTop ||
+                            it.kind == ItemKind::kNot)) {
       // A structural word that found no place would silently change the meaning.
       return std::unexpected(NotUnderstood(fmt::format("I could not place '{}'", it.phrase)));
     }
@@ -2148,7 +2264,12 @@ Result<Understanding> Engine::Understand(std::string_view question,
     }
   }
   std::vector<Item> follow_items = year ? Tagger(*index_, today, year).Run(tokens) : items;
-  auto edit = [&]() { return Builder(*index_, follow_items, previous, sold).Build(true); };
+  bool additive = std::any_of(tokens.begin(), tokens.end(), [](const Token& t) {
+    return t.text == "too" || t.text == "also" || t.text == "well";
+  });
+  auto edit = [&]() {
+    return Builder(*index_, follow_items, previous, sold, additive).Build(true);
+  };
   // A question that reads like a follow-up ("only in Germany", "top 5 instead") or names no
   // table or column ("in 2023", "lowest first") edits the previous query; any other is read
   // on its own first.

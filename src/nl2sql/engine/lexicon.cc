@@ -103,6 +103,7 @@ const std::vector<std::vector<std::string>>& SynonymGroups() {
       {"year", "yr"},
       {"count", "number"},
       {"student", "pupil"},
+      {"person", "people", "persons", "individual"},
       {"teacher", "instructor", "professor", "faculty"},
       {"film", "movie"},
       {"song", "track"},
@@ -125,6 +126,8 @@ std::string Lemma(std::string_view word) {
   if (!wn.ready) return w;
   auto it = wn.cache.find(w);
   if (it != wn.cache.end()) return it->second;
+  // Irregular plurals that WordNet lists as nouns of their own.
+  if (w == "people") return "person";
   std::string base = MorphLocked(w, NOUN);
   if (base.empty()) base = MorphLocked(w, VERB);
   if (base.empty()) base = w;

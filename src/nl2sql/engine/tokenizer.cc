@@ -12,6 +12,20 @@ namespace {
 
 bool IsWordChar(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
 
+// "2024-03-01" at `pos`: digits in every position, not part of a longer word or number.
+bool IsIsoDateAt(std::string_view q, size_t pos) {
+  if (pos + 10 > q.size()) return false;
+  for (size_t k = 0; k < 10; ++k) {
+    unsigned char ch = static_cast<unsigned char>(q[pos + k]);
+    if (k == 4 || k == 7) {
+      if (ch != '-') return false;
+    } else if (!std::isdigit(ch)) {
+      return false;
+    }
+  }
+  return pos + 10 == q.size() || !IsWordChar(static_cast<unsigned char>(q[pos + 10]));
+}
+
 // Exactly three digits at `pos`, not followed by a fourth.
 bool ThousandsGroupAt(std::string_view q, size_t pos) {
   if (pos + 3 > q.size()) return false;
@@ -84,11 +98,7 @@ std::vector<Token> Tokenize(std::string_view q) {
       }
     }
     // ISO dates.
-    if (i + 10 <= n && std::isdigit(c) && q[i + 4] == '-' && q[i + 7] == '-' &&
-        std::isdigit(static_cast<unsigned char>(q[i + 5])) &&
-        std::isdigit(static_cast<unsigned char>(q[i + 8])) &&
-        std::isdigit(static_cast<unsigned char>(q[i + 9])) &&
-        (i + 10 == n || !std::isdigit(static_cast<unsigned char>(q[i + 10])))) {
+    if (IsIsoDateAt(q, i)) {
       Token t;
       t.kind = Token::Kind::kDate;
       t.raw = t.text = std::string(q.substr(i, 10));
@@ -97,9 +107,30 @@ std::vector<Token> Tokenize(std::string_view q) {
       continue;
     }
     // Numbers: $1,000.50, 5k, 20%.
-    if (std::isdigit(c) || ((c == '$' || c == '.') && i + 1 < n &&
-                            std::isdigit(static_cast<unsigned char>(q[i + 1])))) {
+    // A digit run glued to letters that are not an ordinal suffix is a word ("1Q84", "4x4").
+    if (std::isdigit(c)) {
+      size_t e = i;
+      while (e < n && std::isalnum(static_cast<unsigned char>(q[e]))) ++e;
+      std::string run(q.substr(i, e - i));
+      size_t d = 0;
+      while (d < run.size() && std::isdigit(static_cast<unsigned char>(run[d]))) ++d;
+      // Letters then digits again ("1Q84", "4x4") make a word; a trailing run of letters is an
+      // ordinal or a unit ("3rd", "5kg") and the token is the number.
+      bool digit_after_letter = false;
+      for (size_t k = d; k < run.size(); ++k)
+        if (std::isdigit(static_cast<unsigned char>(run[k]))) digit_after_letter = true;
+      if (digit_after_letter) {
+        push_word(run);
+        i = e;
+        continue;
+      }
+    }
+    bool negative = c == '-' && i + 1 < n && std::isdigit(static_cast<unsigned char>(q[i + 1])) &&
+                    (i == 0 || std::isspace(static_cast<unsigned char>(q[i - 1])));
+    if (negative || std::isdigit(c) ||
+        ((c == '$' || c == '.') && i + 1 < n && std::isdigit(static_cast<unsigned char>(q[i + 1])))) {
       size_t start = i;
+      if (negative) ++i;
       if (q[i] == '$') ++i;
       std::string digits;
       bool dot = false;
@@ -119,6 +150,7 @@ std::vector<Token> Tokenize(std::string_view q) {
         ++i;
       }
       double value = std::strtod(digits.c_str(), nullptr);
+      if (negative) value = -value;
       bool integer = !dot;
       if (i < n && (q[i] == 'k' || q[i] == 'K') &&
           (i + 1 == n || !IsWordChar(static_cast<unsigned char>(q[i + 1])))) {
