@@ -1,5 +1,6 @@
 #include "app/application.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -7,8 +8,6 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "app/version.h"
 #include "db/open.h"
@@ -33,8 +32,8 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   auto app = std::unique_ptr<Application>(new Application());
   db::OpenOptions open;
   open.pool_size = static_cast<size_t>(std::max(1, config.database.pool_size));
-  open.acquire_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-      config.database.connection_timeout);
+  open.acquire_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.database.connection_timeout);
   open.clock = &clock;
   auto source = db::OpenDataSource(config.database.url, open);
   if (!source) return std::unexpected(source.error());
@@ -47,11 +46,11 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   if (!index) return std::unexpected(index.error());
   app->engine_ = std::make_shared<const nl2sql::engine::Engine>(
       std::shared_ptr<const nl2sql::engine::SchemaIndex>(std::move(*index)), clock);
-  logger.Info("schema loaded",
-              {{"database", app->source_->DisplayName()},
-               {"tables", static_cast<int64_t>((*catalog)->tables.size())},
-               {"elapsed_ms", std::chrono::duration<double, std::milli>(clock.Steady() - start)
-                                  .count()}});
+  logger.Info(
+      "schema loaded",
+      {{"database", app->source_->DisplayName()},
+       {"tables", static_cast<int64_t>((*catalog)->tables.size())},
+       {"elapsed_ms", std::chrono::duration<double, std::milli>(clock.Steady() - start).count()}});
 
   conversation::MemoryStoreOptions store;
   store.timeout = config.session.session_timeout;
@@ -63,8 +62,8 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   options.statement_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.database.statement_timeout);
   options.confidence_threshold = config.nl2sql.confidence_threshold;
-  app->pipeline_ = std::make_unique<nl2sql::Pipeline>(*app->source_, app->engine_,
-                                                      *app->sessions_, clock, options);
+  app->pipeline_ = std::make_unique<nl2sql::Pipeline>(*app->source_, app->engine_, *app->sessions_,
+                                                      clock, options);
   return app;
 }
 
@@ -104,7 +103,8 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
     std::unique_lock lock(mu);
     while (!cv.wait_for(lock, config.session.cleanup_interval, [&] { return stopping; })) {
       size_t dropped = (*app)->sessions().Sweep();
-      if (dropped) logger.Debug("expired sessions removed", {{"count", static_cast<int64_t>(dropped)}});
+      if (dropped)
+        logger.Debug("expired sessions removed", {{"count", static_cast<int64_t>(dropped)}});
     }
   });
   std::thread waiter([&] {

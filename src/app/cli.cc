@@ -1,10 +1,10 @@
 #include "app/cli.h"
 
-#include <filesystem>
-#include <iostream>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <filesystem>
+#include <iostream>
 
 #include "app/application.h"
 #include "app/table_format.h"
@@ -37,11 +37,16 @@ Result<config::Config> LoadConfig(const Overrides& o) {
 
 observability::LogLevel ToLogLevel(config::LogLevel level) {
   switch (level) {
-    case config::LogLevel::kTrace: return observability::LogLevel::kTrace;
-    case config::LogLevel::kDebug: return observability::LogLevel::kDebug;
-    case config::LogLevel::kInfo: return observability::LogLevel::kInfo;
-    case config::LogLevel::kWarn: return observability::LogLevel::kWarn;
-    case config::LogLevel::kError: return observability::LogLevel::kError;
+    case config::LogLevel::kTrace:
+      return observability::LogLevel::kTrace;
+    case config::LogLevel::kDebug:
+      return observability::LogLevel::kDebug;
+    case config::LogLevel::kInfo:
+      return observability::LogLevel::kInfo;
+    case config::LogLevel::kWarn:
+      return observability::LogLevel::kWarn;
+    case config::LogLevel::kError:
+      return observability::LogLevel::kError;
   }
   return observability::LogLevel::kInfo;
 }
@@ -56,9 +61,9 @@ int Ask(const Overrides& o, const std::vector<std::string>& questions, bool json
   if (!cfg) return PrintError(cfg.error());
   SystemClock clock;
   // Logs go to stderr so the answer on stdout stays clean.
-  observability::Logger logger(std::cerr, std::max(ToLogLevel(cfg->logging.level),
-                                                   observability::LogLevel::kWarn),
-                               observability::LogFormat::kText, clock);
+  observability::Logger logger(
+      std::cerr, std::max(ToLogLevel(cfg->logging.level), observability::LogLevel::kWarn),
+      observability::LogFormat::kText, clock);
   auto app = Application::Build(*cfg, clock, logger);
   if (!app) return PrintError(app.error());
   std::string session;
@@ -112,11 +117,10 @@ int ServeCommand(const Overrides& o) {
   auto cfg = LoadConfig(o);
   if (!cfg) return PrintError(cfg.error());
   SystemClock clock;
-  auto logger = observability::Logger::Create(ToLogLevel(cfg->logging.level),
-                                              cfg->logging.format == config::LogFormat::kJson
-                                                  ? "json"
-                                                  : "text",
-                                              cfg->logging.output, clock);
+  auto logger = observability::Logger::Create(
+      ToLogLevel(cfg->logging.level),
+      cfg->logging.format == config::LogFormat::kJson ? "json" : "text", cfg->logging.output,
+      clock);
   if (!logger) return PrintError(logger.error());
   return Serve(*cfg, clock, **logger);
 }

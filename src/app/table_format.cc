@@ -1,8 +1,8 @@
 #include "app/table_format.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace helios::app {
 namespace {

@@ -37,7 +37,8 @@ class FakeClock final : public Clock {
     return std::chrono::system_clock::time_point(std::chrono::system_clock::duration(wall_.load()));
   }
   std::chrono::steady_clock::time_point Steady() const override {
-    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(steady_.load()));
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(steady_.load()));
   }
   void Advance(std::chrono::nanoseconds d) {
     wall_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(d).count();

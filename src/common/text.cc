@@ -1,9 +1,9 @@
 #include "common/text.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <random>
-
-#include <fmt/format.h>
 
 namespace helios::text {
 
@@ -75,9 +75,9 @@ std::vector<std::string> SplitIdentifier(std::string_view id) {
       if (std::isdigit(c) != std::isdigit(prev)) boundary = true;
       // "HTTPCode": split before the last capital of a run followed by a lowercase letter.
       // A plural acronym ("IDs", "URLs") stays one word.
-      bool plural_acronym = i + 1 < id.size() && id[i + 1] == 's' &&
-                            (i + 2 == id.size() ||
-                             !std::islower(static_cast<unsigned char>(id[i + 2])));
+      bool plural_acronym =
+          i + 1 < id.size() && id[i + 1] == 's' &&
+          (i + 2 == id.size() || !std::islower(static_cast<unsigned char>(id[i + 2])));
       if (std::isupper(c) && std::isupper(prev) && i + 1 < id.size() &&
           std::islower(static_cast<unsigned char>(id[i + 1])) && !plural_acronym)
         boundary = true;
@@ -130,8 +130,8 @@ std::string NewUuid() {
   uint64_t a = rng(), b = rng();
   a = (a & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
   b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xFFFF,
-                     a & 0xFFFF, b >> 48, b & 0xFFFFFFFFFFFFULL);
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xFFFF, a & 0xFFFF,
+                     b >> 48, b & 0xFFFFFFFFFFFFULL);
 }
 
 }  // namespace helios::text

@@ -31,8 +31,8 @@ struct Turn {
 struct Session {
   std::string tenant_id;
   std::string id;
-  int turn_count = 0;       // turns ever answered (numbering continues past the kept window)
-  std::deque<Turn> turns;   // the most recent turns, oldest first
+  int turn_count = 0;      // turns ever answered (numbering continues past the kept window)
+  std::deque<Turn> turns;  // the most recent turns, oldest first
 };
 
 class SessionStore {
@@ -49,9 +49,9 @@ class SessionStore {
 };
 
 struct MemoryStoreOptions {
-  std::chrono::minutes timeout{30};    // idle time after which a session expires
-  size_t max_sessions = 10000;         // beyond it a tenant's least recently used session goes
-  size_t max_turns = 10;               // turns kept per session
+  std::chrono::minutes timeout{30};  // idle time after which a session expires
+  size_t max_sessions = 10000;       // beyond it a tenant's least recently used session goes
+  size_t max_turns = 10;             // turns kept per session
 };
 
 class MemorySessionStore final : public SessionStore {

@@ -22,8 +22,8 @@ namespace helios::db {
 enum class Dialect { kSqlite, kPostgres, kMysql };
 
 struct ExecuteOptions {
-  size_t max_rows = 1000;                       // rows beyond this are dropped, truncated=true
-  std::chrono::milliseconds timeout{5000};      // statement time limit
+  size_t max_rows = 1000;                   // rows beyond this are dropped, truncated=true
+  std::chrono::milliseconds timeout{5000};  // statement time limit
 };
 
 struct QueryResult {

@@ -23,7 +23,7 @@ struct ColumnInfo {
 };
 
 struct ForeignKey {
-  std::string column;      // in the owning table
+  std::string column;  // in the owning table
   std::string ref_table;
   std::string ref_column;
 };

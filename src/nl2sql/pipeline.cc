@@ -68,8 +68,7 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   auto turn_number = sessions_.Append(request.tenant_id, session_id, std::move(turn));
   if (!turn_number) return std::unexpected(turn_number.error());
   answer.turn = *turn_number;
-  answer.latency_ms =
-      std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
+  answer.latency_ms = std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
   return answer;
 }
 
@@ -120,9 +119,12 @@ ChartSuggestion SuggestChart(const sql::Query& q, const std::vector<std::string>
   }
   chart.x = x;
   chart.y = measures;
-  if (time_axis) chart.type = "line";
-  else if (row_count <= 6 && measures.size() == 1 && q.limit.value_or(0) == 0) chart.type = "pie";
-  else chart.type = "bar";
+  if (time_axis)
+    chart.type = "line";
+  else if (row_count <= 6 && measures.size() == 1 && q.limit.value_or(0) == 0)
+    chart.type = "pie";
+  else
+    chart.type = "bar";
   return chart;
 }
 

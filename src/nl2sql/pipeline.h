@@ -21,7 +21,7 @@ struct PipelineOptions {
   std::string database_name = "default";  // the name the API's "database" field may use
   size_t max_rows = 1000;
   std::chrono::milliseconds statement_timeout{10000};
-  double confidence_threshold = 0.6;      // below it the engine declines (422)
+  double confidence_threshold = 0.6;  // below it the engine declines (422)
 };
 
 class Pipeline final : public QueryService {

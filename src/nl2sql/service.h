@@ -15,35 +15,35 @@ struct AskRequest {
   std::string tenant_id = "default";
   std::string session_id;  // empty: start a new session
   std::string question;
-  std::string database;    // empty: the default data source
+  std::string database;  // empty: the default data source
 };
 
 struct ChartSuggestion {
-  std::string type;               // "number", "bar", "line", "pie", "table"
-  std::string x;                  // column for the x axis / categories; empty for none
-  std::vector<std::string> y;     // measure columns
+  std::string type;            // "number", "bar", "line", "pie", "table"
+  std::string x;               // column for the x axis / categories; empty for none
+  std::vector<std::string> y;  // measure columns
 };
 
 struct Answer {
   std::string session_id;
-  int turn = 0;                   // 1-based position of this answer in the session
-  std::string sql;                // the SQL that ran, literals shown inline
+  int turn = 0;     // 1-based position of this answer in the session
+  std::string sql;  // the SQL that ran, literals shown inline
   std::string explanation;
   std::vector<std::string> columns;
   std::vector<db::Row> rows;
-  size_t row_count = 0;           // rows returned (after the cap)
-  bool truncated = false;         // the cap dropped rows
-  std::string source;             // "engine" (later "llm", "cache")
-  double confidence = 0;          // 0..1
+  size_t row_count = 0;    // rows returned (after the cap)
+  bool truncated = false;  // the cap dropped rows
+  std::string source;      // "engine" (later "llm", "cache")
+  double confidence = 0;   // 0..1
   bool cache_hit = false;
   double latency_ms = 0;
   ChartSuggestion chart;
 };
 
 struct DependencyHealth {
-  std::string name;     // "database"
+  std::string name;  // "database"
   bool ok = false;
-  std::string detail;   // safe to show: no credentials or paths
+  std::string detail;  // safe to show: no credentials or paths
   double latency_ms = 0;
 };
 

@@ -31,17 +31,23 @@ class Phraser {
       if (e.grain != TimeGrain::kNone) col = fmt::format("{} of {}", TimeGrainName(e.grain), col);
     }
     switch (e.agg) {
-      case Aggregate::kNone: return col;
+      case Aggregate::kNone:
+        return col;
       case Aggregate::kCount:
-        return e.column ? "the number of " + col + " values" : "the number of " + HumanName(q_.from);
+        return e.column ? "the number of " + col + " values"
+                        : "the number of " + HumanName(q_.from);
       case Aggregate::kCountDistinct:
         // COUNT(DISTINCT key) counts the rows of the key's table.
         if (e.column && IsKeyOf(*e.column)) return "the number of " + HumanName(e.column->table);
         return "the number of different " + col + " values";
-      case Aggregate::kSum: return "the sum of " + col;
-      case Aggregate::kAvg: return "the average " + col;
-      case Aggregate::kMin: return "the lowest " + col;
-      case Aggregate::kMax: return "the highest " + col;
+      case Aggregate::kSum:
+        return "the sum of " + col;
+      case Aggregate::kAvg:
+        return "the average " + col;
+      case Aggregate::kMin:
+        return "the lowest " + col;
+      case Aggregate::kMax:
+        return "the highest " + col;
     }
     return col;
   }
@@ -55,13 +61,20 @@ class Phraser {
     std::string lhs = Expression(p.lhs);
     auto v = [&](size_t i) { return i < p.values.size() ? Value(p.values[i]) : "?"; };
     switch (p.op) {
-      case CompareOp::kEq: return lhs + " is " + v(0);
-      case CompareOp::kNe: return lhs + " is not " + v(0);
-      case CompareOp::kLt: return lhs + " is less than " + v(0);
-      case CompareOp::kLe: return lhs + " is at most " + v(0);
-      case CompareOp::kGt: return lhs + " is more than " + v(0);
-      case CompareOp::kGe: return lhs + " is at least " + v(0);
-      case CompareOp::kBetween: return lhs + " is between " + v(0) + " and " + v(1);
+      case CompareOp::kEq:
+        return lhs + " is " + v(0);
+      case CompareOp::kNe:
+        return lhs + " is not " + v(0);
+      case CompareOp::kLt:
+        return lhs + " is less than " + v(0);
+      case CompareOp::kLe:
+        return lhs + " is at most " + v(0);
+      case CompareOp::kGt:
+        return lhs + " is more than " + v(0);
+      case CompareOp::kGe:
+        return lhs + " is at least " + v(0);
+      case CompareOp::kBetween:
+        return lhs + " is between " + v(0) + " and " + v(1);
       case CompareOp::kRange:
         return lhs + " is on or after " + v(0) + " and before " + v(1);
       case CompareOp::kIn: {
@@ -69,9 +82,12 @@ class Phraser {
         for (size_t i = 0; i < p.values.size(); ++i) parts.push_back(v(i));
         return lhs + " is one of " + text::Join(parts, ", ");
       }
-      case CompareOp::kContains: return lhs + " contains " + v(0);
-      case CompareOp::kIsNull: return lhs + " is missing";
-      case CompareOp::kIsNotNull: return lhs + " is present";
+      case CompareOp::kContains:
+        return lhs + " contains " + v(0);
+      case CompareOp::kIsNull:
+        return lhs + " is missing";
+      case CompareOp::kIsNotNull:
+        return lhs + " is present";
     }
     return lhs;
   }
@@ -170,7 +186,8 @@ std::string Explain(const Query& q) {
     out += "; sorted by " + JoinList(keys);
   }
   if (q.limit) {
-    out += *q.limit == 1 ? "; only the first row" : fmt::format("; only the first {} rows", *q.limit);
+    out +=
+        *q.limit == 1 ? "; only the first row" : fmt::format("; only the first {} rows", *q.limit);
   }
   out += ".";
   return out;

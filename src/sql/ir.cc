@@ -30,25 +30,38 @@ std::vector<std::string> Query::ReferencedTables() const {
 
 std::string_view AggregateName(Aggregate a) {
   switch (a) {
-    case Aggregate::kNone: return "";
-    case Aggregate::kCount: return "count";
-    case Aggregate::kCountDistinct: return "count_distinct";
-    case Aggregate::kSum: return "sum";
-    case Aggregate::kAvg: return "avg";
-    case Aggregate::kMin: return "min";
-    case Aggregate::kMax: return "max";
+    case Aggregate::kNone:
+      return "";
+    case Aggregate::kCount:
+      return "count";
+    case Aggregate::kCountDistinct:
+      return "count_distinct";
+    case Aggregate::kSum:
+      return "sum";
+    case Aggregate::kAvg:
+      return "avg";
+    case Aggregate::kMin:
+      return "min";
+    case Aggregate::kMax:
+      return "max";
   }
   return "";
 }
 
 std::string_view TimeGrainName(TimeGrain g) {
   switch (g) {
-    case TimeGrain::kNone: return "";
-    case TimeGrain::kYear: return "year";
-    case TimeGrain::kQuarter: return "quarter";
-    case TimeGrain::kMonth: return "month";
-    case TimeGrain::kWeek: return "week";
-    case TimeGrain::kDay: return "day";
+    case TimeGrain::kNone:
+      return "";
+    case TimeGrain::kYear:
+      return "year";
+    case TimeGrain::kQuarter:
+      return "quarter";
+    case TimeGrain::kMonth:
+      return "month";
+    case TimeGrain::kWeek:
+      return "week";
+    case TimeGrain::kDay:
+      return "day";
   }
   return "";
 }

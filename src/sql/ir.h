@@ -46,12 +46,18 @@ struct SelectItem {
 };
 
 enum class CompareOp {
-  kEq, kNe, kLt, kLe, kGt, kGe,
-  kBetween,    // values[0] <= x <= values[1]
-  kRange,      // values[0] <= x < values[1] (calendar periods)
-  kIn,         // x IN (values...)
-  kContains,   // case-insensitive substring match
-  kIsNull, kIsNotNull,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kBetween,   // values[0] <= x <= values[1]
+  kRange,     // values[0] <= x < values[1] (calendar periods)
+  kIn,        // x IN (values...)
+  kContains,  // case-insensitive substring match
+  kIsNull,
+  kIsNotNull,
 };
 
 struct Predicate {

@@ -1,11 +1,11 @@
 #include "sql/render.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "common/text.h"
 
@@ -15,11 +15,11 @@ namespace {
 using db::Dialect;
 
 constexpr std::array<std::string_view, 40> kReserved = {
-    "select", "from",   "where",  "group",  "order",  "by",      "having", "limit",
-    "join",   "on",     "and",    "or",     "not",    "null",    "as",     "in",
-    "is",     "like",   "between", "case",  "when",   "then",    "else",   "end",
-    "table",  "index",  "values", "insert", "update", "delete",  "create", "drop",
-    "union",  "all",    "distinct", "default", "check", "references", "primary", "key"};
+    "select", "from",  "where",    "group",   "order",  "by",         "having",  "limit",
+    "join",   "on",    "and",      "or",      "not",    "null",       "as",      "in",
+    "is",     "like",  "between",  "case",    "when",   "then",       "else",    "end",
+    "table",  "index", "values",   "insert",  "update", "delete",     "create",  "drop",
+    "union",  "all",   "distinct", "default", "check",  "references", "primary", "key"};
 
 bool NeedsQuoting(std::string_view id) {
   if (id.empty()) return true;
@@ -33,9 +33,7 @@ bool NeedsQuoting(std::string_view id) {
 
 class Renderer {
  public:
-  Renderer(const Query& q, const RenderOptions& o) : q_(q), o_(o) {
-    qualify_ = !q.joins.empty();
-  }
+  Renderer(const Query& q, const RenderOptions& o) : q_(q), o_(o) { qualify_ = !q.joins.empty(); }
 
   RenderedSql Run() {
     std::string s = "SELECT ";
@@ -55,8 +53,8 @@ class Renderer {
     if (q_.select.empty()) s += "*";
     s += " FROM " + QuoteIdentifier(q_.from, o_.dialect);
     for (const auto& j : q_.joins) {
-      s += " JOIN " + QuoteIdentifier(j.table, o_.dialect) + " ON " + RenderColumn(j.left) +
-           " = " + RenderColumn(j.right);
+      s += " JOIN " + QuoteIdentifier(j.table, o_.dialect) + " ON " + RenderColumn(j.left) + " = " +
+           RenderColumn(j.right);
     }
     if (!q_.where.empty()) s += " WHERE " + RenderPredicates(q_.where);
     if (!q_.group_by.empty()) {
@@ -90,36 +88,52 @@ class Renderer {
     switch (o_.dialect) {
       case Dialect::kSqlite:
         switch (g) {
-          case TimeGrain::kYear: return fmt::format("strftime('%Y', {})", col);
-          case TimeGrain::kMonth: return fmt::format("strftime('%Y-%m', {})", col);
-          case TimeGrain::kWeek: return fmt::format("strftime('%Y-W%W', {})", col);
-          case TimeGrain::kDay: return fmt::format("date({})", col);
+          case TimeGrain::kYear:
+            return fmt::format("strftime('%Y', {})", col);
+          case TimeGrain::kMonth:
+            return fmt::format("strftime('%Y-%m', {})", col);
+          case TimeGrain::kWeek:
+            return fmt::format("strftime('%Y-W%W', {})", col);
+          case TimeGrain::kDay:
+            return fmt::format("date({})", col);
           case TimeGrain::kQuarter:
             return fmt::format(
                 "strftime('%Y', {0}) || '-Q' || ((CAST(strftime('%m', {0}) AS INTEGER) + 2) / 3)",
                 col);
-          case TimeGrain::kNone: return col;
+          case TimeGrain::kNone:
+            return col;
         }
         break;
       case Dialect::kPostgres:
         switch (g) {
-          case TimeGrain::kYear: return fmt::format("to_char({}, 'YYYY')", col);
-          case TimeGrain::kMonth: return fmt::format("to_char({}, 'YYYY-MM')", col);
-          case TimeGrain::kWeek: return fmt::format("to_char({}, 'IYYY-\"W\"IW')", col);
-          case TimeGrain::kDay: return fmt::format("to_char({}, 'YYYY-MM-DD')", col);
-          case TimeGrain::kQuarter: return fmt::format("to_char({}, 'YYYY-\"Q\"Q')", col);
-          case TimeGrain::kNone: return col;
+          case TimeGrain::kYear:
+            return fmt::format("to_char({}, 'YYYY')", col);
+          case TimeGrain::kMonth:
+            return fmt::format("to_char({}, 'YYYY-MM')", col);
+          case TimeGrain::kWeek:
+            return fmt::format("to_char({}, 'IYYY-\"W\"IW')", col);
+          case TimeGrain::kDay:
+            return fmt::format("to_char({}, 'YYYY-MM-DD')", col);
+          case TimeGrain::kQuarter:
+            return fmt::format("to_char({}, 'YYYY-\"Q\"Q')", col);
+          case TimeGrain::kNone:
+            return col;
         }
         break;
       case Dialect::kMysql:
         switch (g) {
-          case TimeGrain::kYear: return fmt::format("DATE_FORMAT({}, '%Y')", col);
-          case TimeGrain::kMonth: return fmt::format("DATE_FORMAT({}, '%Y-%m')", col);
-          case TimeGrain::kWeek: return fmt::format("DATE_FORMAT({}, '%x-W%v')", col);
-          case TimeGrain::kDay: return fmt::format("DATE_FORMAT({}, '%Y-%m-%d')", col);
+          case TimeGrain::kYear:
+            return fmt::format("DATE_FORMAT({}, '%Y')", col);
+          case TimeGrain::kMonth:
+            return fmt::format("DATE_FORMAT({}, '%Y-%m')", col);
+          case TimeGrain::kWeek:
+            return fmt::format("DATE_FORMAT({}, '%x-W%v')", col);
+          case TimeGrain::kDay:
+            return fmt::format("DATE_FORMAT({}, '%Y-%m-%d')", col);
           case TimeGrain::kQuarter:
             return fmt::format("CONCAT(YEAR({0}), '-Q', QUARTER({0}))", col);
-          case TimeGrain::kNone: return col;
+          case TimeGrain::kNone:
+            return col;
         }
         break;
     }
@@ -131,13 +145,20 @@ class Renderer {
     std::string col = RenderColumn(*e.column);
     if (e.grain != TimeGrain::kNone) col = RenderGrain(col, e.grain);
     switch (e.agg) {
-      case Aggregate::kNone: return col;
-      case Aggregate::kCount: return "COUNT(" + col + ")";
-      case Aggregate::kCountDistinct: return "COUNT(DISTINCT " + col + ")";
-      case Aggregate::kSum: return "SUM(" + col + ")";
-      case Aggregate::kAvg: return "AVG(" + col + ")";
-      case Aggregate::kMin: return "MIN(" + col + ")";
-      case Aggregate::kMax: return "MAX(" + col + ")";
+      case Aggregate::kNone:
+        return col;
+      case Aggregate::kCount:
+        return "COUNT(" + col + ")";
+      case Aggregate::kCountDistinct:
+        return "COUNT(DISTINCT " + col + ")";
+      case Aggregate::kSum:
+        return "SUM(" + col + ")";
+      case Aggregate::kAvg:
+        return "AVG(" + col + ")";
+      case Aggregate::kMin:
+        return "MIN(" + col + ")";
+      case Aggregate::kMax:
+        return "MAX(" + col + ")";
     }
     return col;
   }
@@ -146,9 +167,12 @@ class Renderer {
     if (o_.inline_literals) return QuoteLiteral(v, o_.dialect);
     params_.push_back(v);
     switch (o_.dialect) {
-      case Dialect::kSqlite: return fmt::format("?{}", params_.size());
-      case Dialect::kPostgres: return fmt::format("${}", params_.size());
-      case Dialect::kMysql: return "?";
+      case Dialect::kSqlite:
+        return fmt::format("?{}", params_.size());
+      case Dialect::kPostgres:
+        return fmt::format("${}", params_.size());
+      case Dialect::kMysql:
+        return "?";
     }
     return "?";
   }
@@ -169,9 +193,7 @@ class Renderer {
 
   std::string RenderPredicate(const Predicate& p) {
     std::string lhs = RenderExpr(p.lhs);
-    auto v = [&](size_t i) -> db::Value {
-      return i < p.values.size() ? p.values[i] : db::Value{};
-    };
+    auto v = [&](size_t i) -> db::Value { return i < p.values.size() ? p.values[i] : db::Value{}; };
     switch (p.op) {
       case CompareOp::kEq:
         if (db::IsNull(v(0))) return lhs + " IS NULL";
@@ -181,10 +203,14 @@ class Renderer {
         if (db::IsNull(v(0))) return lhs + " IS NOT NULL";
         if (p.case_insensitive) return "NOT (" + CaseInsensitiveEq(lhs, v(0)) + ")";
         return lhs + " <> " + Param(v(0));
-      case CompareOp::kLt: return lhs + " < " + Param(v(0));
-      case CompareOp::kLe: return lhs + " <= " + Param(v(0));
-      case CompareOp::kGt: return lhs + " > " + Param(v(0));
-      case CompareOp::kGe: return lhs + " >= " + Param(v(0));
+      case CompareOp::kLt:
+        return lhs + " < " + Param(v(0));
+      case CompareOp::kLe:
+        return lhs + " <= " + Param(v(0));
+      case CompareOp::kGt:
+        return lhs + " > " + Param(v(0));
+      case CompareOp::kGe:
+        return lhs + " >= " + Param(v(0));
       case CompareOp::kBetween: {
         // Placeholders are numbered in call order: bind the bounds in text order.
         std::string low = Param(v(0));
@@ -206,9 +232,8 @@ class Renderer {
         return s + ")";
       }
       case CompareOp::kContains: {
-        std::string needle = std::holds_alternative<std::string>(v(0))
-                                 ? std::get<std::string>(v(0))
-                                 : db::ToDisplayString(v(0));
+        std::string needle = std::holds_alternative<std::string>(v(0)) ? std::get<std::string>(v(0))
+                                                                       : db::ToDisplayString(v(0));
         std::string escaped;
         for (char c : needle) {
           if (c == '%' || c == '_' || c == '\\') escaped += '\\';
@@ -221,8 +246,10 @@ class Renderer {
           return "LOWER(" + lhs + ") LIKE LOWER(" + Param(pattern) + ") ESCAPE '\\\\'";
         return lhs + " LIKE " + Param(pattern) + " ESCAPE '\\'";
       }
-      case CompareOp::kIsNull: return lhs + " IS NULL";
-      case CompareOp::kIsNotNull: return lhs + " IS NOT NULL";
+      case CompareOp::kIsNull:
+        return lhs + " IS NULL";
+      case CompareOp::kIsNotNull:
+        return lhs + " IS NOT NULL";
     }
     return "1 = 0";
   }
@@ -281,13 +308,20 @@ std::string DefaultAlias(const Expr& e) {
   std::string base = c;
   if (e.grain != TimeGrain::kNone) base = std::string(TimeGrainName(e.grain));
   switch (e.agg) {
-    case Aggregate::kNone: return base;
-    case Aggregate::kCount: return "count_" + base;
-    case Aggregate::kCountDistinct: return "distinct_" + base;
-    case Aggregate::kSum: return "sum_" + base;
-    case Aggregate::kAvg: return "avg_" + base;
-    case Aggregate::kMin: return "min_" + base;
-    case Aggregate::kMax: return "max_" + base;
+    case Aggregate::kNone:
+      return base;
+    case Aggregate::kCount:
+      return "count_" + base;
+    case Aggregate::kCountDistinct:
+      return "distinct_" + base;
+    case Aggregate::kSum:
+      return "sum_" + base;
+    case Aggregate::kAvg:
+      return "avg_" + base;
+    case Aggregate::kMin:
+      return "min_" + base;
+    case Aggregate::kMax:
+      return "max_" + base;
   }
   return base;
 }

@@ -1,10 +1,10 @@
 // Every example question in README.md works on the demo database, as a new user would paste
 // it: the single questions one by one, and each conversation block in one session.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "conversation/session_store.h"

@@ -477,7 +477,8 @@ const Case kCases[] = {
     {"NegatedPeriod",
      {},
      "loans not in 2024",
-     "SELECT loan_id FROM loans WHERE NOT (loaned_on >= '2024-01-01' AND loaned_on < '2025-01-01')"},
+     "SELECT loan_id FROM loans WHERE NOT (loaned_on >= '2024-01-01' AND loaned_on < "
+     "'2025-01-01')"},
     {"NegatedDateBound",
      {},
      "books not published after 1900",

@@ -1,15 +1,15 @@
 // The golden test set: questions over the demo database with the result each must produce
 // (tests/golden/data, described in tests/golden/README.md). Each single question and each
 // conversation is one test; a conversation's turns are asked in one session.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/clock.h"
 #include "conversation/session_store.h"
@@ -32,9 +32,10 @@ json LoadJson(const std::string& name) {
 }
 
 std::chrono::system_clock::time_point ParseDay(const std::string& iso) {
-  std::chrono::year_month_day d{std::chrono::year{std::stoi(iso.substr(0, 4))},
-                                std::chrono::month{static_cast<unsigned>(std::stoi(iso.substr(5, 2)))},
-                                std::chrono::day{static_cast<unsigned>(std::stoi(iso.substr(8, 2)))}};
+  std::chrono::year_month_day d{
+      std::chrono::year{std::stoi(iso.substr(0, 4))},
+      std::chrono::month{static_cast<unsigned>(std::stoi(iso.substr(5, 2)))},
+      std::chrono::day{static_cast<unsigned>(std::stoi(iso.substr(8, 2)))}};
   return std::chrono::sys_days{d} + std::chrono::hours(12);
 }
 
@@ -54,8 +55,7 @@ class GoldenEnvironment {
 
  private:
   GoldenEnvironment() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("helios-golden-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("helios-golden-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     std::string path = (dir_ / "demo.db").string();
     auto written = db::WriteDemoDatabase(path, 42, true);
@@ -91,8 +91,7 @@ struct GoldenCase {
 std::vector<GoldenCase> LoadCases() {
   std::vector<GoldenCase> out;
   json questions = LoadJson("questions.json");
-  for (const auto& c : questions["cases"])
-    out.push_back({c["id"], {{c["question"], c["sql"]}}});
+  for (const auto& c : questions["cases"]) out.push_back({c["id"], {{c["question"], c["sql"]}}});
   json conversations = LoadJson("conversations.json");  // named: a temporary would dangle
   for (const auto& c : conversations["conversations"]) {
     GoldenCase g{c["id"], {}};
@@ -125,9 +124,9 @@ TEST_P(GoldenTest, AnswersMatchGoldResults) {
     ASSERT_TRUE(answer.has_value()) << answer.error().message;
     session = answer->session_id;
     EXPECT_EQ(answer->turn, static_cast<int>(i + 1));
-    std::string diff = testing::CompareResults({gold->columns, gold->rows},
-                                               {answer->columns, answer->rows},
-                                               testing::HasOrderBy(turn.sql));
+    std::string diff =
+        testing::CompareResults({gold->columns, gold->rows}, {answer->columns, answer->rows},
+                                testing::HasOrderBy(turn.sql));
     ASSERT_EQ(diff, "") << "SQL: " << answer->sql;
   }
 }

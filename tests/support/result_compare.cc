@@ -1,10 +1,10 @@
 #include "support/result_compare.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
-
-#include <fmt/format.h>
 
 #include "common/text.h"
 
@@ -26,23 +26,30 @@ double AsDouble(const db::Value& v) {
 bool Equal(const db::Value& a, const db::Value& b) {
   if (Rank(a) != Rank(b)) return false;
   switch (Rank(a)) {
-    case 0: return true;
+    case 0:
+      return true;
     case 1: {
       double x = AsDouble(a), y = AsDouble(b);
       return std::fabs(x - y) <= 1e-6 * std::max({1.0, std::fabs(x), std::fabs(y)});
     }
-    case 2: return std::get<std::string>(a) == std::get<std::string>(b);
-    default: return a == b;
+    case 2:
+      return std::get<std::string>(a) == std::get<std::string>(b);
+    default:
+      return a == b;
   }
 }
 
 bool Less(const db::Value& a, const db::Value& b) {
   if (Rank(a) != Rank(b)) return Rank(a) < Rank(b);
   switch (Rank(a)) {
-    case 0: return false;
-    case 1: return AsDouble(a) < AsDouble(b) && !Equal(a, b);
-    case 2: return std::get<std::string>(a) < std::get<std::string>(b);
-    default: return db::ToDisplayString(a) < db::ToDisplayString(b);
+    case 0:
+      return false;
+    case 1:
+      return AsDouble(a) < AsDouble(b) && !Equal(a, b);
+    case 2:
+      return std::get<std::string>(a) < std::get<std::string>(b);
+    default:
+      return db::ToDisplayString(a) < db::ToDisplayString(b);
   }
 }
 
@@ -122,10 +129,10 @@ std::string CompareResults(const ResultTable& gold, const ResultTable& got, bool
       if (same) candidates[g].push_back(c);
     }
     if (candidates[g].empty())
-      return fmt::format("no column of the answer ({}) holds the values of gold column '{}'; "
-                         "expected {}; got {}",
-                         text::Join(got.columns, ", "), gold.columns[g], Preview(gold.rows),
-                         Preview(got.rows));
+      return fmt::format(
+          "no column of the answer ({}) holds the values of gold column '{}'; "
+          "expected {}; got {}",
+          text::Join(got.columns, ", "), gold.columns[g], Preview(gold.rows), Preview(got.rows));
   }
   std::vector<db::Row> want = gold.rows;
   if (!ordered) std::sort(want.begin(), want.end(), RowLess);

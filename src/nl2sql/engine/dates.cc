@@ -1,9 +1,9 @@
 #include "nl2sql/engine/dates.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "common/text.h"
 
@@ -54,9 +54,7 @@ bool IsYear(const Token& t) {
          t.raw.size() == 4;
 }
 
-Period YearPeriod(int y) {
-  return {year{y} / 1 / 1, year{y + 1} / 1 / 1};
-}
+Period YearPeriod(int y) { return {year{y} / 1 / 1, year{y + 1} / 1 / 1}; }
 Period MonthPeriod(int y, int m) {
   year_month_day b = year{y} / month{static_cast<unsigned>(m)} / 1;
   auto next = std::chrono::year_month{b.year(), b.month()} + months{1};
@@ -184,11 +182,16 @@ size_t ParseRelative(const std::vector<Token>& t, size_t i, year_month_day today
     std::string unit = word(i + 2);
     if (unit.ends_with("s")) unit.pop_back();
     sys_days end = sys_days{tomorrow};
-    if (unit == "day") *p = {end - days{n}, tomorrow};
-    else if (unit == "week") *p = {end - days{7 * n}, tomorrow};
-    else if (unit == "month") *p = {year_month_day{sys_days{tomorrow}} - months{n}, tomorrow};
-    else if (unit == "year") *p = {year_month_day{sys_days{tomorrow}} - years{n}, tomorrow};
-    else return 0;
+    if (unit == "day")
+      *p = {end - days{n}, tomorrow};
+    else if (unit == "week")
+      *p = {end - days{7 * n}, tomorrow};
+    else if (unit == "month")
+      *p = {year_month_day{sys_days{tomorrow}} - months{n}, tomorrow};
+    else if (unit == "year")
+      *p = {year_month_day{sys_days{tomorrow}} - years{n}, tomorrow};
+    else
+      return 0;
     if (!p->begin.ok()) p->begin = sys_days{p->begin.year() / p->begin.month() / std::chrono::last};
     return 3;
   }
@@ -245,7 +248,8 @@ size_t ParseDateExpression(const std::vector<Token>& t, size_t i, year_month_day
   Period p;
   // Boundaries: before/after/since/until X.
   enum class Bound { kNone, kBefore, kAfter, kSince, kUntil } bound = Bound::kNone;
-  if (w == "before" || (w == "prior" && word(k + 1) == "to") || (w == "earlier" && word(k + 1) == "than")) {
+  if (w == "before" || (w == "prior" && word(k + 1) == "to") ||
+      (w == "earlier" && word(k + 1) == "than")) {
     bound = Bound::kBefore;
     k += (w == "before") ? 1 : 2;
   } else if (w == "after" || (w == "later" && word(k + 1) == "than")) {
@@ -263,11 +267,20 @@ size_t ParseDateExpression(const std::vector<Token>& t, size_t i, year_month_day
     if (!used) used = ParseRelative(t, k, today, &p);
     if (!used) return 0;
     switch (bound) {
-      case Bound::kBefore: *out = {"", IsoDate(p.begin)}; break;
-      case Bound::kAfter: *out = {IsoDate(p.end), ""}; break;
-      case Bound::kSince: *out = {IsoDate(p.begin), ""}; break;
-      case Bound::kUntil: *out = {"", IsoDate(p.end)}; break;
-      case Bound::kNone: break;
+      case Bound::kBefore:
+        *out = {"", IsoDate(p.begin)};
+        break;
+      case Bound::kAfter:
+        *out = {IsoDate(p.end), ""};
+        break;
+      case Bound::kSince:
+        *out = {IsoDate(p.begin), ""};
+        break;
+      case Bound::kUntil:
+        *out = {"", IsoDate(p.end)};
+        break;
+      case Bound::kNone:
+        break;
     }
     return k + used - i;
   }
@@ -292,7 +305,8 @@ size_t ParseDateExpression(const std::vector<Token>& t, size_t i, year_month_day
     }
     return 0;
   }
-  // "in 2024", "during Q3 2024", "for last year", "in the last 30 days", "of 2023", "on 2024-03-01".
+  // "in 2024", "during Q3 2024", "for last year", "in the last 30 days", "of 2023", "on
+  // 2024-03-01".
   if (w == "in" || w == "during" || w == "for" || w == "of" || w == "on" || w == "within") {
     ++k;
     if (word(k) == "the") ++k;

@@ -1,11 +1,11 @@
 #include "nl2sql/engine/engine.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "common/text.h"
 #include "nl2sql/engine/dates.h"
@@ -48,11 +48,11 @@ enum class ItemKind {
 struct Item {
   ItemKind kind;
   size_t begin = 0, end = 0;  // token span
-  std::string phrase;          // the words, as typed
+  std::string phrase;         // the words, as typed
   Aggregate agg = Aggregate::kNone;
-  int dir = 0;                 // +1 highest first, -1 lowest first
-  std::string hint;            // superlative's implied column kind: "price", "date"
-  int64_t n = 0;               // top N
+  int dir = 0;       // +1 highest first, -1 lowest first
+  std::string hint;  // superlative's implied column kind: "price", "date"
+  int64_t n = 0;     // top N
   TimeGrain grain = TimeGrain::kNone;
   CompareOp op = CompareOp::kEq;
   std::vector<double> nums;
@@ -64,9 +64,15 @@ struct Item {
   std::string quoted;  // a quoted string with no known column
   bool used = false;
 
-  bool is_table() const { return kind == ItemKind::kMention && !targets.empty() && !targets[0].column; }
-  bool is_column() const { return kind == ItemKind::kMention && !targets.empty() && targets[0].column; }
-  bool is_value() const { return kind == ItemKind::kMention && (!values.empty() || !quoted.empty()); }
+  bool is_table() const {
+    return kind == ItemKind::kMention && !targets.empty() && !targets[0].column;
+  }
+  bool is_column() const {
+    return kind == ItemKind::kMention && !targets.empty() && targets[0].column;
+  }
+  bool is_value() const {
+    return kind == ItemKind::kMention && (!values.empty() || !quoted.empty());
+  }
 };
 
 struct Phrase {
@@ -239,23 +245,40 @@ struct Comparator {
 
 const std::vector<Comparator>& Comparators() {
   static const std::vector<Comparator> k = {
-      {{"more", "than"}, CompareOp::kGt},      {{"greater", "than"}, CompareOp::kGt},
-      {{"higher", "than"}, CompareOp::kGt},    {{"larger", "than"}, CompareOp::kGt},
-      {{"bigger", "than"}, CompareOp::kGt},    {{"over"}, CompareOp::kGt},
-      {{"above"}, CompareOp::kGt},             {{"exceeding"}, CompareOp::kGt},
-      {{"exceeds"}, CompareOp::kGt},           {{"exceed"}, CompareOp::kGt},
-      {{"at", "least"}, CompareOp::kGe},       {{"no", "less", "than"}, CompareOp::kGe},
-      {{"no", "fewer", "than"}, CompareOp::kGe}, {{"minimum", "of"}, CompareOp::kGe},
-      {{"less", "than"}, CompareOp::kLt},      {{"fewer", "than"}, CompareOp::kLt},
-      {{"lower", "than"}, CompareOp::kLt},     {{"smaller", "than"}, CompareOp::kLt},
-      {{"cheaper", "than"}, CompareOp::kLt},   {{"under"}, CompareOp::kLt},
-      {{"below"}, CompareOp::kLt},             {{"at", "most"}, CompareOp::kLe},
-      {{"no", "more", "than"}, CompareOp::kLe}, {{"up", "to"}, CompareOp::kLe},
-      {{"maximum", "of"}, CompareOp::kLe},     {{"exactly"}, CompareOp::kEq},
-      {{"equal", "to"}, CompareOp::kEq},       {{"equals"}, CompareOp::kEq},
-      {{">"}, CompareOp::kGt},                 {{">="}, CompareOp::kGe},
-      {{"<"}, CompareOp::kLt},                 {{"<="}, CompareOp::kLe},
-      {{"="}, CompareOp::kEq},                 {{"!="}, CompareOp::kNe},
+      {{"more", "than"}, CompareOp::kGt},
+      {{"greater", "than"}, CompareOp::kGt},
+      {{"higher", "than"}, CompareOp::kGt},
+      {{"larger", "than"}, CompareOp::kGt},
+      {{"bigger", "than"}, CompareOp::kGt},
+      {{"over"}, CompareOp::kGt},
+      {{"above"}, CompareOp::kGt},
+      {{"exceeding"}, CompareOp::kGt},
+      {{"exceeds"}, CompareOp::kGt},
+      {{"exceed"}, CompareOp::kGt},
+      {{"at", "least"}, CompareOp::kGe},
+      {{"no", "less", "than"}, CompareOp::kGe},
+      {{"no", "fewer", "than"}, CompareOp::kGe},
+      {{"minimum", "of"}, CompareOp::kGe},
+      {{"less", "than"}, CompareOp::kLt},
+      {{"fewer", "than"}, CompareOp::kLt},
+      {{"lower", "than"}, CompareOp::kLt},
+      {{"smaller", "than"}, CompareOp::kLt},
+      {{"cheaper", "than"}, CompareOp::kLt},
+      {{"under"}, CompareOp::kLt},
+      {{"below"}, CompareOp::kLt},
+      {{"at", "most"}, CompareOp::kLe},
+      {{"no", "more", "than"}, CompareOp::kLe},
+      {{"up", "to"}, CompareOp::kLe},
+      {{"maximum", "of"}, CompareOp::kLe},
+      {{"exactly"}, CompareOp::kEq},
+      {{"equal", "to"}, CompareOp::kEq},
+      {{"equals"}, CompareOp::kEq},
+      {{">"}, CompareOp::kGt},
+      {{">="}, CompareOp::kGe},
+      {{"<"}, CompareOp::kLt},
+      {{"<="}, CompareOp::kLe},
+      {{"="}, CompareOp::kEq},
+      {{"!="}, CompareOp::kNe},
       {{"<>"}, CompareOp::kNe},
   };
   return k;
@@ -298,11 +321,12 @@ class Tagger {
       size_t used = 0;
       Item item;
       // "between 2024 and 2025" is a period unless a numeric column was just named.
-      bool dates_first = YearsFollow(t, i) &&
-                         !(!items.empty() && items.back().is_column() && NumericMention(items.back()));
+      bool dates_first = YearsFollow(t, i) && !(!items.empty() && items.back().is_column() &&
+                                                NumericMention(items.back()));
       if ((dates_first && (used = TryDate(t, i, &item))) || (used = TryTop(t, i, &item)) ||
-          (used = TryComparator(t, i, &item)) || (used = TryDate(t, i, &item)) || (used = TryMention(t, i, &item, /*strong=*/true)) ||
-          (used = TryKeyword(t, i, &item)) || (used = TryMention(t, i, &item, false))) {
+          (used = TryComparator(t, i, &item)) || (used = TryDate(t, i, &item)) ||
+          (used = TryMention(t, i, &item, /*strong=*/true)) || (used = TryKeyword(t, i, &item)) ||
+          (used = TryMention(t, i, &item, false))) {
         item.begin = i;
         item.end = i + used;
         item.phrase = SpanText(t, i, i + used);
@@ -325,11 +349,11 @@ class Tagger {
       } else if (tok.kind == Token::Kind::kWord && i + 1 < t.size() && t[i + 1].text == "by" &&
                  IsPassiveVerb(tok.text)) {
         // "borrowed by members": the verb only relates the tables around it.
-      } else if (tok.kind == Token::Kind::kWord && !IsStopWord(tok.text) &&
-                 tok.text != "or" && tok.text != "and" && TryPertainym(tok, &items, i)) {
+      } else if (tok.kind == Token::Kind::kWord && !IsStopWord(tok.text) && tok.text != "or" &&
+                 tok.text != "and" && TryPertainym(tok, &items, i)) {
         // "Japanese customers": the adjective names a stored value ("Japan").
-      } else if (tok.kind == Token::Kind::kWord && !IsStopWord(tok.text) &&
-                 tok.text != "or" && tok.text != "and") {
+      } else if (tok.kind == Token::Kind::kWord && !IsStopWord(tok.text) && tok.text != "or" &&
+                 tok.text != "and") {
         Item u;
         u.kind = ItemKind::kUnknown;
         u.begin = i;
@@ -388,10 +412,11 @@ class Tagger {
 
   static bool IsPassiveVerb(const std::string& w) {
     static const std::set<std::string_view> kVerbs = {
-        "handled", "managed", "placed", "made", "sold", "bought", "generated", "served",
-        "ordered", "purchased", "created", "written", "owned", "supplied", "taken", "assigned",
-        "covered", "shipped", "led", "run", "processed", "booked", "taught", "played",
-        "directed", "published", "produced", "won", "visited", "used", "followed"};
+        "handled", "managed",  "placed",    "made",     "sold",      "bought",   "generated",
+        "served",  "ordered",  "purchased", "created",  "written",   "owned",    "supplied",
+        "taken",   "assigned", "covered",   "shipped",  "led",       "run",      "processed",
+        "booked",  "taught",   "played",    "directed", "published", "produced", "won",
+        "visited", "used",     "followed"};
     // Past participles in general: "borrowed by", "reviewed by".
     return kVerbs.contains(w) || (w.size() > 4 && w.ends_with("ed") && !IsGrainWordText(w));
   }
@@ -442,10 +467,14 @@ class Tagger {
     if (t[i].kind != Token::Kind::kWord) return 0;
     const std::string& w = t[i].text;
     int dir = 0;
-    if (w == "top" || w == "best") dir = +1;
-    else if (w == "bottom" || w == "worst") dir = -1;
-    else if (w == "first") dir = 0;
-    else return 0;
+    if (w == "top" || w == "best")
+      dir = +1;
+    else if (w == "bottom" || w == "worst")
+      dir = -1;
+    else if (w == "first")
+      dir = 0;
+    else
+      return 0;
     if (IsNumber(t, i + 1) && t[i + 1].integer && t[i + 1].number > 0) {
       item->kind = ItemKind::kTop;
       item->n = static_cast<int64_t>(t[i + 1].number);
@@ -487,9 +516,12 @@ class Tagger {
     if (IsNumber(t, i) && TextAt(t, i + 1, {"or"}) && i + 2 < t.size()) {
       const std::string& w = t[i + 2].text;
       CompareOp op;
-      if (w == "more" || w == "greater" || w == "higher" || w == "above") op = CompareOp::kGe;
-      else if (w == "less" || w == "fewer" || w == "lower" || w == "below") op = CompareOp::kLe;
-      else return 0;
+      if (w == "more" || w == "greater" || w == "higher" || w == "above")
+        op = CompareOp::kGe;
+      else if (w == "less" || w == "fewer" || w == "lower" || w == "below")
+        op = CompareOp::kLe;
+      else
+        return 0;
       item->kind = ItemKind::kNumCond;
       item->op = op;
       item->nums = {t[i].number};
@@ -514,12 +546,15 @@ class Tagger {
     if (t[i].kind == Token::Kind::kQuoted) {
       if (!strong) return 0;
       item->kind = ItemKind::kMention;
-      if (auto* v = index_.LookupValue(NormalizeValue(t[i].text))) item->values = *v;
-      else item->quoted = t[i].text;
+      if (auto* v = index_.LookupValue(NormalizeValue(t[i].text)))
+        item->values = *v;
+      else
+        item->quoted = t[i].text;
       return 1;
     }
     if (t[i].kind != Token::Kind::kWord && t[i].kind != Token::Kind::kNumber) return 0;
-    size_t max_len = std::min<size_t>(t.size() - i, std::max<size_t>(index_.longest_value_words(), 4));
+    size_t max_len =
+        std::min<size_t>(t.size() - i, std::max<size_t>(index_.longest_value_words(), 4));
     for (size_t len = max_len; len >= 1; --len) {
       bool words_only = true;
       for (size_t k = i; k < i + len; ++k)
@@ -554,8 +589,10 @@ class Tagger {
       if (values && targets) {
         // Both: a capitalised or multi-word value beats a weak schema name.
         bool prefer_value = best_quality < kExact || (t[i].capitalized && i > 0) || len > 1;
-        if (prefer_value) targets = nullptr;
-        else values = nullptr;
+        if (prefer_value)
+          targets = nullptr;
+        else
+          values = nullptr;
       }
       if (values) {
         if (len == 1 && IsStopWord(t[i].text)) continue;
@@ -568,10 +605,9 @@ class Tagger {
         if (len == 1 && IsStopWord(t[i].text) && best_quality < kExact) continue;
         item->kind = ItemKind::kMention;
         item->targets = *targets;
-        std::stable_sort(item->targets.begin(), item->targets.end(),
-                         [](const SchemaTarget& a, const SchemaTarget& b) {
-                           return a.quality > b.quality;
-                         });
+        std::stable_sort(
+            item->targets.begin(), item->targets.end(),
+            [](const SchemaTarget& a, const SchemaTarget& b) { return a.quality > b.quality; });
         return len;
       }
       if (len == 1) break;
@@ -662,7 +698,7 @@ class Builder {
   bool alpha_ = false;
   std::optional<Expr> projection_order_;  // a ranked attribute to show beside the rows
   std::optional<sql::Query> result_;
-  const TableEntry* count_table_ = nullptr;  // the table a ranking counts ("most orders")
+  const TableEntry* count_table_ = nullptr;     // the table a ranking counts ("most orders")
   std::optional<sql::Predicate> numeric_edit_;  // a follow-up's bare "more than 400"
   bool follow_up_ = false;
   Item* entity_item_for_condition_ = nullptr;
@@ -695,8 +731,7 @@ const TableEntry* Builder::PickTable(const Item& m) const {
   return nullptr;
 }
 
-const ColumnEntry* Builder::PickColumn(const Item& m, bool want_numeric,
-                                       bool want_temporal) const {
+const ColumnEntry* Builder::PickColumn(const Item& m, bool want_numeric, bool want_temporal) const {
   const ColumnEntry* best = nullptr;
   int best_score = -1;
   for (const auto& tg : m.targets) {
@@ -957,8 +992,8 @@ Result<void> Builder::ReadMeasures() {
       if (t->money) {
         it.used = next->used = true;
         measures_.push_back({Expr::Agg(it.agg, Ref(t->money)), ""});
-        notes_.push_back(fmt::format("took {} as the measure of {}", t->money->column->name,
-                                     t->table->name));
+        notes_.push_back(
+            fmt::format("took {} as the measure of {}", t->money->column->name, t->table->name));
         confidence_ *= 0.9;
         continue;
       }
@@ -991,9 +1026,9 @@ Result<Expr> Builder::DefaultRankMeasure(const TableEntry* entity) {
       }
     }
   }
-  return std::unexpected(NotUnderstood(fmt::format(
-      "I do not know what to rank {} by; say e.g. \"top 5 {} by <column>\"",
-      entity->table->name, entity->table->name)));
+  return std::unexpected(NotUnderstood(
+      fmt::format("I do not know what to rank {} by; say e.g. \"top 5 {} by <column>\"",
+                  entity->table->name, entity->table->name)));
 }
 
 // "top 5 customers by revenue", "the most expensive product", "which customer has the most
@@ -1098,8 +1133,10 @@ Result<void> Builder::ReadRanking() {
     const TableEntry* entity_table = nullptr;
     const ColumnEntry* entity_column = nullptr;
     if (entity_item) {
-      if (entity_item->is_table()) entity_table = PickTable(*entity_item);
-      else entity_column = PickColumn(*entity_item);
+      if (entity_item->is_table())
+        entity_table = PickTable(*entity_item);
+      else
+        entity_column = PickColumn(*entity_item);
     }
     const TableEntry* entity_owner =
         entity_table ? entity_table
@@ -1268,7 +1305,6 @@ Result<void> Builder::ReadRanking() {
   return {};
 }
 
-
 db::Value NumberValue(double v, bool integer) {
   if (integer && std::fabs(v) < 9e15) return db::Value{static_cast<int64_t>(v)};
   return db::Value{v};
@@ -1369,7 +1405,8 @@ Result<void> Builder::ReadConditions() {
     } else if (prev && prev->is_table()) {
       const TableEntry* t = PickTable(*prev);
       if (t->money) col = t->money;
-      if (col) notes_.push_back(fmt::format("compared {} of {}", col->column->name, t->table->name));
+      if (col)
+        notes_.push_back(fmt::format("compared {} of {}", col->column->name, t->table->name));
     }
     if (col && col->is_numeric) {
       it.used = true;
@@ -1388,11 +1425,16 @@ Result<void> Builder::ReadConditions() {
       }
       sql::Predicate p{Expr::Col(Ref(col)), it.op, values, false, it.phrase};
       if (negated) {
-        if (p.op == CompareOp::kGt) p.op = CompareOp::kLe;
-        else if (p.op == CompareOp::kLt) p.op = CompareOp::kGe;
-        else if (p.op == CompareOp::kGe) p.op = CompareOp::kLt;
-        else if (p.op == CompareOp::kLe) p.op = CompareOp::kGt;
-        else if (p.op == CompareOp::kEq) p.op = CompareOp::kNe;
+        if (p.op == CompareOp::kGt)
+          p.op = CompareOp::kLe;
+        else if (p.op == CompareOp::kLt)
+          p.op = CompareOp::kGe;
+        else if (p.op == CompareOp::kGe)
+          p.op = CompareOp::kLt;
+        else if (p.op == CompareOp::kLe)
+          p.op = CompareOp::kGt;
+        else if (p.op == CompareOp::kEq)
+          p.op = CompareOp::kNe;
         prev->used = true;
       }
       where_.push_back(p);
@@ -1409,8 +1451,8 @@ Result<void> Builder::ReadConditions() {
       numeric_edit_ = sql::Predicate{Expr{}, it.op, values, false, it.phrase};
       continue;
     }
-    return std::unexpected(NotUnderstood(fmt::format("I could not tell what '{}' applies to",
-                                                     it.phrase)));
+    return std::unexpected(
+        NotUnderstood(fmt::format("I could not tell what '{}' applies to", it.phrase)));
   }
   return {};
 }
@@ -1425,11 +1467,16 @@ Result<void> Builder::ReadFilters() {
       const ColumnEntry* c = PickColumn(it);
       // "items sold with a discount": a numeric column after "with" means it is not zero.
       bool after_with = k > 0 && items_[k - 1].kind == ItemKind::kWith &&
-                        items_[k - 1].end + 1 >= it.begin && text::ToLower(items_[k - 1].phrase) == "with";
+                        items_[k - 1].end + 1 >= it.begin &&
+                        text::ToLower(items_[k - 1].phrase) == "with";
       Item* following = Next(k, false);
-      if (c && c->is_numeric && after_with && !(following && following->kind == ItemKind::kNumCond)) {
+      if (c && c->is_numeric && after_with &&
+          !(following && following->kind == ItemKind::kNumCond)) {
         it.used = true;
-        where_.push_back({Expr::Col(Ref(c)), CompareOp::kGt, {db::Value{int64_t{0}}}, false,
+        where_.push_back({Expr::Col(Ref(c)),
+                          CompareOp::kGt,
+                          {db::Value{int64_t{0}}},
+                          false,
                           "with " + it.phrase});
         continue;
       }
@@ -1437,8 +1484,11 @@ Result<void> Builder::ReadFilters() {
         it.used = true;
         bool negated = k > 0 && items_[k - 1].kind == ItemKind::kNot;
         if (negated) items_[k - 1].used = true;
-        where_.push_back({Expr::Col(Ref(c)), CompareOp::kEq,
-                          {db::Value{static_cast<int64_t>(negated ? 0 : 1)}}, false, it.phrase});
+        where_.push_back({Expr::Col(Ref(c)),
+                          CompareOp::kEq,
+                          {db::Value{static_cast<int64_t>(negated ? 0 : 1)}},
+                          false,
+                          it.phrase});
         continue;
       }
     }
@@ -1470,10 +1520,14 @@ Result<void> Builder::ReadFilters() {
           for (const auto* t : mentioned_)
             if (t->label) c = t->label;
         }
-        if (!c) return std::unexpected(NotUnderstood("I could not tell which column '" +
-                                                     it.quoted + "' is in"));
-        where_.push_back({Expr::Col(Ref(c)), negated ? CompareOp::kNe : CompareOp::kContains,
-                          {db::Value{it.quoted}}, true, it.phrase});
+        if (!c)
+          return std::unexpected(
+              NotUnderstood("I could not tell which column '" + it.quoted + "' is in"));
+        where_.push_back({Expr::Col(Ref(c)),
+                          negated ? CompareOp::kNe : CompareOp::kContains,
+                          {db::Value{it.quoted}},
+                          true,
+                          it.phrase});
         if (negated) where_.back().op = CompareOp::kNe;
         confidence_ *= 0.9;
         continue;
@@ -1493,8 +1547,11 @@ Result<void> Builder::ReadFilters() {
         }
       }
       if (merged) continue;
-      where_.push_back({Expr::Col(col), negated ? CompareOp::kNe : CompareOp::kEq,
-                        {db::Value{v->value}}, true, it.phrase});
+      where_.push_back({Expr::Col(col),
+                        negated ? CompareOp::kNe : CompareOp::kEq,
+                        {db::Value{v->value}},
+                        true,
+                        it.phrase});
       continue;
     }
     if (it.kind == ItemKind::kDate) {
@@ -1537,7 +1594,8 @@ Result<void> Builder::ReadFilters() {
           if (!c) c = DateOf(index_.FindTable(name));
       }
       if (!c)
-        return std::unexpected(NotUnderstood("'" + it.phrase + "' names a period, but I found no date column for it"));
+        return std::unexpected(
+            NotUnderstood("'" + it.phrase + "' names a period, but I found no date column for it"));
       sql::Predicate p{Expr::Col(Ref(c)), CompareOp::kRange, {}, false, it.phrase};
       if (!it.date.begin.empty() && !it.date.end.empty()) {
         p.values = {db::Value{it.date.begin}, db::Value{it.date.end}};
@@ -1553,9 +1611,12 @@ Result<void> Builder::ReadFilters() {
       if (before && before->is_column() && k > 1) before = &items_[k - 2];
       if (before && before->kind == ItemKind::kNot && !before->used) {
         before->used = true;
-        if (p.op == CompareOp::kGe) p.op = CompareOp::kLt;
-        else if (p.op == CompareOp::kLt) p.op = CompareOp::kGe;
-        else p.negated = true;
+        if (p.op == CompareOp::kGe)
+          p.op = CompareOp::kLt;
+        else if (p.op == CompareOp::kLt)
+          p.op = CompareOp::kGe;
+        else
+          p.negated = true;
       }
       where_.push_back(p);
     }
@@ -1632,8 +1693,9 @@ Result<void> Builder::FinishJoins(sql::Query& q) {
   q.joins.clear();
   auto joins = index_.PlanJoins(q.from, others);
   if (!joins)
-    return std::unexpected(NotUnderstood(fmt::format(
-        "the tables {} and {} are not connected by foreign keys", q.from, text::Join(others, ", "))));
+    return std::unexpected(
+        NotUnderstood(fmt::format("the tables {} and {} are not connected by foreign keys", q.from,
+                                  text::Join(others, ", "))));
   q.joins = std::move(*joins);
   // Sums and averages must not count a row twice: refuse a measure whose table is joined
   // to a "many" side.
@@ -1644,8 +1706,8 @@ Result<void> Builder::FinishJoins(sql::Query& q) {
       if (index_.FansOut(e.column->table, j.table)) {
         return std::unexpected(NotUnderstood(fmt::format(
             "{} of {}.{} broken down by {} would count each {} row once per matching {} row",
-            sql::AggregateName(e.agg), e.column->table, e.column->column, j.table,
-            e.column->table, j.table)));
+            sql::AggregateName(e.agg), e.column->table, e.column->column, j.table, e.column->table,
+            j.table)));
       }
     }
   }
@@ -1656,9 +1718,8 @@ Result<void> Builder::FinishJoins(sql::Query& q) {
   }
   // COUNT(*) counts rows of the main table; with a fan-out join count its keys instead.
   const TableEntry* from = index_.FindTable(q.from);
-  bool fans_out = std::any_of(q.joins.begin(), q.joins.end(), [&](const sql::Join& j) {
-    return index_.FansOut(q.from, j.table);
-  });
+  bool fans_out = std::any_of(q.joins.begin(), q.joins.end(),
+                              [&](const sql::Join& j) { return index_.FansOut(q.from, j.table); });
   if (fans_out && from && from->primary_key) {
     Expr distinct_rows = Expr::Agg(Aggregate::kCountDistinct, Ref(from->primary_key));
     auto fix = [&](Expr& e) {
@@ -1670,7 +1731,6 @@ Result<void> Builder::FinishJoins(sql::Query& q) {
   }
   return {};
 }
-
 
 Result<void> Builder::Assemble() {
   // The subject: what the question is about.
@@ -1742,7 +1802,8 @@ Result<void> Builder::Assemble() {
     bool own = !measures_.empty();
     for (const auto& m : measures_)
       if (!m.expr.column || m.expr.agg == Aggregate::kCount ||
-          m.expr.agg == Aggregate::kCountDistinct || !SameTable(m.expr.column->table, g->table->name))
+          m.expr.agg == Aggregate::kCountDistinct ||
+          !SameTable(m.expr.column->table, g->table->name))
         own = false;
     if (!own || top_ || !having_.empty()) continue;
     for (const auto& key : EntityKeys(g)) std::erase(groups_, key);
@@ -1784,7 +1845,8 @@ Result<void> Builder::Assemble() {
   if (grouped || !measures_.empty()) {
     for (const auto& g : groups_) {
       // Entity keys are grouped by; show the label (and the key, for uniqueness).
-      q.select.push_back({g, g.grain != TimeGrain::kNone ? std::string(TimeGrainName(g.grain)) : ""});
+      q.select.push_back(
+          {g, g.grain != TimeGrain::kNone ? std::string(TimeGrainName(g.grain)) : ""});
     }
     for (const ColumnEntry* c : projection_) {
       Expr e = Expr::Col(Ref(c));
@@ -1999,7 +2061,8 @@ Result<void> Builder::ApplyFollowUp() {
         continue;
       }
     }
-    const ColumnEntry* pc = p.lhs.column ? index_.FindColumn(p.lhs.column->table, p.lhs.column->column) : nullptr;
+    const ColumnEntry* pc =
+        p.lhs.column ? index_.FindColumn(p.lhs.column->table, p.lhs.column->column) : nullptr;
     std::erase_if(q.where, [&](const sql::Predicate& old) {
       if (!old.lhs.column || !p.lhs.column) return false;
       if (*old.lhs.column == *p.lhs.column) return true;
@@ -2165,9 +2228,9 @@ Result<Understanding> Builder::Build(bool follow_up) {
     auto r = ApplyFollowUp();
     if (!r) return std::unexpected(r.error());
   } else {
-    for (auto step : {&Builder::ReadGroups, &Builder::ReadConditions, &Builder::ReadMeasures,
-                      &Builder::ReadRanking, &Builder::ReadFilters, &Builder::ReadSort,
-                      &Builder::Assemble}) {
+    for (auto step :
+         {&Builder::ReadGroups, &Builder::ReadConditions, &Builder::ReadMeasures,
+          &Builder::ReadRanking, &Builder::ReadFilters, &Builder::ReadSort, &Builder::Assemble}) {
       auto r = (this->*step)();
       if (!r) return std::unexpected(r.error());
     }
@@ -2195,24 +2258,23 @@ Result<Understanding> Builder::Build(bool follow_up) {
   u.confidence = confidence_;
   u.follow_up = follow_up;
   u.notes = notes_;
-  if (!unknown.empty())
-    u.notes.push_back("ignored the words: " + text::Join(unknown, ", "));
+  if (!unknown.empty()) u.notes.push_back("ignored the words: " + text::Join(unknown, ", "));
   return u;
 }
 
 }  // namespace
 
 bool IsSoldWord(std::string_view phrase) {
-  static const std::set<std::string> kWords = {"sold", "sell", "sells", "selling", "bought",
-                                               "purchased", "ordered"};
+  static const std::set<std::string> kWords = {"sold",   "sell",      "sells",  "selling",
+                                               "bought", "purchased", "ordered"};
   for (const auto& w : text::Split(text::ToLower(phrase), ' '))
     if (kWords.contains(w)) return true;
   return false;
 }
 
 bool ImpliesTotal(std::string_view phrase) {
-  static const std::set<std::string> kWords = {"revenue", "sale", "turnover", "income",
-                                               "spend", "spending", "earnings"};
+  static const std::set<std::string> kWords = {"revenue", "sale",     "turnover", "income",
+                                               "spend",   "spending", "earnings"};
   for (const auto& w : text::Split(text::ToLower(phrase), ' '))
     if (kWords.contains(Lemma(w))) return true;
   return false;
@@ -2222,16 +2284,15 @@ namespace {
 
 bool HasFollowUpMarker(const std::vector<Token>& t) {
   if (t.empty()) return false;
-  static const std::set<std::string_view> kStarts = {"and", "only", "just", "but", "now",
-                                                      "also", "then", "instead", "same", "except",
-                                                      "excluding", "exclude", "include", "sort",
-                                                      "order", "limit", "what's", "whats"};
+  static const std::set<std::string_view> kStarts = {
+      "and",    "only",      "just",    "but",     "now",  "also",  "then",  "instead", "same",
+      "except", "excluding", "exclude", "include", "sort", "order", "limit", "what's",  "whats"};
   if (kStarts.contains(t[0].text)) return true;
   if ((WordsAt(t, 0, {"what", "about"}) || WordsAt(t, 0, {"how", "about"}))) return true;
   for (const auto& tok : t)
-    if (tok.text == "instead" || tok.text == "their" || tok.text == "them" ||
-        tok.text == "those" || tok.text == "these" || tok.text == "only" || tok.text == "too" ||
-        tok.text == "also" || (tok.text == "well" && &tok != &t.front()))
+    if (tok.text == "instead" || tok.text == "their" || tok.text == "them" || tok.text == "those" ||
+        tok.text == "these" || tok.text == "only" || tok.text == "too" || tok.text == "also" ||
+        (tok.text == "well" && &tok != &t.front()))
       return true;
   return false;
 }
@@ -2245,12 +2306,11 @@ Result<Understanding> Engine::Understand(std::string_view question,
                                          const sql::Query* previous) const {
   std::vector<Token> tokens = Tokenize(question);
   if (tokens.empty()) return Fail(ErrorCode::kNotUnderstood, "The question is empty.");
-  auto today = std::chrono::year_month_day{
-      std::chrono::floor<std::chrono::days>(clock_.Now())};
+  auto today = std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(clock_.Now())};
   Tagger tagger(*index_, today);
   std::vector<Item> items = tagger.Run(tokens);
-  bool sold = std::any_of(tokens.begin(), tokens.end(),
-                          [](const Token& t) { return IsSoldWord(t.text); });
+  bool sold =
+      std::any_of(tokens.begin(), tokens.end(), [](const Token& t) { return IsSoldWord(t.text); });
   auto fresh = [&]() { return Builder(*index_, items, nullptr, sold).Build(false); };
   if (!previous) return fresh();
   // In a follow-up a period without a year ("and Q2?") keeps the conversation's year.

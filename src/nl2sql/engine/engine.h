@@ -21,8 +21,8 @@ namespace helios::nl2sql::engine {
 
 struct Understanding {
   sql::Query query;
-  double confidence = 0;   // 0..1
-  bool follow_up = false;  // the previous turn's query was edited
+  double confidence = 0;           // 0..1
+  bool follow_up = false;          // the previous turn's query was edited
   std::vector<std::string> notes;  // assumptions made, for the explanation
 };
 

@@ -45,30 +45,28 @@ struct Stemmer {
 // Words a question uses for structure rather than content.
 const std::unordered_set<std::string_view>& StopWords() {
   static const std::unordered_set<std::string_view> kWords = {
-      "a", "an", "the", "of", "for", "me", "show", "list", "give", "display", "get", "find",
-      "what", "which", "who", "whom", "whose", "are", "is", "was", "were", "be", "been", "do",
-      "does", "did", "have", "has", "had", "with", "to", "from", "all", "and", "please", "there",
-      "their", "our", "we", "us", "i", "you", "my", "your", "that", "those", "these", "it",
-      "its", "any", "some", "how", "tell", "about", "can", "could", "would", "will", "on", "at",
-      "as", "only", "just", "also", "too", "data", "information", "info", "details", "record",
-      "records", "row", "rows", "entries", "entry", "so", "far", "currently", "now", "in",
-      "each", "every", "by", "per", "this", "them", "they", "one", "ones", "whats", "what's",
-      "let", "see", "know", "want", "need", "like", "return", "select", "fetch", "provide",
-      "overall", "altogether", "please", "kindly", "instead", "again", "same", "but", "then",
-      "both", "currently", "existing", "available", "here", "exist", "exists", "registered",
-      "stored", "database", "table", "system", "figure", "figures", "up",
-      "out", "into", "being", "having", "made", "done", "placed", "got", "received",
-      "total", "number", "count", "many", "much", "or", "whole", "entire", "full", "complete",
-      "including", "include", "along", "s", "'s",
+      "a", "an", "the", "of", "for", "me", "show", "list", "give", "display", "get", "find", "what",
+      "which", "who", "whom", "whose", "are", "is", "was", "were", "be", "been", "do", "does",
+      "did", "have", "has", "had", "with", "to", "from", "all", "and", "please", "there", "their",
+      "our", "we", "us", "i", "you", "my", "your", "that", "those", "these", "it", "its", "any",
+      "some", "how", "tell", "about", "can", "could", "would", "will", "on", "at", "as", "only",
+      "just", "also", "too", "data", "information", "info", "details", "record", "records", "row",
+      "rows", "entries", "entry", "so", "far", "currently", "now", "in", "each", "every", "by",
+      "per", "this", "them", "they", "one", "ones", "whats", "what's", "let", "see", "know", "want",
+      "need", "like", "return", "select", "fetch", "provide", "overall", "altogether", "please",
+      "kindly", "instead", "again", "same", "but", "then", "both", "currently", "existing",
+      "available", "here", "exist", "exists", "registered", "stored", "database", "table", "system",
+      "figure", "figures", "up", "out", "into", "being", "having", "made", "done", "placed", "got",
+      "received", "total", "number", "count", "many", "much", "or", "whole", "entire", "full",
+      "complete", "including", "include", "along", "s", "'s",
       // Verbs that only relate the entities already named ("employees who work in Europe").
-      "work", "works", "worked", "working", "handle", "handles", "handled", "handling",
-      "generate", "generates", "generated", "generating", "come", "comes", "came", "coming",
-      "still", "live", "lives", "lived", "living", "located", "based", "manage", "managed",
-      "manages", "sold", "sell", "sells", "selling", "make", "makes", "bring", "brings",
-      "brought", "belong", "belongs", "belonging", "job", "jobs", "ever", "yet", "already",
-      "currently", "bought", "buy", "buys", "address", "addresses", "listed",
-      "assigned", "responsible", "serve", "serves", "served", "cover", "covers", "there's",
-      "well", "across"};
+      "work", "works", "worked", "working", "handle", "handles", "handled", "handling", "generate",
+      "generates", "generated", "generating", "come", "comes", "came", "coming", "still", "live",
+      "lives", "lived", "living", "located", "based", "manage", "managed", "manages", "sold",
+      "sell", "sells", "selling", "make", "makes", "bring", "brings", "brought", "belong",
+      "belongs", "belonging", "job", "jobs", "ever", "yet", "already", "currently", "bought", "buy",
+      "buys", "address", "addresses", "listed", "assigned", "responsible", "serve", "serves",
+      "served", "cover", "covers", "there's", "well", "across"};
   return kWords;
 }
 
@@ -190,13 +188,13 @@ const std::vector<std::string>& Synonyms(std::string_view word) {
 
 long long NumberWord(std::string_view w) {
   static const std::unordered_map<std::string_view, long long> kNumbers = {
-      {"zero", 0},      {"one", 1},        {"two", 2},        {"three", 3},     {"four", 4},
-      {"five", 5},      {"six", 6},        {"seven", 7},      {"eight", 8},     {"nine", 9},
-      {"ten", 10},      {"eleven", 11},    {"twelve", 12},    {"thirteen", 13}, {"fourteen", 14},
-      {"fifteen", 15},  {"sixteen", 16},   {"seventeen", 17}, {"eighteen", 18}, {"nineteen", 19},
-      {"twenty", 20},   {"thirty", 30},    {"forty", 40},     {"fifty", 50},    {"sixty", 60},
-      {"seventy", 70},  {"eighty", 80},    {"ninety", 90},    {"hundred", 100}, {"thousand", 1000},
-      {"dozen", 12},    {"million", 1000000}};
+      {"zero", 0},     {"one", 1},          {"two", 2},        {"three", 3},     {"four", 4},
+      {"five", 5},     {"six", 6},          {"seven", 7},      {"eight", 8},     {"nine", 9},
+      {"ten", 10},     {"eleven", 11},      {"twelve", 12},    {"thirteen", 13}, {"fourteen", 14},
+      {"fifteen", 15}, {"sixteen", 16},     {"seventeen", 17}, {"eighteen", 18}, {"nineteen", 19},
+      {"twenty", 20},  {"thirty", 30},      {"forty", 40},     {"fifty", 50},    {"sixty", 60},
+      {"seventy", 70}, {"eighty", 80},      {"ninety", 90},    {"hundred", 100}, {"thousand", 1000},
+      {"dozen", 12},   {"million", 1000000}};
   auto it = kNumbers.find(w);
   return it == kNumbers.end() ? -1 : it->second;
 }

@@ -17,8 +17,8 @@ bool HasWord(const std::vector<std::string>& words, std::string_view w) {
 
 bool IsMoneyWord(std::string_view w) {
   static const std::set<std::string_view> kMoney = {"amount", "total", "revenue", "sales",
-                                                     "price", "cost", "value", "payment",
-                                                     "fee", "spend", "income", "budget"};
+                                                    "price",  "cost",  "value",   "payment",
+                                                    "fee",    "spend", "income",  "budget"};
   return kMoney.contains(w);
 }
 
@@ -107,8 +107,7 @@ void SchemaIndex::IndexTable(TableEntry& t) {
 }
 
 Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
-    std::shared_ptr<const db::SchemaCatalog> catalog, db::DataSource& source,
-    size_t max_distinct) {
+    std::shared_ptr<const db::SchemaCatalog> catalog, db::DataSource& source, size_t max_distinct) {
   auto index = std::unique_ptr<SchemaIndex>(new SchemaIndex());
   index->catalog_ = std::move(catalog);
   const auto& cat = *index->catalog_;
@@ -150,14 +149,19 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
       const auto& w = c->words;
       if (c->is_text && !c->is_key && !c->is_temporal) {
         int score = 0;
-        if (w.size() == 1 && w[0] == "name") score = 5;
+        if (w.size() == 1 && w[0] == "name")
+          score = 5;
         else if (!w.empty() && w.back() == "name" && w.size() == t.words.size() + 1 &&
                  !HasWord(w, "first"))
           score = 4;
-        else if (HasWord(w, "last") && HasWord(w, "name")) score = 4;
-        else if (!w.empty() && w.back() == "name" && !HasWord(w, "first")) score = 3;
-        else if (HasWord(w, "title")) score = 2;
-        else if (!w.empty() && w.back() == "name") score = 1;
+        else if (HasWord(w, "last") && HasWord(w, "name"))
+          score = 4;
+        else if (!w.empty() && w.back() == "name" && !HasWord(w, "first"))
+          score = 3;
+        else if (HasWord(w, "title"))
+          score = 2;
+        else if (!w.empty() && w.back() == "name")
+          score = 1;
         if (score > best_label) {
           best_label = score;
           t.label = c;
@@ -227,8 +231,10 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
     if (!r || r->rows.empty() || r->rows.size() > 2) continue;
     bool flag = true;
     for (const auto& row : r->rows) {
-      if (row.empty() || !std::holds_alternative<int64_t>(row[0])) flag = false;
-      else if (std::get<int64_t>(row[0]) != 0 && std::get<int64_t>(row[0]) != 1) flag = false;
+      if (row.empty() || !std::holds_alternative<int64_t>(row[0]))
+        flag = false;
+      else if (std::get<int64_t>(row[0]) != 0 && std::get<int64_t>(row[0]) != 1)
+        flag = false;
     }
     c->is_flag = flag;
     if (flag) c->is_numeric = false;
@@ -276,9 +282,12 @@ std::vector<FkEdge> SchemaIndex::ShortestPath(const std::string& from,
       std::string a = text::ToLower(e.from_table), b = text::ToLower(e.to_table);
       if (a == b) continue;  // self-references never join two different tables
       std::string next;
-      if (a == cur) next = b;
-      else if (b == cur) next = a;
-      else continue;
+      if (a == cur)
+        next = b;
+      else if (b == cur)
+        next = a;
+      else
+        continue;
       if (seen.insert(next).second) {
         prev[next] = {cur, i};
         queue.push_back(next);

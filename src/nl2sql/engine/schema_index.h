@@ -24,22 +24,22 @@ struct ColumnEntry {
   std::vector<std::string> words;  // lowercase words of the name
   bool is_key = false;             // primary key or foreign-key column
   bool is_numeric = false;
-  bool is_temporal = false;        // a date or timestamp, by type or name
+  bool is_temporal = false;  // a date or timestamp, by type or name
   bool is_text = false;
-  bool is_flag = false;            // holds only 0 and 1 (or booleans): "discontinued products"
-  size_t distinct_values = 0;      // text values indexed (0: not indexed)
+  bool is_flag = false;        // holds only 0 and 1 (or booleans): "discontinued products"
+  size_t distinct_values = 0;  // text values indexed (0: not indexed)
 };
 
 struct TableEntry {
   const db::TableInfo* table = nullptr;
   std::vector<std::string> words;
   std::vector<const ColumnEntry*> columns;
-  const ColumnEntry* label = nullptr;       // the column that names a row ("name", "title")
+  const ColumnEntry* label = nullptr;         // the column that names a row ("name", "title")
   const ColumnEntry* second_label = nullptr;  // e.g. first_name when label is last_name
-  const ColumnEntry* date = nullptr;        // the main date column
+  const ColumnEntry* date = nullptr;          // the main date column
   const ColumnEntry* primary_key = nullptr;
-  const ColumnEntry* money = nullptr;       // the main monetary measure, if any
-  int money_rank = 0;                       // 2: an amount or total, 1: a unit price
+  const ColumnEntry* money = nullptr;  // the main monetary measure, if any
+  int money_rank = 0;                  // 2: an amount or total, 1: a unit price
 };
 
 // A schema element a phrase can name.
@@ -66,8 +66,9 @@ struct FkEdge {
 class SchemaIndex {
  public:
   // Reads distinct values through `source` (columns with at most `max_distinct` values).
-  static Result<std::unique_ptr<SchemaIndex>> Build(std::shared_ptr<const db::SchemaCatalog> catalog,
-                                                    db::DataSource& source, size_t max_distinct);
+  static Result<std::unique_ptr<SchemaIndex>> Build(
+      std::shared_ptr<const db::SchemaCatalog> catalog, db::DataSource& source,
+      size_t max_distinct);
 
   const db::SchemaCatalog& catalog() const { return *catalog_; }
   const std::vector<TableEntry>& tables() const { return tables_; }

@@ -128,7 +128,8 @@ std::vector<Token> Tokenize(std::string_view q) {
     bool negative = c == '-' && i + 1 < n && std::isdigit(static_cast<unsigned char>(q[i + 1])) &&
                     (i == 0 || std::isspace(static_cast<unsigned char>(q[i - 1])));
     if (negative || std::isdigit(c) ||
-        ((c == '$' || c == '.') && i + 1 < n && std::isdigit(static_cast<unsigned char>(q[i + 1])))) {
+        ((c == '$' || c == '.') && i + 1 < n &&
+         std::isdigit(static_cast<unsigned char>(q[i + 1])))) {
       size_t start = i;
       if (negative) ++i;
       if (q[i] == '$') ++i;
@@ -175,8 +176,10 @@ std::vector<Token> Tokenize(std::string_view q) {
     }
     if (c == '>' || c == '<' || c == '=' || c == '!') {
       std::string sym(1, static_cast<char>(c));
-      if (i + 1 < n && q[i + 1] == '=') sym += '=';
-      else if (c == '<' && i + 1 < n && q[i + 1] == '>') sym += '>';
+      if (i + 1 < n && q[i + 1] == '=')
+        sym += '=';
+      else if (c == '<' && i + 1 < n && q[i + 1] == '>')
+        sym += '>';
       Token t;
       t.kind = Token::Kind::kSymbol;
       t.raw = t.text = sym;
