@@ -125,6 +125,34 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+std::string RedactUrl(std::string_view url) {
+  std::string out(url);
+  size_t start = 0;
+  if (size_t sep = out.find("://"); sep != std::string::npos) start = sep + 3;
+  const size_t at = out.rfind('@');
+  if (at != std::string::npos && at >= start) {
+    const size_t colon = out.find(':', start);
+    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  const size_t query = out.find('?', start);
+  if (query == std::string::npos) return out;
+  size_t fragment = out.find('#', query);
+  if (fragment == std::string::npos) fragment = out.size();
+  std::vector<std::string> params = Split(out.substr(query + 1, fragment - query - 1), '&');
+  for (std::string& param : params) {
+    size_t eq = param.find('=');
+    if (eq == std::string::npos) continue;
+    std::string name = ToLower(param.substr(0, eq));
+    for (std::string_view word : {"pass", "pwd", "secret", "token", "key"}) {
+      if (name.find(word) != std::string::npos) {
+        param = param.substr(0, eq + 1) + "***";
+        break;
+      }
+    }
+  }
+  return out.substr(0, query + 1) + Join(params, "&") + out.substr(fragment);
+}
+
 std::string NewUuid() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   uint64_t a = rng(), b = rng();

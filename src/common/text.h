@@ -19,6 +19,11 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::vector<std::string> SplitIdentifier(std::string_view identifier);
 // True when s is well-formed UTF-8.
 bool IsValidUtf8(std::string_view s);
+// A URL safe to log or show: the password of user:password@ becomes "***" (the user info runs
+// to the last '@', since a password may hold '@', '/' or '?'), and so do query parameters whose
+// names suggest a secret (password, pwd, secret, token, key).
+std::string RedactUrl(std::string_view url);
+
 // A random RFC 4122 version-4 UUID.
 std::string NewUuid();
 

@@ -962,43 +962,6 @@ Result<void> Validate(const Config& config) {
   return Fail(ErrorCode::kInvalidArgument, FormatIssues(issues, {}, ""));
 }
 
-std::string RedactUrl(std::string_view url) {
-  std::string out(url);
-  size_t start = 0;
-  if (size_t scheme_end = out.find("://"); scheme_end != std::string::npos) start = scheme_end + 3;
-
-  // user:password@host
-  size_t authority_end = out.find_first_of("/?#", start);
-  if (authority_end == std::string::npos) authority_end = out.size();
-  std::string_view authority = std::string_view(out).substr(start, authority_end - start);
-  size_t at = authority.rfind('@');
-  if (at != std::string_view::npos) {
-    size_t colon = authority.find(':');
-    if (colon != std::string_view::npos && colon < at) {
-      out.replace(start + colon + 1, at - colon - 1, "***");
-    }
-  }
-
-  // ?password=...&sslkey=...
-  size_t query = out.find('?', start);
-  if (query == std::string::npos) return out;
-  size_t fragment = out.find('#', query);
-  if (fragment == std::string::npos) fragment = out.size();
-  std::vector<std::string> params = text::Split(out.substr(query + 1, fragment - query - 1), '&');
-  for (std::string& param : params) {
-    size_t eq = param.find('=');
-    if (eq == std::string::npos) continue;
-    std::string name = text::ToLower(param.substr(0, eq));
-    for (std::string_view word : {"pass", "secret", "token", "key"}) {
-      if (name.find(word) != std::string::npos) {
-        param = param.substr(0, eq + 1) + "***";
-        break;
-      }
-    }
-  }
-  return out.substr(0, query + 1) + text::Join(params, "&") + out.substr(fragment);
-}
-
 std::string RedactedSummary(const Config& c) {
   std::string out;
   auto line = [&out](std::string_view key, std::string_view value) {

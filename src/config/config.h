@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace helios::config {
 
@@ -199,9 +200,8 @@ Result<void> Validate(const Config& config);
 // URL passwords as "***".
 std::string RedactedSummary(const Config& config);
 
-// A URL with the password of its user-info, and query values that look like credentials,
-// replaced by "***".
-std::string RedactUrl(std::string_view url);
+// RedactUrl: see common/text.h.
+using text::RedactUrl;
 
 // The spelling used in the file ("openai-compatible", "auto", "warn", "json").
 std::string_view LlmProviderName(LlmProvider provider);

@@ -82,39 +82,4 @@ Result<std::unique_ptr<DataSource>> OpenDataSource(std::string_view url,
               fmt::format("unrecognised database URL; {}", kAcceptedForms));
 }
 
-std::string RedactUrl(std::string_view url) {
-  std::string out(url);
-  // user:password@ before the host. A password may itself hold '@', '/' or '?', so the user
-  // info runs to the last '@' (erring towards hiding too much).
-  const size_t sep = out.find("://");
-  if (sep != std::string::npos) {
-    const size_t start = sep + 3;
-    const size_t at = out.rfind('@');
-    if (at != std::string::npos && at >= start) {
-      const size_t colon = out.find(':', start);
-      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  // password=... in the query string.
-  const size_t query = out.find('?');
-  if (query != std::string::npos) {
-    size_t pos = query + 1;
-    while (pos < out.size()) {
-      size_t amp = out.find('&', pos);
-      if (amp == std::string::npos) amp = out.size();
-      const size_t eq = out.find('=', pos);
-      if (eq != std::string::npos && eq < amp) {
-        const std::string key = text::ToLower(std::string_view(out).substr(pos, eq - pos));
-        if (key == "password" || key == "pass" || key == "pwd" || key == "passwd") {
-          out.replace(eq + 1, amp - eq - 1, "***");
-          amp = out.find('&', eq + 1);
-          if (amp == std::string::npos) amp = out.size();
-        }
-      }
-      pos = amp + 1;
-    }
-  }
-  return out;
-}
-
 }  // namespace helios::db

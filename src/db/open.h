@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/text.h"
 #include "db/data_source.h"
 
 namespace helios::db {
@@ -32,8 +33,7 @@ struct OpenOptions {
 Result<std::unique_ptr<DataSource>> OpenDataSource(std::string_view url,
                                                    const OpenOptions& options = {});
 
-// The URL with any password replaced: "postgresql://bob:secret@h/db" ->
-// "postgresql://bob:***@h/db". Safe to log or show.
-std::string RedactUrl(std::string_view url);
+// The URL with any password replaced (see common/text.h); safe to log or show.
+using text::RedactUrl;
 
 }  // namespace helios::db

@@ -88,21 +88,6 @@ bool WordsAt(const std::vector<Token>& t, size_t i, std::initializer_list<std::s
   return true;
 }
 
-std::string NormalizeValue(std::string_view s) {
-  std::string out;
-  bool space = false;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c >= 0x80) {
-      if (space && !out.empty()) out += ' ';
-      out += static_cast<char>(std::tolower(c));
-      space = false;
-    } else {
-      space = true;
-    }
-  }
-  return out;
-}
-
 struct Keyword {
   Keyword(std::vector<std::string_view> w, ItemKind k, Aggregate a = Aggregate::kNone, int d = 0,
           std::string_view h = {}, TimeGrain g = TimeGrain::kNone)
@@ -546,7 +531,7 @@ class Tagger {
     if (t[i].kind == Token::Kind::kQuoted) {
       if (!strong) return 0;
       item->kind = ItemKind::kMention;
-      if (auto* v = index_.LookupValue(NormalizeValue(t[i].text)))
+      if (auto* v = index_.LookupValue(NormalizeValueText(t[i].text)))
         item->values = *v;
       else
         item->quoted = t[i].text;
@@ -565,7 +550,7 @@ class Tagger {
       std::string value_text;
       for (size_t k = i; k < i + len; ++k) {
         if (!value_text.empty()) value_text += ' ';
-        value_text += NormalizeValue(t[k].raw);
+        value_text += NormalizeValueText(t[k].raw);
       }
       const auto* values = index_.LookupValue(value_text);
       if (!values) values = index_.LookupValue(LemmatizeValueText(value_text));
