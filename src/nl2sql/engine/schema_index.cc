@@ -102,7 +102,6 @@ void SchemaIndex::IndexTable(TableEntry& t) {
     if (!w.empty() && w.back() != "id") {
       for (const auto& syn : Synonyms(w.back())) AddPhrase({syn}, {&t, c, kSynonym});
     }
-    // "signup" also as the words people type ("sign up").
   }
 }
 
@@ -184,8 +183,11 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
     // Prefer a date column named after the table or the row's creation.
     for (const ColumnEntry* c : t.columns) {
       if (!c->is_temporal) continue;
-      for (const auto& w : c->words)
-        if (HasWord(t.words, w) || w == "created" || w == "signup") t.date = c;
+      for (const auto& w : c->words) {
+        bool names_table = std::any_of(t.words.begin(), t.words.end(),
+                                       [&](const std::string& tw) { return Key(tw) == Key(w); });
+        if (names_table || w == "created") t.date = c;
+      }
     }
     index->IndexTable(t);
   }
