@@ -39,12 +39,7 @@ std::vector<std::vector<std::string>> ReadBlocks(const std::string& name) {
 class ReadmeExamplesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
-                                     ("helios-readme-" + std::to_string(::getpid())));
-    std::filesystem::create_directories(*dir_);
-    std::string path = (*dir_ / "demo.db").string();
-    ASSERT_TRUE(db::WriteDemoDatabase(path, 42, true).has_value());
-    auto source = db::OpenDataSource("sqlite://" + path);
+    auto source = db::OpenDataSource(std::string("sqlite://") + HELIOS_DEMO_DB);
     ASSERT_TRUE(source.has_value()) << source.error().message;
     source_ = source->release();
     auto catalog = source_->Introspect();
@@ -58,12 +53,8 @@ class ReadmeExamplesTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete engine_;
     delete source_;
-    std::error_code ec;
-    std::filesystem::remove_all(*dir_, ec);
-    delete dir_;
   }
 
-  static inline std::filesystem::path* dir_ = nullptr;
   static inline db::DataSource* source_ = nullptr;
   static inline SystemClock clock_;
   static inline std::shared_ptr<const nl2sql::engine::Engine>* engine_ = nullptr;

@@ -41,9 +41,7 @@ class ServerIntegrationTest : public ::testing::Test {
     dir_ = new fs::path(fs::temp_directory_path() /
                         ("helios-server-it-" + std::to_string(::getpid())));
     fs::create_directories(*dir_);
-    std::string path = (*dir_ / "demo.db").string();
-    auto written = db::WriteDemoDatabase(path, 42, true);
-    ASSERT_TRUE(written.has_value()) << written.error().message;
+    std::string path = HELIOS_DEMO_DB;
 
     config::Config config;
     config.database.url = "sqlite://" + path;
@@ -150,7 +148,8 @@ TEST_F(ServerIntegrationTest, HealthReportsTheDatabase) {
   ASSERT_TRUE(h["dependencies"].contains("database")) << res->body;
   EXPECT_EQ(h["dependencies"]["database"]["status"], "ok");
   EXPECT_THAT(h["dependencies"]["database"]["detail"].get<std::string>(), HasSubstr("demo.db"));
-  EXPECT_THAT(res->body, ::testing::Not(HasSubstr(dir_->string())));
+  EXPECT_THAT(res->body,
+              ::testing::Not(HasSubstr(fs::path(HELIOS_DEMO_DB).parent_path().string())));
 }
 
 TEST_F(ServerIntegrationTest, QueryAnswersWithTheDocumentedFields) {

@@ -55,12 +55,7 @@ class GoldenEnvironment {
 
  private:
   GoldenEnvironment() {
-    dir_ = std::filesystem::temp_directory_path() / ("helios-golden-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    std::string path = (dir_ / "demo.db").string();
-    auto written = db::WriteDemoDatabase(path, 42, true);
-    if (!written) throw std::runtime_error(written.error().message);
-    auto source = db::OpenDataSource("sqlite://" + path);
+    auto source = db::OpenDataSource(std::string("sqlite://") + HELIOS_DEMO_DB);
     if (!source) throw std::runtime_error(source.error().message);
     source_ = std::move(*source);
     clock_ = std::make_unique<FakeClock>(ParseDay(LoadJson("questions.json")["now"]));
@@ -69,11 +64,6 @@ class GoldenEnvironment {
     engine_ = std::make_shared<const nl2sql::engine::Engine>(
         std::shared_ptr<const nl2sql::engine::SchemaIndex>(std::move(*index)), *clock_);
   }
-  ~GoldenEnvironment() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::filesystem::path dir_;
   std::unique_ptr<db::DataSource> source_;
   std::unique_ptr<FakeClock> clock_;
   std::shared_ptr<const nl2sql::engine::Engine> engine_;

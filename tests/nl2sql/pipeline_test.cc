@@ -96,12 +96,7 @@ class DemoEnvironment {
     dir_ = std::filesystem::temp_directory_path() /
            ("helios-pipeline-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
-    std::string path = (dir_ / "demo.db").string();
-    auto written = db::WriteDemoDatabase(path, 42, true);
-    if (!written) {
-      error_ = written.error().message;
-      return;
-    }
+    std::string path = HELIOS_DEMO_DB;
     auto source = db::OpenDataSource("sqlite://" + path);
     if (!source) {
       error_ = source.error().message;
