@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs the dependencies, builds the server (release), writes the demo retail database
+# and serves it on 127.0.0.1. Runs in the foreground; Ctrl-C stops the server.
+#
+# Environment:
+#   PORT           port to listen on (default 8080)
+#   DATABASE_URL   serve this database instead of the demo one (then no demo data is written),
+#                  e.g. sqlite:///srv/data/shop.db
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+port="${PORT:-8080}"
+if [[ ! "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+  die "PORT must be a number from 1 to 65535"
+fi
+host=127.0.0.1
+
+step "Dependencies"
+bash "$HELIOS_ROOT/scripts/setup.sh"
+
+step "Building the server (release)"
+configure_build release
+build release heliosdb-conversational-bi
+binary="$(build_dir release)/src/heliosdb-conversational-bi"
+[[ -x "$binary" ]] || die "the build did not produce $binary"
+
+if [[ -n "${DATABASE_URL:-}" ]]; then
+  database="$DATABASE_URL"
+  # shellcheck disable=SC2016  # shown to the user as typed, unexpanded
+  shown_db='"$DATABASE_URL"'
+  step "Using DATABASE_URL (no demo data written)"
+else
+  demo_db="$(build_dir demo)/retail.db"
+  database="sqlite://$demo_db"
+  shown_db="$database"
+  if [[ -f "$demo_db" ]]; then
+    step "Demo database already there: $demo_db"
+  else
+    step "Writing the demo database"
+    mkdir -p "$(dirname "$demo_db")"
+    run "$binary" demo-data "$demo_db"
+  fi
+fi
+
+url="http://$host:$port"
+cat <<EOF
+
+==> Starting the server on $url (database: $shown_db)
+
+Try it from another terminal:
+
+  curl -s $url/health
+
+  curl -s -X POST $url/api/v1/query \\
+       -H 'Content-Type: application/json' \\
+       -d '{"query": "How many customers are there?"}'
+
+  A follow-up question continues the conversation: send the "session_id" of the previous
+  answer, e.g. -d '{"session_id": "<id>", "query": "only in Germany"}'
+
+Or ask on the command line, without the server:
+
+  $binary ask --database $shown_db "How many customers are there?"
+
+Press Ctrl-C to stop the server.
+
+EOF
+
+# exec: the server itself receives Ctrl-C (SIGINT) or SIGTERM and shuts down cleanly.
+exec "$binary" serve --host "$host" --port "$port" --database "$database"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the build needs.
+#
+#   scripts/setup.sh           what building and running the server needs
+#   scripts/setup.sh --test    the same plus the tools the test and benchmark scripts use
+#
+# Does nothing (and needs no root) when every package is already installed. Otherwise runs
+# apt-get as root, through sudo when not root.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Compiler, build tools and the libraries the code links against. cpp-httplib's pkg-config
+# file requires openssl, zlib and brotli, so their -dev packages are listed explicitly.
+build_packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
+  nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libspdlog-dev libcli11-dev
+  libsqlite3-dev sqlite3
+  libgtest-dev libgmock-dev
+  libstemmer-dev wordnet-dev wordnet-base
+)
+test_packages=(curl jq wrk)
+
+packages=("${build_packages[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --test) packages+=("${test_packages[@]}") ;;
+    -h | --help)
+      sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) die "unknown argument '$arg' (try --help)" ;;
+  esac
+done
+
+step "Checking ${#packages[@]} Debian packages"
+missing=()
+for p in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
+  [[ "$status" == "installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "All installed."
+  exit 0
+fi
+echo "Missing: ${missing[*]}"
+
+as_root=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null 2>&1 ||
+    die "not root and sudo is not available: install as root: apt-get install ${missing[*]}"
+  as_root=(sudo)
+fi
+
+apt_options=(-y -q -o Dpkg::Use-Pty=0 --no-install-recommends)
+step "Installing the missing packages"
+run "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+run "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_options[@]}" \
+  "${packages[@]}"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs the dependencies, then builds and runs every test twice: the release build
+# (build/release), then a build with AddressSanitizer and UndefinedBehaviorSanitizer
+# (build/asan). Exits non-zero if any build or test fails, after running everything it can.
+#
+# Environment:
+#   TEST_TIMEOUT   seconds one test may take before it fails (default 600)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+timeout_secs="${TEST_TIMEOUT:-600}"
+[[ "$timeout_secs" =~ ^[0-9]+$ ]] || die "TEST_TIMEOUT must be a number of seconds"
+
+started="$(now)"
+step "Dependencies"
+bash "$HELIOS_ROOT/scripts/setup.sh" --test
+
+summary=()
+failed=0
+
+# suite KIND: configures, builds and runs the ctest suite of build/KIND; records one summary
+# line and sets failed=1 on any failure.
+suite() {
+  local kind="$1"
+  local dir log t0 t1 t2 result
+  dir="$(build_dir "$kind")"
+  log="$dir/ctest.log"
+  t0="$(now)"
+  step "Configuring and building ($kind)"
+  if ! (configure_build "$kind" && build "$kind"); then
+    summary+=("$kind: BUILD FAILED after $(duration $(($(now) - t0))); tests not run")
+    failed=1
+    return
+  fi
+  t1="$(now)"
+  step "Running the tests ($kind)"
+  local status=0
+  ctest --test-dir "$dir" --output-on-failure --parallel "$HELIOS_JOBS" \
+    --timeout "$timeout_secs" 2>&1 | tee "$log" || status=$?
+  t2="$(now)"
+  # ctest's own summary, e.g. "98% tests passed, 2 tests failed out of 120".
+  result="$(grep -E '^[0-9]+% tests passed' "$log" | tail -n 1 || true)"
+  [[ -n "$result" ]] || result="no test results (ctest exit status $status)"
+  if ((status != 0)); then
+    failed=1
+    summary+=("$kind: FAILED: $result (build $(duration $((t1 - t0))), tests $(duration $((t2 - t1))))")
+  else
+    summary+=("$kind: ok: $result (build $(duration $((t1 - t0))), tests $(duration $((t2 - t1))))")
+  fi
+}
+
+suite release
+# Only the sanitizer build reads these; they also apply while it builds, because test
+# discovery runs the test binaries.
+sanitizer_env
+suite asan
+
+step "Summary"
+printf '  %s\n' "${summary[@]}"
+total="$(duration $(($(now) - started)))"
+if ((failed != 0)); then
+  echo "TESTS FAILED (total $total)"
+  exit 1
+fi
+echo "ALL TESTS PASSED (total $total)"
