@@ -25,7 +25,7 @@ bin="$build/src/heliosdb-conversational-bi"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log="$work/server.log"
-"$bin" serve --database "sqlite://$work/demo.db" --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
+HELIOSDB_WORKER_THREADS="${WORKERS:-16}" "$bin" serve --database "sqlite://$work/demo.db" --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
@@ -34,7 +34,7 @@ for _ in $(seq 1 100); do
 done
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "binary: $("$bin" --version); workers: $(nproc) (the default); log: JSON lines to a file"
+echo "binary: $("$bin" --version); workers: ${WORKERS:-16} (HELIOSDB_WORKER_THREADS); log: JSON lines to a file"
 echo "mix: $MIX, wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s (after a 5 s warm-up)"
 MIX="$MIX" wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$root/bench/query.lua" \
   "http://127.0.0.1:$port" >/dev/null

@@ -116,9 +116,21 @@ const std::vector<std::vector<std::string>>& SynonymGroups() {
 
 }  // namespace
 
+std::string ComputeKey(std::string_view word);
+std::string SharedLemma(const std::string& w);
+
 std::string Lemma(std::string_view word) {
   std::string w(word);
   if (w.size() < 3) return w;
+  // A per-thread cache in front of the shared one, whose mutex every question would take.
+  thread_local std::unordered_map<std::string, std::string> local;
+  if (auto hit = local.find(w); hit != local.end()) return hit->second;
+  std::string lemma = SharedLemma(w);
+  if (local.size() < 100000) local.emplace(w, lemma);
+  return lemma;
+}
+
+std::string SharedLemma(const std::string& w) {
   auto& wn = WordNet();
   std::lock_guard lock(wn.mu);
   if (!wn.ready) return w;
@@ -136,6 +148,16 @@ std::string Lemma(std::string_view word) {
 }
 
 std::string Key(std::string_view word) {
+  // Each thread keeps the keys it has computed: the shared WordNet cache sits behind a mutex,
+  // and every question asks for the keys of all its words and phrases.
+  thread_local std::unordered_map<std::string, std::string> keys;
+  if (auto it = keys.find(std::string(word)); it != keys.end()) return it->second;
+  std::string key = ComputeKey(word);
+  if (keys.size() < 100000) keys.emplace(std::string(word), key);
+  return key;
+}
+
+std::string ComputeKey(std::string_view word) {
   thread_local Stemmer stemmer;
   std::string lemma = Lemma(word);
   if (!stemmer.s) return lemma;
