@@ -15,7 +15,7 @@ if [[ ! "$HELIOS_JOBS" =~ ^[0-9]+$ ]] || ((HELIOS_JOBS < 1)); then
 fi
 
 export CCACHE_DIR="$HELIOS_ROOT/build/ccache"
-export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-3G}"
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-2G}"
 # Paths under the clone are hashed relative to it, so a second clone reuses the cache.
 export CCACHE_BASEDIR="$HELIOS_ROOT"
 

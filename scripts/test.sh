@@ -4,7 +4,8 @@
 # (build/asan). Exits non-zero if any build or test fails, after running everything it can.
 #
 # Environment:
-#   TEST_TIMEOUT   seconds one test may take before it fails (default 600)
+#   TEST_TIMEOUT   seconds a test may take before it fails, for tests that set no limit of
+#                  their own (default 600; GoogleTest cases have a 600 s limit in the build)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -36,6 +37,7 @@ suite() {
   t1="$(now)"
   step "Running the tests ($kind)"
   local status=0
+  echo "+ ctest --test-dir $dir --output-on-failure --parallel $HELIOS_JOBS --timeout $timeout_secs"
   ctest --test-dir "$dir" --output-on-failure --parallel "$HELIOS_JOBS" \
     --timeout "$timeout_secs" 2>&1 | tee "$log" || status=$?
   t2="$(now)"
