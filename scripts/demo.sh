@@ -26,14 +26,14 @@ binary="$(build_dir release)/src/heliosdb-conversational-bi"
 [[ -x "$binary" ]] || die "the build did not produce $binary"
 
 if [[ -n "${DATABASE_URL:-}" ]]; then
-  database="$DATABASE_URL"
-  # shellcheck disable=SC2016  # shown to the user as typed, unexpanded
-  shown_db='"$DATABASE_URL"'
+  ask_db=""  # the command line reads DATABASE_URL too
+  source_name="the database in DATABASE_URL"
   step "Using DATABASE_URL (no demo data written)"
 else
   demo_db="$(build_dir demo)/retail.db"
   database="sqlite://$demo_db"
-  shown_db="$database"
+  ask_db="--database $(printf %q "$database") "
+  source_name="$demo_db"
   if [[ -f "$demo_db" ]]; then
     step "Demo database already there: $demo_db"
   else
@@ -46,7 +46,7 @@ fi
 url="http://$host:$port"
 cat <<EOF
 
-==> Starting the server on $url (database: $shown_db)
+==> Starting the server on $url, serving $source_name
 
 Try it from another terminal:
 
@@ -61,11 +61,15 @@ Try it from another terminal:
 
 Or ask on the command line, without the server:
 
-  $binary ask --database $shown_db "How many customers are there?"
+  $binary ask $ask_db"How many customers are there?"
 
 Press Ctrl-C to stop the server.
 
 EOF
 
+serve_args=(serve --host "$host" --port "$port")
+# The server reads DATABASE_URL itself; keeping it off the command line keeps a password in
+# it out of the process list.
+[[ -n "${DATABASE_URL:-}" ]] || serve_args+=(--database "$database")
 # exec: the server itself receives Ctrl-C (SIGINT) or SIGTERM and shuts down cleanly.
-exec "$binary" serve --host "$host" --port "$port" --database "$database"
+exec "$binary" "${serve_args[@]}"

@@ -72,14 +72,29 @@ Body ReadBody(const httplib::Request& req, const httplib::ContentReader& reader,
   // reader anyway would wait for the client to close the connection.
   if (!IsChunked(req) && !req.has_header("Content-Length")) return body;
   bool receiver_refused = false;
+  // Past the limit the rest of the body is read and dropped, up to a bound: closing a socket
+  // with unread data makes the kernel send a reset, and the client would never see the 413.
+  const size_t drain_limit = std::max<size_t>(max_bytes * 4, size_t{4} << 20);
+  size_t dropped = 0;
+  bool over = false;
   bool ok = reader([&](const char* data, size_t length) {
-    if (body.bytes.size() + length > max_bytes) {
-      receiver_refused = true;
-      return false;
+    if (over || body.bytes.size() + length > max_bytes) {
+      over = true;
+      dropped += length;
+      if (dropped > drain_limit) {
+        receiver_refused = true;
+        return false;
+      }
+      return true;
     }
     body.bytes.append(data, length);
     return true;
   });
+  if (ok && over) {
+    body.too_large = true;
+    body.bytes.clear();
+    return body;  // fully read: the connection can stay open
+  }
   if (ok) return body;
   // httplib itself answers 413 (after discarding the body) when Content-Length is over the limit.
   body.too_large = receiver_refused || res.status == 413;
