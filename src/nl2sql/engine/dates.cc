@@ -176,8 +176,7 @@ size_t ParseRelative(const std::vector<Token>& t, size_t i, year_month_day today
   bool current = w == "this" || w == "current";
   if (!last && !current) return 0;
   // "last 30 days", "past 6 months", "last three years"
-  if (last && i + 2 < t.size() + 1 && i + 1 < t.size() && t[i + 1].kind == Token::Kind::kNumber &&
-      t[i + 1].integer) {
+  if (last && i + 1 < t.size() && t[i + 1].kind == Token::Kind::kNumber && t[i + 1].integer) {
     int n = static_cast<int>(t[i + 1].number);
     std::string unit = word(i + 2);
     if (unit.ends_with("s")) unit.pop_back();

@@ -75,19 +75,6 @@ struct Item {
   }
 };
 
-struct Phrase {
-  std::vector<std::string_view> words;
-};
-
-bool WordsAt(const std::vector<Token>& t, size_t i, std::initializer_list<std::string_view> words) {
-  size_t k = i;
-  for (auto w : words) {
-    if (k >= t.size() || t[k].kind != Token::Kind::kWord || t[k].text != w) return false;
-    ++k;
-  }
-  return true;
-}
-
 struct Keyword {
   Keyword(std::vector<std::string_view> w, ItemKind k, Aggregate a = Aggregate::kNone, int d = 0,
           std::string_view h = {}, TimeGrain g = TimeGrain::kNone)
@@ -478,8 +465,8 @@ class Tagger {
 
   size_t TryComparator(const std::vector<Token>& t, size_t i, Item* item) {
     // "between 10 and 20"
-    if (TextAt(t, i, {"between"}) && IsNumber(t, i + 1) && i + 3 < t.size() + 0 + 1 &&
-        TextAt(t, i + 2, {"and"}) && IsNumber(t, i + 3)) {
+    if (TextAt(t, i, {"between"}) && IsNumber(t, i + 1) && TextAt(t, i + 2, {"and"}) &&
+        IsNumber(t, i + 3)) {
       item->kind = ItemKind::kNumCond;
       item->op = CompareOp::kBetween;
       item->nums = {t[i + 1].number, t[i + 3].number};
@@ -683,7 +670,6 @@ class Builder {
   bool alpha_ = false;
   std::optional<Expr> projection_order_;  // a ranked attribute to show beside the rows
   std::optional<sql::Query> result_;
-  const TableEntry* count_table_ = nullptr;     // the table a ranking counts ("most orders")
   std::optional<sql::Predicate> numeric_edit_;  // a follow-up's bare "more than 400"
   bool follow_up_ = false;
   Item* entity_item_for_condition_ = nullptr;
@@ -1169,7 +1155,6 @@ Result<void> Builder::ReadRanking() {
           // "the most orders": how many related rows each has.
           measure = t->primary_key ? Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key))
                                    : Expr::CountStar();
-          count_table_ = t;
           extra_tables_.push_back(t);
         }
       } else {
@@ -2273,7 +2258,7 @@ bool HasFollowUpMarker(const std::vector<Token>& t) {
       "and",    "only",      "just",    "but",     "now",  "also",  "then",  "instead", "same",
       "except", "excluding", "exclude", "include", "sort", "order", "limit", "what's",  "whats"};
   if (kStarts.contains(t[0].text)) return true;
-  if ((WordsAt(t, 0, {"what", "about"}) || WordsAt(t, 0, {"how", "about"}))) return true;
+  if (TextAt(t, 0, {"what", "about"}) || TextAt(t, 0, {"how", "about"})) return true;
   for (const auto& tok : t)
     if (tok.text == "instead" || tok.text == "their" || tok.text == "them" || tok.text == "those" ||
         tok.text == "these" || tok.text == "only" || tok.text == "too" || tok.text == "also" ||
