@@ -19,8 +19,10 @@ build_packages=(
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
   libstemmer-dev wordnet-dev wordnet-base
+  libargon2-dev libjwt-dev libpg-query-dev
 )
-test_packages=(curl jq wrk)
+# prometheus also brings promtool, which checks deploy/alerts.yml.
+test_packages=(curl jq wrk prometheus)
 
 packages=("${build_packages[@]}")
 for arg in "$@"; do

@@ -126,6 +126,14 @@ bool IsHttpUrl(std::string_view url) {
   return false;
 }
 
+// scheme://host[:port] and nothing else: what a browser sends in an Origin header.
+bool IsOrigin(std::string_view origin) {
+  if (!IsHttpUrl(origin)) return false;
+  std::string_view rest = origin.substr(origin.find("://") + 3);
+  if (rest.empty() || rest.find_first_of("/?#@ ") != std::string_view::npos) return false;
+  return rest.back() != ':';
+}
+
 bool IsEnvName(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -272,11 +280,31 @@ std::vector<Issue> Check(const Config& c) {
   k.Range("server.max_request_body_bytes", s.max_request_body_bytes, 1, kMaxBodyBytes);
   k.Range("server.request_timeout_secs", s.request_timeout.count(), 1, kDaySecs);
   for (const std::string& origin : s.cors_allowed_origins) {
-    if (origin != "*" && !IsHttpUrl(origin)) {
+    if (origin == "*") {
       k.Add("server.cors_allowed_origins",
-            fmt::format("{} is not an origin: use \"*\" or http(s)://host[:port]", Quote(origin)));
+            "\"*\" is not accepted: list the exact origins allowed to call the API");
+    } else if (!IsOrigin(origin)) {
+      k.Add("server.cors_allowed_origins",
+            fmt::format("{} is not an origin: use http(s)://host[:port], no path", Quote(origin)));
     }
   }
+
+  const AuthConfig& a = c.auth;
+  if (a.enabled && text::Trim(a.users_file).empty()) {
+    k.Add("auth.users_file", "must name the users file when authentication is enabled");
+  }
+  if (!a.enabled && !IsLoopbackHost(s.host)) {
+    k.Add("auth.enabled",
+          fmt::format("may be false only when [server] host is a loopback address (127.0.0.1, "
+                      "::1, localhost), got host {}",
+                      Quote(s.host)));
+  }
+  k.Range("auth.token_ttl_minutes", a.token_ttl.count(), 1, kYearMinutes);
+  if (text::Trim(a.issuer).empty()) k.Add("auth.issuer", "must not be empty");
+  k.Range("auth.login_failures_per_user_per_minute", a.login_failures_per_user_per_minute, 1,
+          kUnbounded);
+  k.Range("auth.login_failures_per_address_per_minute", a.login_failures_per_address_per_minute,
+          1, kUnbounded);
 
   const LlmConfig& l = c.llm;
   if (l.provider != LlmProvider::kNone && text::Trim(l.model).empty()) {
@@ -314,6 +342,15 @@ std::vector<Issue> Check(const Config& c) {
     k.Add("production.rate_limiting.token_bucket_refill_rate",
           fmt::format("must be positive, got {}", rl.token_bucket_refill_rate));
   }
+  for (const TenantRateLimit& t : rl.tenants) {
+    const std::string base = fmt::format("production.rate_limiting.tenants.{}", t.tenant);
+    k.Range(base + ".queries_per_minute", t.queries_per_minute, 1, kUnbounded);
+    k.Range(base + ".burst_allowance", t.burst_allowance, 1, kUnbounded);
+    if (!(t.token_bucket_refill_rate > 0) || !std::isfinite(t.token_bucket_refill_rate)) {
+      k.Add(base + ".token_bucket_refill_rate",
+            fmt::format("must be positive, got {}", t.token_bucket_refill_rate));
+    }
+  }
 
   const SecurityConfig& sec = c.production.security;
   k.Range("production.security.max_query_length", sec.max_query_length, 1, kUnbounded);
@@ -348,6 +385,10 @@ std::vector<Issue> Check(const Config& c) {
   }
 
   k.Range("metrics.prometheus_port", c.metrics.prometheus_port, 0, kMaxPort);
+  if (HasSpace(c.metrics.host)) {
+    k.Add("metrics.host",
+          fmt::format("must be a host name or address, got {}", Quote(c.metrics.host)));
+  }
   if (c.metrics.enabled && c.metrics.prometheus_port != 0 && c.metrics.prometheus_port == s.port) {
     k.Add("metrics.prometheus_port", fmt::format("must differ from [server] port ({})", s.port));
   }
@@ -371,6 +412,8 @@ std::vector<Issue> Check(const Config& c) {
       k.Add("redis_url", "must start with redis:// or rediss://");
     }
   }
+  // A missing secret is checked by `serve` (with authentication on), not here: the other
+  // commands need none.
   if (!c.jwt_secret.empty() && c.jwt_secret.size() < kMinJwtSecretBytes) {
     k.Add("jwt_secret", fmt::format("must be at least {} bytes long, got {}", kMinJwtSecretBytes,
                                     c.jwt_secret.size()));
@@ -766,9 +809,9 @@ void ReadProduction(TomlReader& r, const toml::table& t, ProductionConfig& p) {
 
   RateLimitConfig& rl = p.rate_limiting;
   if (rate) {
-    r.RejectUnknown(
-        *rate, kRate,
-        {"enabled", "queries_per_minute", "burst_allowance", "token_bucket_refill_rate"});
+    r.RejectUnknown(*rate, kRate,
+                    {"enabled", "queries_per_minute", "burst_allowance",
+                     "token_bucket_refill_rate", "tenants"});
   }
   r.ReadEither(t, kName, "enable_rate_limiting", rate, kRate, "enabled", rl.enabled);
   r.ReadEither(t, kName, "rate_limit_qpm", rate, kRate, "queries_per_minute",
@@ -778,6 +821,30 @@ void ReadProduction(TomlReader& r, const toml::table& t, ProductionConfig& p) {
     r.Read(*rate, kRate, "token_bucket_refill_rate", rl.token_bucket_refill_rate);
   } else {
     rl.token_bucket_refill_rate = rl.queries_per_minute / 60.0;
+  }
+  if (const toml::table* tenants = rate ? r.Table(*rate, kRate, "tenants") : nullptr) {
+    const std::string tenants_name = std::string(kRate) + ".tenants";
+    for (auto&& [key, node] : *tenants) {
+      const std::string name(key.str());
+      const toml::table* one = r.Table(*tenants, tenants_name, name);
+      if (!one) continue;
+      const std::string one_name = tenants_name + "." + name;
+      r.RejectUnknown(*one, one_name,
+                      {"queries_per_minute", "burst_allowance", "token_bucket_refill_rate"});
+      TenantRateLimit t{name, rl.queries_per_minute, rl.burst_allowance, 0};
+      r.Read(*one, one_name, "queries_per_minute", t.queries_per_minute);
+      r.Read(*one, one_name, "burst_allowance", t.burst_allowance);
+      if (one->contains("token_bucket_refill_rate")) {
+        r.Read(*one, one_name, "token_bucket_refill_rate", t.token_bucket_refill_rate);
+      } else if (one->contains("queries_per_minute")) {
+        t.token_bucket_refill_rate = t.queries_per_minute / 60.0;
+      } else {
+        t.token_bucket_refill_rate = rl.token_bucket_refill_rate;
+      }
+      rl.tenants.push_back(std::move(t));
+    }
+    std::sort(rl.tenants.begin(), rl.tenants.end(),
+              [](const TenantRateLimit& x, const TenantRateLimit& y) { return x.tenant < y.tenant; });
   }
 
   SecurityConfig& sec = p.security;
@@ -846,10 +913,25 @@ void ReadLogging(TomlReader& r, const toml::table& t, LoggingConfig& l) {
   r.Read(t, kName, "output", l.output);
 }
 
+void ReadAuth(TomlReader& r, const toml::table& t, AuthConfig& a) {
+  constexpr std::string_view kName = "auth";
+  r.RejectUnknown(t, kName,
+                  {"enabled", "users_file", "token_ttl_minutes", "issuer",
+                   "login_failures_per_user_per_minute", "login_failures_per_address_per_minute"});
+  r.Read(t, kName, "enabled", a.enabled);
+  r.Read(t, kName, "users_file", a.users_file);
+  r.Read(t, kName, "token_ttl_minutes", a.token_ttl);
+  r.Read(t, kName, "issuer", a.issuer);
+  r.Read(t, kName, "login_failures_per_user_per_minute", a.login_failures_per_user_per_minute);
+  r.Read(t, kName, "login_failures_per_address_per_minute",
+         a.login_failures_per_address_per_minute);
+}
+
 void ReadMetrics(TomlReader& r, const toml::table& t, MetricsConfig& m) {
   constexpr std::string_view kName = "metrics";
-  r.RejectUnknown(t, kName, {"enabled", "prometheus_port"});
+  r.RejectUnknown(t, kName, {"enabled", "host", "prometheus_port"});
   r.Read(t, kName, "enabled", m.enabled);
+  r.Read(t, kName, "host", m.host);
   r.Read(t, kName, "prometheus_port", m.prometheus_port);
 }
 
@@ -882,9 +964,10 @@ Result<Config> FromToml(std::string_view toml_text, std::string_view file, const
   Config config;
   TomlReader r(file);
   r.RejectUnknown(root, "",
-                  {"server", "llm", "nl2sql", "production", "cache", "session", "logging",
-                   "metrics", "database"});
+                  {"server", "auth", "llm", "nl2sql", "production", "cache", "session",
+                   "logging", "metrics", "database"});
   if (const auto* t = r.Table(root, "", "server")) ReadServer(r, *t, config.server);
+  if (const auto* t = r.Table(root, "", "auth")) ReadAuth(r, *t, config.auth);
   if (const auto* t = r.Table(root, "", "llm")) ReadLlm(r, *t, config.llm);
   if (const auto* t = r.Table(root, "", "nl2sql")) ReadNl2Sql(r, *t, config.nl2sql);
   if (const auto* t = r.Table(root, "", "production")) ReadProduction(r, *t, config.production);
@@ -984,6 +1067,14 @@ std::string RedactedSummary(const Config& c) {
   for (const std::string& o : c.server.cors_allowed_origins) origins.push_back(Quote(o));
   line("cors_allowed_origins", fmt::format("[{}]", text::Join(origins, ", ")));
 
+  section("auth");
+  line("enabled", Bool(c.auth.enabled));
+  line("users_file", Quote(c.auth.users_file));
+  number("token_ttl_minutes", c.auth.token_ttl.count());
+  line("issuer", Quote(c.auth.issuer));
+  number("login_failures_per_user_per_minute", c.auth.login_failures_per_user_per_minute);
+  number("login_failures_per_address_per_minute", c.auth.login_failures_per_address_per_minute);
+
   section("llm");
   line("provider", Quote(LlmProviderName(c.llm.provider)));
   line("model", Quote(c.llm.model));
@@ -1006,6 +1097,12 @@ std::string RedactedSummary(const Config& c) {
   number("queries_per_minute", p.rate_limiting.queries_per_minute);
   number("burst_allowance", p.rate_limiting.burst_allowance);
   number("token_bucket_refill_rate", p.rate_limiting.token_bucket_refill_rate);
+  for (const TenantRateLimit& t : p.rate_limiting.tenants) {
+    section(fmt::format("production.rate_limiting.tenants.{}", Quote(t.tenant)));
+    number("queries_per_minute", t.queries_per_minute);
+    number("burst_allowance", t.burst_allowance);
+    number("token_bucket_refill_rate", t.token_bucket_refill_rate);
+  }
   section("production.security");
   line("enabled", Bool(p.security.enabled));
   number("max_query_length", p.security.max_query_length);
@@ -1042,6 +1139,7 @@ std::string RedactedSummary(const Config& c) {
 
   section("metrics");
   line("enabled", Bool(c.metrics.enabled));
+  line("host", c.metrics.host.empty() ? "(the server's host)" : Quote(c.metrics.host));
   number("prometheus_port", c.metrics.prometheus_port);
 
   section("database");
@@ -1051,6 +1149,20 @@ std::string RedactedSummary(const Config& c) {
   number("connection_timeout_secs", c.database.connection_timeout.count());
   number("statement_timeout_secs", c.database.statement_timeout.count());
   return out;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  std::string h = text::ToLower(text::Trim(host));
+  if (h == "localhost" || h == "::1" || h == "[::1]") return true;
+  // 127.0.0.0/8: four dot-separated numbers 0..255, the first 127.
+  std::vector<std::string> parts = text::Split(h, '.');
+  if (parts.size() != 4 || parts[0] != "127") return false;
+  return std::all_of(parts.begin(), parts.end(), [](const std::string& p) {
+    int value = -1;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+    return !p.empty() && ec == std::errc() && end == p.data() + p.size() && value >= 0 &&
+           value <= 255;
+  });
 }
 
 std::string_view LlmProviderName(LlmProvider provider) { return NameOf(kProviderNames, provider); }

@@ -48,13 +48,14 @@ class Secret {
 int DefaultWorkerCount();
 
 struct ServerConfig {
-  std::string host = "127.0.0.1";  // loopback: there is no authentication yet
+  std::string host = "127.0.0.1";
   int port = 8080;                 // 0 binds any free port
   int workers = DefaultWorkerCount();
   int64_t max_result_rows = 1000;  // rows beyond are dropped and the answer flagged truncated
   int64_t max_request_body_bytes = 1 << 20;
   std::chrono::seconds request_timeout{30};
-  // From CORS_ALLOWED_ORIGINS only; empty allows no cross-origin caller. "*" allows any.
+  // From CORS_ALLOWED_ORIGINS only: exact origins ("https://bi.example.com"); empty allows no
+  // cross-origin caller.
   std::vector<std::string> cors_allowed_origins;
 };
 
@@ -87,12 +88,22 @@ struct Nl2SqlConfig {
 // [production] spells most settings twice: flat keys (rate_limit_qpm) and nested tables
 // ([production.rate_limiting] queries_per_minute). Both spellings load into these structs;
 // giving both with different values is an error.
+// One tenant's own limits ([production.rate_limiting.tenants.<tenant>]); keys it does not give
+// take the global values.
+struct TenantRateLimit {
+  std::string tenant;
+  int queries_per_minute = 100;
+  int burst_allowance = 20;
+  double token_bucket_refill_rate = 100.0 / 60.0;
+};
+
 struct RateLimitConfig {
   bool enabled = true;
   int queries_per_minute = 100;  // per tenant
-  int burst_allowance = 20;
+  int burst_allowance = 20;      // the bucket's capacity
   // Tokens per second. When the file does not give it: queries_per_minute / 60.
   double token_bucket_refill_rate = 100.0 / 60.0;
+  std::vector<TenantRateLimit> tenants;  // sorted by tenant
 };
 
 struct SecurityConfig {
@@ -149,6 +160,8 @@ struct LoggingConfig {
 
 struct MetricsConfig {
   bool enabled = true;
+  // Address of the metrics listener; empty: the same as [server] host.
+  std::string host;
   int prometheus_port = 9090;  // must differ from [server] port when both are non-zero
 };
 
@@ -161,8 +174,24 @@ struct DatabaseConfig {
   std::chrono::seconds statement_timeout{10};
 };
 
+// [auth]: who may call the API. Tokens are signed with JWT_SECRET (HS256).
+struct AuthConfig {
+  // Off is allowed only when [server] host is a loopback address (a local demo).
+  bool enabled = true;
+  // The users file (JSON, managed by `heliosdb-conversational-bi user ...`); a relative path
+  // is relative to the working directory.
+  std::string users_file = "users.json";
+  std::chrono::minutes token_ttl{60};
+  std::string issuer = "heliosdb-conversational-bi";
+  // Failed logins allowed per minute, per user name and per client address (token buckets of
+  // this capacity refilling at this rate).
+  int login_failures_per_user_per_minute = 5;
+  int login_failures_per_address_per_minute = 20;
+};
+
 struct Config {
   ServerConfig server;
+  AuthConfig auth;
   LlmConfig llm;
   Nl2SqlConfig nl2sql;
   ProductionConfig production;
@@ -202,6 +231,9 @@ std::string RedactedSummary(const Config& config);
 
 // RedactUrl: see common/text.h.
 using text::RedactUrl;
+
+// True for "localhost", 127.0.0.0/8 and ::1: an address no other machine can reach.
+bool IsLoopbackHost(std::string_view host);
 
 // The spelling used in the file ("openai-compatible", "auto", "warn", "json").
 std::string_view LlmProviderName(LlmProvider provider);

@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -754,7 +755,7 @@ TEST(EnvironmentTest, EnvironmentValuesAreValidatedLikeFileValues) {
             "environment variable REDIS_URL: redis_url: must start with redis:// or rediss://");
   EXPECT_EQ(InvalidMessage(Parse("", Env({{"CORS_ALLOWED_ORIGINS", "https://ok.example,evil"}}))),
             "environment variable CORS_ALLOWED_ORIGINS: [server] cors_allowed_origins: \"evil\" "
-            "is not an origin: use \"*\" or http(s)://host[:port]");
+            "is not an origin: use http(s)://host[:port], no path");
   std::string jwt = InvalidMessage(Parse("", Env({{"JWT_SECRET", "short-secret"}})));
   EXPECT_EQ(jwt,
             "environment variable JWT_SECRET: jwt_secret: must be at least 32 bytes long, got 12");
@@ -871,6 +872,114 @@ TEST(NamesTest, SpellingsRoundTrip) {
     ASSERT_TRUE(c.has_value()) << c.error().message;
     EXPECT_EQ(c->llm.provider, p);
   }
+}
+
+TEST(AuthConfigTest, DefaultsAreOnWithAUsersFile) {
+  Result<Config> c = Parse("");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_TRUE(c->auth.enabled);
+  EXPECT_EQ(c->auth.users_file, "users.json");
+  EXPECT_EQ(c->auth.token_ttl, 60min);
+  EXPECT_EQ(c->auth.login_failures_per_user_per_minute, 5);
+}
+
+TEST(AuthConfigTest, ReadsTheAuthTable) {
+  Result<Config> c = Parse(
+      "[auth]\nusers_file = \"/etc/heliosdb/users.json\"\ntoken_ttl_minutes = 15\n"
+      "issuer = \"bi\"\nlogin_failures_per_user_per_minute = 3\n"
+      "login_failures_per_address_per_minute = 30\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->auth.users_file, "/etc/heliosdb/users.json");
+  EXPECT_EQ(c->auth.token_ttl, 15min);
+  EXPECT_EQ(c->auth.issuer, "bi");
+  EXPECT_EQ(c->auth.login_failures_per_user_per_minute, 3);
+  EXPECT_EQ(c->auth.login_failures_per_address_per_minute, 30);
+}
+
+TEST(AuthConfigTest, OffIsAllowedOnlyOnLoopback) {
+  for (const char* host : {"127.0.0.1", "localhost", "::1", "127.1.2.3"}) {
+    Result<Config> c =
+        Parse(fmt::format("[server]\nhost = \"{}\"\n[auth]\nenabled = false\n", host));
+    EXPECT_TRUE(c.has_value()) << host << ": " << c.error().message;
+  }
+  for (const char* host : {"0.0.0.0", "10.0.0.5", "example.com", "127.0.0.256", "::"}) {
+    std::string message = InvalidMessage(
+        Parse(fmt::format("[server]\nhost = \"{}\"\n[auth]\nenabled = false\n", host)));
+    EXPECT_THAT(message, HasSubstr("[auth] enabled: may be false only when [server] host is a "
+                                   "loopback address"))
+        << host;
+  }
+  // A command-line host applied after loading is caught by Validate().
+  Result<Config> c = Parse("[auth]\nenabled = false\n");
+  ASSERT_TRUE(c.has_value());
+  c->server.host = "0.0.0.0";
+  ASSERT_FALSE(Validate(*c).has_value());
+  EXPECT_THAT(Validate(*c).error().message, HasSubstr("[auth] enabled: may be false only"));
+}
+
+TEST(AuthConfigTest, BadValuesNameTheirLine) {
+  EXPECT_EQ(InvalidMessage(Parse("[auth]\ntoken_ttl_minutes = 0\n")),
+            "test.toml:2: [auth] token_ttl_minutes: must be 1..525600, got 0");
+  EXPECT_THAT(InvalidMessage(Parse("[auth]\nusers_fil = \"x\"\n")),
+              HasSubstr("unknown key 'users_fil' in [auth]; did you mean 'users_file'?"));
+}
+
+TEST(AuthConfigTest, IsLoopbackHost) {
+  EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
+  EXPECT_TRUE(IsLoopbackHost("LOCALHOST"));
+  EXPECT_TRUE(IsLoopbackHost("[::1]"));
+  EXPECT_FALSE(IsLoopbackHost("127.0.0"));
+  EXPECT_FALSE(IsLoopbackHost("127.0.0.1.example.com"));
+  EXPECT_FALSE(IsLoopbackHost("localhost.example.com"));
+  EXPECT_FALSE(IsLoopbackHost(""));
+}
+
+TEST(RateLimitConfigTest, PerTenantOverridesInheritWhatTheyLeaveOut) {
+  Result<Config> c = Parse(
+      "[production.rate_limiting]\nqueries_per_minute = 100\nburst_allowance = 20\n"
+      "[production.rate_limiting.tenants.zeta]\nqueries_per_minute = 600\n"
+      "[production.rate_limiting.tenants.acme-corp]\nburst_allowance = 50\n"
+      "token_bucket_refill_rate = 5\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  const auto& tenants = c->production.rate_limiting.tenants;
+  ASSERT_EQ(tenants.size(), 2u);
+  EXPECT_EQ(tenants[0].tenant, "acme-corp");
+  EXPECT_EQ(tenants[0].queries_per_minute, 100);
+  EXPECT_EQ(tenants[0].burst_allowance, 50);
+  EXPECT_DOUBLE_EQ(tenants[0].token_bucket_refill_rate, 5);
+  EXPECT_EQ(tenants[1].tenant, "zeta");
+  EXPECT_EQ(tenants[1].queries_per_minute, 600);
+  EXPECT_EQ(tenants[1].burst_allowance, 20);
+  EXPECT_DOUBLE_EQ(tenants[1].token_bucket_refill_rate, 10);  // 600 per minute
+  EXPECT_THAT(RedactedSummary(*c), HasSubstr("[production.rate_limiting.tenants.\"zeta\"]\n"
+                                             "queries_per_minute = 600\n"));
+}
+
+TEST(RateLimitConfigTest, BadOverridesAreNamed) {
+  EXPECT_THAT(InvalidMessage(Parse("[production.rate_limiting.tenants.acme]\n"
+                                   "burst_allowance = 0\n")),
+              HasSubstr("[production.rate_limiting.tenants.acme] burst_allowance: must be "
+                        "positive, got 0"));
+  EXPECT_THAT(InvalidMessage(Parse("[production.rate_limiting.tenants.acme]\nqpm = 5\n")),
+              HasSubstr("unknown key 'qpm' in [production.rate_limiting.tenants.acme]"));
+}
+
+TEST(CorsConfigTest, OnlyExactOriginsAreAccepted) {
+  EXPECT_THAT(InvalidMessage(Parse("", Env({{"CORS_ALLOWED_ORIGINS", "*"}}))),
+              HasSubstr("\"*\" is not accepted: list the exact origins"));
+  EXPECT_THAT(InvalidMessage(Parse("", Env({{"CORS_ALLOWED_ORIGINS", "https://a.example/app"}}))),
+              HasSubstr("is not an origin"));
+  Result<Config> ok =
+      Parse("", Env({{"CORS_ALLOWED_ORIGINS", "https://a.example,http://localhost:5173"}}));
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+}
+
+TEST(MetricsConfigTest, HostDefaultsToTheServers) {
+  Result<Config> c = Parse("[metrics]\nhost = \"0.0.0.0\"\nprometheus_port = 0\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->metrics.host, "0.0.0.0");
+  EXPECT_EQ(c->metrics.prometheus_port, 0);
+  EXPECT_TRUE(Parse("")->metrics.host.empty());
 }
 
 }  // namespace
