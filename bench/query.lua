@@ -28,11 +28,14 @@ for i, q in ipairs(questions) do
   bodies[i] = '{"query": "' .. q .. '"}'
 end
 local counter = 0
+local headers = {["Content-Type"] = "application/json"}
+local token = os.getenv("TOKEN")
+if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
 
 request = function()
   counter = counter + 1
   local body = bodies[(counter % #bodies) + 1]
-  return wrk.format("POST", "/api/v1/query", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/api/v1/query", headers, body)
 end
 
 local failures = 0

@@ -3,7 +3,8 @@
 #   bench/run.sh                      # cheap mix, 16 connections, 20 s
 #   MIX=heavy CONNECTIONS=8 DURATION=20 bench/run.sh
 # Builds the release binary if needed, writes the demo database, starts the server on a free
-# loopback port, warms it up, runs wrk, prints its figures and stops the server.
+# loopback port with authentication and rate limiting on (a bench user, a token, a tenant limit
+# high enough never to refuse), warms it up, runs wrk, prints its figures and stops the server.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -25,13 +26,37 @@ bin="$build/src/heliosdb-conversational-bi"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log="$work/server.log"
-HELIOSDB_WORKER_THREADS="${WORKERS:-16}" "$bin" serve --database "sqlite://$work/demo.db" --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
+# The production path: authentication on (a bench user and a token) and rate limiting on, with
+# the bench tenant's bucket large enough never to refuse.
+password="bench-password-$RANDOM$RANDOM"
+rm -f "$work/users.json"
+printf '%s\n' "$password" | "$bin" user add bench --tenant bench --role analyst \
+  --users-file "$work/users.json" --password-stdin >/dev/null
+cat >"$work/bench.toml" <<EOF
+[server]
+host = "127.0.0.1"
+port = $port
+[auth]
+users_file = "$work/users.json"
+[metrics]
+prometheus_port = 0
+[production.rate_limiting.tenants.bench]
+queries_per_minute = 100000000
+burst_allowance = 100000000
+EOF
+JWT_SECRET="$(head -c 48 /dev/urandom | base64)" HELIOSDB_WORKER_THREADS="${WORKERS:-16}" \
+  "$bin" --config "$work/bench.toml" serve --database "sqlite://$work/demo.db" >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
   sleep 0.1
 done
+
+TOKEN="$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" \
+  -d "{\"username\": \"bench\", \"password\": \"$password\"}" | jq -r .token)"
+[ -n "$TOKEN" ] && [ "$TOKEN" != null ] || { echo "login failed; see $log" >&2; exit 1; }
+export TOKEN
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "binary: $("$bin" --version); workers: ${WORKERS:-16} (HELIOSDB_WORKER_THREADS); log: JSON lines to a file"

@@ -2,8 +2,12 @@
 # Installs the dependencies, builds the server (release), writes the demo retail database
 # and serves it on 127.0.0.1. Runs in the foreground; Ctrl-C stops the server.
 #
+# The demo runs with authentication off, which the server allows only on a loopback address
+# (it warns at start). README.md shows how to run with users and tokens.
+#
 # Environment:
 #   PORT           port to listen on (default 8080)
+#   METRICS_PORT   port of the Prometheus metrics listener (default 9090)
 #   DATABASE_URL   serve this database instead of the demo one (then no demo data is written),
 #                  e.g. sqlite:///srv/data/shop.db
 set -euo pipefail
@@ -13,6 +17,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 port="${PORT:-8080}"
 if [[ ! "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
   die "PORT must be a number from 1 to 65535"
+fi
+metrics_port="${METRICS_PORT:-9090}"
+if [[ ! "$metrics_port" =~ ^[0-9]+$ ]] || ((metrics_port < 1 || metrics_port > 65535)) ||
+  ((metrics_port == port)); then
+  die "METRICS_PORT must be a number from 1 to 65535, other than PORT"
 fi
 host=127.0.0.1
 
@@ -43,6 +52,22 @@ else
   fi
 fi
 
+# The demo's configuration: the built-in defaults, with authentication off on loopback.
+demo_config="$(build_dir demo)/demo.toml"
+mkdir -p "$(dirname "$demo_config")"
+cat >"$demo_config" <<EOF
+# Written by scripts/demo.sh: a local demo on loopback, without authentication.
+[server]
+host = "$host"
+port = $port
+
+[auth]
+enabled = false
+
+[metrics]
+prometheus_port = $metrics_port
+EOF
+
 url="http://$host:$port"
 cat <<EOF
 
@@ -59,6 +84,8 @@ Try it from another terminal:
   A follow-up question continues the conversation: send the "session_id" of the previous
   answer, e.g. -d '{"session_id": "<id>", "query": "only in Germany"}'
 
+  Prometheus metrics: curl -s http://$host:$metrics_port/metrics
+
 Or ask on the command line, without the server:
 
   $binary ask $ask_db"How many customers are there?"
@@ -67,7 +94,7 @@ Press Ctrl-C to stop the server.
 
 EOF
 
-serve_args=(serve --host "$host" --port "$port")
+serve_args=(--config "$demo_config" serve)
 # The server reads DATABASE_URL itself; keeping it off the command line keeps a password in
 # it out of the process list.
 [[ -n "${DATABASE_URL:-}" ]] || serve_args+=(--database "$database")

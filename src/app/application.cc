@@ -10,8 +10,12 @@
 #include <thread>
 
 #include "app/version.h"
+#include "auth/authenticator.h"
+#include "auth/token.h"
+#include "auth/user_store.h"
 #include "db/open.h"
 #include "server/http_server.h"
+#include "server/metrics_server.h"
 
 namespace helios::app {
 
@@ -30,6 +34,27 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
                 "`heliosdb-conversational-bi demo-data demo.db` writes a demo database.");
   }
   auto app = std::unique_ptr<Application>(new Application());
+  app->registry_ = std::make_unique<observability::MetricsRegistry>();
+  app->metrics_ = std::make_unique<observability::ServiceMetrics>(*app->registry_);
+  // The breaker guards the LLM provider; with none configured it stays closed.
+  const config::CircuitBreakerConfig& cb = config.production.circuit_breaker;
+  observability::ServiceMetrics* metrics = app->metrics_.get();
+  app->breaker_ = std::make_unique<resilience::CircuitBreaker>(
+      "nl2sql", clock,
+      resilience::BreakerOptions{cb.enabled, cb.failure_threshold,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     cb.reset_timeout),
+                                 cb.half_open_max_calls},
+      [metrics, &logger](resilience::BreakerState from, resilience::BreakerState to) {
+        metrics->circuit_breaker_state.Set({"nl2sql"}, static_cast<double>(to));
+        logger.Warn("circuit breaker state changed",
+                    {{"service", "nl2sql"},
+                     {"from", resilience::BreakerStateName(from)},
+                     {"to", resilience::BreakerStateName(to)}});
+      });
+  app->metrics_->circuit_breaker_state.Set({"nl2sql"},
+                                           static_cast<double>(app->breaker_->state()));
+
   db::OpenOptions open;
   open.pool_size = static_cast<size_t>(std::max(1, config.database.pool_size));
   open.acquire_timeout =
@@ -62,6 +87,10 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   options.statement_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.database.statement_timeout);
   options.confidence_threshold = config.nl2sql.confidence_threshold;
+  const config::SecurityConfig& security = config.production.security;
+  options.screen_questions = security.enabled && security.sql_injection_detection;
+  options.strip_sql_comments = security.enabled && security.output_sanitization;
+  options.max_context_bytes = static_cast<size_t>(security.max_context_size);
   app->pipeline_ = std::make_unique<nl2sql::Pipeline>(*app->source_, app->engine_, *app->sessions_,
                                                       clock, options);
   return app;
@@ -81,6 +110,64 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
     fmt::print(stderr, "error: {}\n", app.error().message);
     return 1;
   }
+  // Authentication: on unless switched off for a loopback demo (config validation refuses
+  // that anywhere else).
+  std::unique_ptr<auth::UserDirectory> users;
+  std::unique_ptr<auth::TokenService> tokens;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  ratelimit::MemoryRateLimiter limiter(clock);
+  if (config.auth.enabled) {
+    auto fail = [&logger](const std::string& message) {
+      logger.Error("start-up failed", {{"error", message}});
+      fmt::print(stderr, "error: {}\n", message);
+      return 1;
+    };
+    if (config.jwt_secret.empty()) {
+      return fail(
+          "authentication is on and JWT_SECRET is not set. Set JWT_SECRET to a random secret of "
+          "at least 32 bytes (e.g. `export JWT_SECRET=$(openssl rand -base64 48)`), or for a "
+          "local demo on 127.0.0.1 set [auth] enabled = false.");
+    }
+    auto token_service = auth::TokenService::Create(
+        config.jwt_secret.Reveal(), config.auth.issuer,
+        std::chrono::duration_cast<std::chrono::seconds>(config.auth.token_ttl), clock);
+    if (!token_service) return fail(token_service.error().message);
+    tokens = std::make_unique<auth::TokenService>(std::move(*token_service));
+    auto directory = auth::UserDirectory::Open(config.auth.users_file, clock);
+    if (!directory) {
+      return fail(fmt::format("{} (add the first user with `heliosdb-conversational-bi user add "
+                              "NAME --tenant TENANT`)",
+                              directory.error().message));
+    }
+    users = std::move(*directory);
+    auth::LoginLimits limits;
+    limits.per_user_per_minute = config.auth.login_failures_per_user_per_minute;
+    limits.per_address_per_minute = config.auth.login_failures_per_address_per_minute;
+    auto created = auth::Authenticator::Create(*users, *tokens, limiter, limits);
+    if (!created) return fail(created.error().message);
+    authenticator = std::move(*created);
+  } else {
+    logger.Warn("authentication is OFF: every caller is the tenant \"default\"; this is allowed "
+                "only on a loopback address",
+                {{"host", config.server.host}});
+  }
+
+  server::ServerGuards guards;
+  guards.authenticator = authenticator.get();
+  guards.metrics = &(*app)->metrics();
+  const config::RateLimitConfig& rl = config.production.rate_limiting;
+  if (rl.enabled) {
+    guards.limiter = &limiter;
+    guards.rate_limits.default_policy = ratelimit::BucketPolicy{
+        static_cast<double>(rl.burst_allowance), rl.token_bucket_refill_rate,
+        rl.queries_per_minute};
+    for (const config::TenantRateLimit& t : rl.tenants) {
+      guards.rate_limits.tenants.emplace_back(
+          t.tenant, ratelimit::BucketPolicy{static_cast<double>(t.burst_allowance),
+                                            t.token_bucket_refill_rate, t.queries_per_minute});
+    }
+  }
+
   server::ServerOptions options;
   options.host = config.server.host;
   options.port = config.server.port;
@@ -88,24 +175,50 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   options.max_request_body_bytes = static_cast<size_t>(config.server.max_request_body_bytes);
   options.max_query_length = static_cast<size_t>(config.production.security.max_query_length);
   options.version = VersionString();
-  server::HttpServer server((*app)->pipeline(), logger, clock, options);
+  options.cors_allowed_origins = config.server.cors_allowed_origins;
+  options.slow_query_threshold = config.production.performance.slow_query_threshold;
+  server::HttpServer server((*app)->pipeline(), logger, clock, options, guards);
   auto port = server.Bind();
   if (!port) {
     logger.Error("start-up failed", {{"error", port.error().message}});
     fmt::print(stderr, "error: {}\n", port.error().message);
     return 1;
   }
+  std::unique_ptr<server::MetricsServer> metrics_server;
+  if (config.metrics.enabled) {
+    metrics_server = std::make_unique<server::MetricsServer>(
+        (*app)->registry(), logger,
+        config.metrics.host.empty() ? config.server.host : config.metrics.host,
+        config.metrics.prometheus_port);
+    auto metrics_port = metrics_server->Bind();
+    if (!metrics_port) {
+      logger.Error("start-up failed", {{"error", metrics_port.error().message}});
+      fmt::print(stderr, "error: {}\n", metrics_port.error().message);
+      return 1;
+    }
+  }
+  std::thread metrics_thread;
+  if (metrics_server) metrics_thread = std::thread([&] { metrics_server->Run(); });
 
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
+  // Housekeeping: expired sessions are swept every cleanup_interval; the active-sessions gauge
+  // is refreshed every few seconds.
   std::thread sweeper([&] {
+    constexpr auto kGaugeInterval = std::chrono::seconds(5);
+    auto next_sweep = clock.Steady() + config.session.cleanup_interval;
     std::unique_lock lock(mu);
-    while (!cv.wait_for(lock, config.session.cleanup_interval, [&] { return stopping; })) {
-      size_t dropped = (*app)->sessions().Sweep();
-      if (dropped)
-        logger.Debug("expired sessions removed", {{"count", static_cast<int64_t>(dropped)}});
-    }
+    do {
+      if (clock.Steady() >= next_sweep) {
+        size_t dropped = (*app)->sessions().Sweep();
+        if (dropped)
+          logger.Debug("expired sessions removed", {{"count", static_cast<int64_t>(dropped)}});
+        next_sweep = clock.Steady() + config.session.cleanup_interval;
+      }
+      (*app)->metrics().active_sessions.Set(
+          {}, static_cast<double>((*app)->sessions().ActiveSessions()));
+    } while (!cv.wait_for(lock, kGaugeInterval, [&] { return stopping; }));
   });
   std::thread waiter([&] {
     int sig = 0;
@@ -114,6 +227,10 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
     server.Stop();
   });
   server.Run();
+  if (metrics_server) {
+    metrics_server->Stop();
+    metrics_thread.join();
+  }
   {
     std::lock_guard lock(mu);
     stopping = true;

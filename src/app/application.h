@@ -14,6 +14,9 @@
 #include "nl2sql/engine/engine.h"
 #include "nl2sql/pipeline.h"
 #include "observability/logger.h"
+#include "observability/metrics.h"
+#include "ratelimit/rate_limiter.h"
+#include "resilience/circuit_breaker.h"
 
 namespace helios::app {
 
@@ -29,16 +32,24 @@ class Application {
 
   nl2sql::Pipeline& pipeline() { return *pipeline_; }
   conversation::MemorySessionStore& sessions() { return *sessions_; }
+  observability::MetricsRegistry& registry() { return *registry_; }
+  observability::ServiceMetrics& metrics() { return *metrics_; }
+  resilience::CircuitBreaker& breaker() { return *breaker_; }
 
  private:
   Application() = default;
+  std::unique_ptr<observability::MetricsRegistry> registry_;
+  std::unique_ptr<observability::ServiceMetrics> metrics_;
+  std::unique_ptr<resilience::CircuitBreaker> breaker_;
   std::unique_ptr<db::DataSource> source_;
   std::shared_ptr<const nl2sql::engine::Engine> engine_;
   std::unique_ptr<conversation::MemorySessionStore> sessions_;
   std::unique_ptr<nl2sql::Pipeline> pipeline_;
 };
 
-// Serves HTTP until SIGINT or SIGTERM. Returns the process exit code.
+// Serves HTTP (and metrics on their own port) until SIGINT or SIGTERM. Refuses to start with
+// authentication on and no JWT_SECRET, or without the users file; with authentication off
+// (allowed on loopback only) it warns. Returns the process exit code.
 int Serve(const config::Config& config, const Clock& clock, observability::Logger& logger);
 
 }  // namespace helios::app

@@ -1,13 +1,24 @@
 #include "app/cli.h"
 
 #include <fmt/format.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "app/application.h"
 #include "app/table_format.h"
+#include "auth/password.h"
+#include "auth/user_store.h"
+#include "common/text.h"
 #include "config/config.h"
 #include "db/demo_data.h"
 #include "server/api_json.h"
@@ -125,6 +136,193 @@ int ServeCommand(const Overrides& o) {
   return Serve(*cfg, clock, **logger);
 }
 
+// `user add|remove|list`: edits the users file ([auth] users_file, or --users-file).
+struct UserArgs {
+  std::string users_file;
+  std::string name;
+  std::string tenant;
+  std::vector<std::string> roles;
+  bool password_stdin = false;
+  bool json = false;
+};
+
+// Exit codes of the user commands: 0 done, 1 the operation failed, 2 the command was wrong.
+constexpr int kUserOk = 0;
+constexpr int kUserFailed = 1;
+constexpr int kUserUsage = 2;
+
+int UserFail(int code, std::string_view message) {
+  fmt::print(stderr, "error: {}\n", message);
+  return code;
+}
+
+// The terminal's settings while a password is typed without echo, restored by the signal
+// handler if the prompt is interrupted.
+termios g_saved_termios;
+
+void RestoreTerminalAndDie(int sig) {
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+// Reads one line from the terminal on stdin with echo off, after printing prompt to stderr.
+std::optional<std::string> PromptWithoutEcho(std::string_view prompt) {
+  if (::tcgetattr(STDIN_FILENO, &g_saved_termios) != 0) return std::nullopt;
+  termios quiet = g_saved_termios;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  auto old_int = std::signal(SIGINT, RestoreTerminalAndDie);
+  auto old_term = std::signal(SIGTERM, RestoreTerminalAndDie);
+  auto old_hup = std::signal(SIGHUP, RestoreTerminalAndDie);
+  // Echo goes off (dropping anything typed before) before the prompt appears, so nothing typed
+  // after the prompt is shown or lost.
+  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  fmt::print(stderr, "{}", prompt);
+  std::fflush(stderr);
+  std::string line;
+  const bool got = static_cast<bool>(std::getline(std::cin, line));
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  std::signal(SIGHUP, old_hup);
+  fmt::print(stderr, "\n");
+  if (!got) return std::nullopt;
+  return line;
+}
+
+// The new user's password: one line of stdin with --password-stdin, otherwise typed twice at
+// the terminal. nullopt after printing why (a usage error).
+std::optional<std::string> ReadNewPassword(const UserArgs& u) {
+  if (u.password_stdin) {
+    std::string line;
+    if (!std::getline(std::cin, line) && line.empty()) {
+      UserFail(kUserUsage, "--password-stdin: no password on standard input");
+      return std::nullopt;
+    }
+    if (line.ends_with('\r')) line.pop_back();
+    return line;
+  }
+  if (::isatty(STDIN_FILENO) == 0) {
+    UserFail(kUserUsage,
+             "standard input is not a terminal: pass the password with --password-stdin");
+    return std::nullopt;
+  }
+  auto first = PromptWithoutEcho(fmt::format("Password for {}: ", u.name));
+  if (!first) {
+    UserFail(kUserUsage, "no password entered");
+    return std::nullopt;
+  }
+  if (auto valid = auth::CheckNewPassword(*first); !valid) {
+    UserFail(kUserUsage, valid.error().message);
+    return std::nullopt;
+  }
+  auto second = PromptWithoutEcho("Repeat the password: ");
+  if (!second || *second != *first) {
+    UserFail(kUserUsage, "the passwords do not match");
+    return std::nullopt;
+  }
+  return first;
+}
+
+// The users file: --users-file, else [auth] users_file from the configuration.
+Result<std::string> UsersFilePath(const Overrides& o, const UserArgs& u) {
+  if (!u.users_file.empty()) return u.users_file;
+  auto cfg = LoadConfig(o);
+  if (!cfg) return std::unexpected(cfg.error());
+  return cfg->auth.users_file;
+}
+
+int UserAdd(const Overrides& o, UserArgs u) {
+  if (u.roles.empty()) u.roles.emplace_back(auth::kRoleAnalyst);
+  // Everything about the entry is checked before asking for a password.
+  auth::User user{u.name, u.tenant, u.roles, ""};
+  if (!auth::IsValidUsername(user.username)) {
+    return UserFail(kUserUsage, "the username must be 1-64 characters of A-Z a-z 0-9 . _ @ -");
+  }
+  if (!auth::IsValidTenant(user.tenant)) {
+    return UserFail(kUserUsage, "the tenant must be 1-64 characters of A-Z a-z 0-9 . _ -");
+  }
+  for (size_t i = 0; i < user.roles.size(); ++i) {
+    if (!auth::IsValidRole(user.roles[i])) {
+      return UserFail(kUserUsage,
+                      fmt::format("role \"{}\" must be 1-32 characters of a-z _", user.roles[i]));
+    }
+    if (std::find(user.roles.begin(), user.roles.begin() + i, user.roles[i]) !=
+        user.roles.begin() + i) {
+      return UserFail(kUserUsage, fmt::format("role \"{}\" is given twice", user.roles[i]));
+    }
+  }
+  auto path = UsersFilePath(o, u);
+  if (!path) return PrintError(path.error());
+  auto store = auth::UserStore::Load(*path);
+  if (!store && store.error().code == ErrorCode::kNotFound) store = auth::UserStore();
+  if (!store) return UserFail(kUserFailed, store.error().message);
+  if (store->Find(user.username) != nullptr) {
+    return UserFail(kUserFailed,
+                    fmt::format("user \"{}\" already exists in {}", user.username, *path));
+  }
+
+  auto password = ReadNewPassword(u);
+  if (!password) return kUserUsage;
+  if (auto valid = auth::CheckNewPassword(*password); !valid) {
+    return UserFail(kUserUsage, valid.error().message);
+  }
+  auto hash = auth::HashPassword(*password);
+  if (!hash) return UserFail(kUserFailed, hash.error().message);
+  user.password_hash = std::move(*hash);
+  if (auto added = store->Add(user); !added) return UserFail(kUserFailed, added.error().message);
+  if (auto saved = store->Save(*path); !saved) return UserFail(kUserFailed, saved.error().message);
+  fmt::print("Added user {} (tenant {}, roles {}) to {}\n", user.username, user.tenant,
+             text::Join(user.roles, ", "), *path);
+  return kUserOk;
+}
+
+int UserRemove(const Overrides& o, const UserArgs& u) {
+  auto path = UsersFilePath(o, u);
+  if (!path) return PrintError(path.error());
+  auto store = auth::UserStore::Load(*path);
+  if (!store) return UserFail(kUserFailed, store.error().message);
+  if (auto removed = store->Remove(u.name); !removed) {
+    return UserFail(kUserFailed, fmt::format("{} in {}", removed.error().message, *path));
+  }
+  if (auto saved = store->Save(*path); !saved) return UserFail(kUserFailed, saved.error().message);
+  fmt::print("Removed user {} from {}\n", u.name, *path);
+  return kUserOk;
+}
+
+// Lists users without their password hashes.
+int UserList(const Overrides& o, const UserArgs& u) {
+  auto path = UsersFilePath(o, u);
+  if (!path) return PrintError(path.error());
+  auto store = auth::UserStore::Load(*path);
+  if (!store) return UserFail(kUserFailed, store.error().message);
+  const auto& users = store->List();
+  if (u.json) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& user : users) {
+      list.push_back({{"username", user.username}, {"tenant", user.tenant}, {"roles", user.roles}});
+    }
+    fmt::print("{}\n", nlohmann::ordered_json{{"users", std::move(list)}}.dump());
+    return kUserOk;
+  }
+  if (users.empty()) {
+    fmt::print("No users in {}\n", *path);
+    return kUserOk;
+  }
+  size_t name_width = std::string_view("USERNAME").size();
+  size_t tenant_width = std::string_view("TENANT").size();
+  for (const auto& user : users) {
+    name_width = std::max(name_width, user.username.size());
+    tenant_width = std::max(tenant_width, user.tenant.size());
+  }
+  fmt::print("{:<{}}  {:<{}}  {}\n", "USERNAME", name_width, "TENANT", tenant_width, "ROLES");
+  for (const auto& user : users) {
+    fmt::print("{:<{}}  {:<{}}  {}\n", user.username, name_width, user.tenant, tenant_width,
+               text::Join(user.roles, ","));
+  }
+  return kUserOk;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -172,10 +370,37 @@ int RunCli(int argc, char** argv) {
   check->fallthrough();
   config_cmd->fallthrough();
 
+  UserArgs user_args;
+  CLI::App* user = cli.add_subcommand("user", "Manage who may log in (the users file)");
+  user->require_subcommand(1);
+  user->fallthrough();
+  auto add_users_file = [&](CLI::App* sub) {
+    sub->add_option("--users-file", user_args.users_file,
+                    "The users file (overrides [auth] users_file)");
+    sub->fallthrough();
+  };
+  CLI::App* user_add = user->add_subcommand(
+      "add", "Add a user; the password is asked for twice, or read from --password-stdin");
+  user_add->add_option("name", user_args.name, "Username: 1-64 of A-Z a-z 0-9 . _ @ -")->required();
+  user_add->add_option("--tenant", user_args.tenant, "The user's tenant")->required();
+  user_add->add_option("--role", user_args.roles,
+                       "A role, repeatable (default analyst; admin may do everything)");
+  user_add->add_flag("--password-stdin", user_args.password_stdin,
+                     "Read the password from the first line of standard input");
+  add_users_file(user_add);
+  CLI::App* user_remove = user->add_subcommand("remove", "Remove a user");
+  user_remove->add_option("name", user_args.name, "Username")->required();
+  add_users_file(user_remove);
+  CLI::App* user_list = user->add_subcommand("list", "List users (never their password hashes)");
+  user_list->add_flag("--json", user_args.json, "Print JSON");
+  add_users_file(user_list);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    const int code = cli.exit(e);
+    // The user commands promise 2 for every usage error (CLI11's own codes are 100+).
+    return code != 0 && user->parsed() ? kUserUsage : code;
   }
   if (version) {
     fmt::print("{}\n", VersionString());
@@ -184,6 +409,9 @@ int RunCli(int argc, char** argv) {
   if (ask->parsed()) return Ask(o, questions, json);
   if (demo->parsed()) return DemoData(demo_path, force, seed);
   if (check->parsed()) return ConfigCheck(o);
+  if (user_add->parsed()) return UserAdd(o, user_args);
+  if (user_remove->parsed()) return UserRemove(o, user_args);
+  if (user_list->parsed()) return UserList(o, user_args);
   return ServeCommand(o);
 }
 

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "common/text.h"
+#include "security/question_screen.h"
+#include "security/sanitize.h"
 #include "sql/explain.h"
 #include "sql/render.h"
 
@@ -19,6 +21,13 @@ Pipeline::Pipeline(db::DataSource& source, std::shared_ptr<const engine::Engine>
 
 Result<Answer> Pipeline::Ask(const AskRequest& request) {
   const auto start = clock_.Steady();
+  if (options_.screen_questions) {
+    const security::Screening screening = security::ScreenQuestion(request.question);
+    if (screening.flagged)
+      return Fail(ErrorCode::kUnsafeSql,
+                  fmt::format("The question looks like it contains SQL ({}); ask in plain words.",
+                              screening.reason));
+  }
   if (!request.database.empty() && request.database != options_.database_name &&
       request.database != "default") {
     return Fail(ErrorCode::kNotFound, fmt::format("Unknown database '{}'; this server has '{}'.",
@@ -29,6 +38,18 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   if (!session) return std::unexpected(session.error());
   const sql::Query* previous = nullptr;
   if (*session && !(*session)->turns.empty()) previous = &(*session)->turns.back().query;
+  size_t context = request.question.size();
+  if (*session) {
+    for (const conversation::Turn& turn : (*session)->turns) {
+      context += turn.question.size() + turn.sql.size();
+    }
+  }
+  if (context > options_.max_context_bytes) {
+    return Fail(ErrorCode::kPayloadTooLarge,
+                fmt::format("This conversation has grown past the limit of {} bytes of context; "
+                            "start a new session (send no session_id).",
+                            options_.max_context_bytes));
+  }
 
   auto understood = engine_->Understand(request.question, previous);
   if (!understood) return std::unexpected(understood.error());
@@ -50,6 +71,7 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   Answer answer;
   answer.session_id = session_id;
   answer.sql = sql::Render(query, {source_.dialect(), true}).text;
+  if (options_.strip_sql_comments) answer.sql = security::StripSqlComments(answer.sql);
   answer.explanation = sql::Explain(query);
   if (!understood->notes.empty()) {
     answer.explanation += " (I ";

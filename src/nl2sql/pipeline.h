@@ -1,7 +1,7 @@
 // The question pipeline: the QueryService that the server and the CLI call. One question's
-// path: load the session, understand the question (a follow-up edits the previous turn's
-// query), render it with bound parameters, run it read-only with a time limit and a row cap,
-// explain it, suggest a chart, remember the turn.
+// path: screen it for smuggled SQL, load the session, understand the question (a follow-up
+// edits the previous turn's query), render it with bound parameters, run it read-only with a
+// time limit and a row cap, explain it, suggest a chart, remember the turn.
 // Thread-safety: Ask() and Health() are safe to call concurrently.
 #pragma once
 
@@ -22,6 +22,16 @@ struct PipelineOptions {
   size_t max_rows = 1000;
   std::chrono::milliseconds statement_timeout{10000};
   double confidence_threshold = 0.6;  // below it the engine declines (422)
+  // Refuse questions that are or carry SQL (security/question_screen.h) before anything else
+  // sees them: [production.security] sql_injection_detection.
+  bool screen_questions = true;
+  // Remove comments from the SQL shown in answers (security/sanitize.h):
+  // [production.security] output_sanitization.
+  bool strip_sql_comments = true;
+  // The most text a conversation may hold ([production.security] max_context_size): the kept
+  // turns' questions and SQL plus the new question. Past it, a follow-up is refused (413) and
+  // the caller starts a new session.
+  size_t max_context_bytes = 1'000'000;
 };
 
 class Pipeline final : public QueryService {
@@ -31,6 +41,9 @@ class Pipeline final : public QueryService {
 
   Result<Answer> Ask(const AskRequest& request) override;
   HealthReport Health() override;
+  Result<SessionView> GetSession(const std::string& tenant_id,
+                                 const std::string& session_id) override;
+  Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) override;
 
  private:
   db::DataSource& source_;

@@ -52,12 +52,34 @@ struct HealthReport {
   std::vector<DependencyHealth> dependencies;
 };
 
+// A conversation as the API shows it: the turns still kept (the most recent ones), without
+// result rows.
+struct TurnView {
+  int turn = 0;  // 1-based number of the turn in the session
+  std::string question;
+  std::string sql;
+  size_t row_count = 0;
+};
+
+struct SessionView {
+  std::string session_id;
+  int turn_count = 0;  // turns ever answered
+  std::vector<TurnView> turns;
+};
+
 // Thread-safety: implementations are called concurrently from the server's worker threads.
+// Every call names the caller's tenant; a session of another tenant is kNotFound, exactly as
+// if it did not exist.
 class QueryService {
  public:
   virtual ~QueryService() = default;
   virtual Result<Answer> Ask(const AskRequest& request) = 0;
   virtual HealthReport Health() = 0;
+  virtual Result<SessionView> GetSession(const std::string& tenant_id,
+                                         const std::string& session_id) = 0;
+  // Forgets the session; kNotFound when there is none (for this tenant).
+  virtual Result<void> EndSession(const std::string& tenant_id,
+                                  const std::string& session_id) = 0;
 };
 
 }  // namespace helios::nl2sql

@@ -1,5 +1,9 @@
 #include "server/api_json.h"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <variant>
@@ -81,6 +85,33 @@ std::string AnswerToJson(const nl2sql::Answer& answer) {
   json["cache_hit"] = answer.cache_hit;
   json["latency_ms"] = Number(answer.latency_ms);
   json["chart"] = {{"type", answer.chart.type}, {"x", answer.chart.x}, {"y", answer.chart.y}};
+  return Dump(json);
+}
+
+std::string SessionToJson(const nl2sql::SessionView& session) {
+  OrderedJson turns = OrderedJson::array();
+  for (const nl2sql::TurnView& t : session.turns) {
+    OrderedJson turn;
+    turn["turn"] = t.turn;
+    turn["question"] = t.question;
+    turn["sql"] = t.sql;
+    turn["row_count"] = t.row_count;
+    turns.push_back(std::move(turn));
+  }
+  OrderedJson json;
+  json["session_id"] = session.session_id;
+  json["turn_count"] = session.turn_count;
+  json["turns"] = std::move(turns);
+  return Dump(json);
+}
+
+std::string LoginToJson(std::string_view token, int64_t expires_at_unix, int64_t expires_in) {
+  OrderedJson json;
+  json["token"] = token;
+  json["token_type"] = "Bearer";
+  json["expires_at"] = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                                   std::chrono::sys_seconds(std::chrono::seconds(expires_at_unix)));
+  json["expires_in"] = expires_in;
   return Dump(json);
 }
 

@@ -31,6 +31,12 @@ std::string ErrorBodyToJson(std::string_view code, std::string_view message);
 std::string HealthToJson(const nl2sql::HealthReport& report, std::string_view version,
                          int64_t uptime_seconds);
 
+// {"session_id","turn_count","turns":[{"turn","question","sql","row_count"}]}
+std::string SessionToJson(const nl2sql::SessionView& session);
+
+// {"token","token_type":"Bearer","expires_at": RFC 3339 UTC,"expires_in": seconds}
+std::string LoginToJson(std::string_view token, int64_t expires_at_unix, int64_t expires_in);
+
 // Standard base64 (RFC 4648, with padding).
 std::string Base64Encode(std::string_view bytes);
 

@@ -7,15 +7,23 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "auth/authenticator.h"
 #include "common/text.h"
+#include "observability/metrics.h"
+#include "security/sanitize.h"
 #include "server/api_json.h"
 #include "server/http_status.h"
+#include "server/listener.h"
 #include "server/query_request.h"
 
 namespace helios::server {
@@ -23,10 +31,25 @@ namespace {
 
 using observability::RequestLog;
 
-// Until authentication exists every request belongs to one tenant.
+// Without authentication (a loopback demo) every request belongs to this tenant.
 constexpr std::string_view kDefaultTenant = "default";
 constexpr int kMaxWorkers = 1024;
 constexpr size_t kKeepAliveMaxRequests = 100;
+constexpr size_t kMaxUsernameBytes = 256;
+constexpr size_t kMaxPasswordBytes = 1024;
+// Headers a browser script may read from a cross-origin response.
+constexpr std::string_view kExposedHeaders =
+    "X-Request-Id, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset";
+constexpr std::string_view kAllowedRequestHeaders = "Authorization, Content-Type, X-Request-Id";
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Who may call a route.
+enum class Access {
+  kPublic,         // anyone (health, login)
+  kAuthenticated,  // a valid token
+  kAnalyst,        // a valid token with the analyst role
+};
 
 // The request body as read by a handler.
 struct Body {
@@ -44,14 +67,25 @@ struct Reply {
   std::string error_code;  // empty on success
   std::string allow;       // Allow header of a 405
   bool close_connection = false;
+  Headers headers;  // extra response headers
 };
 
+// Messages from dependencies (the database, a provider) may carry paths or credentials; they
+// are sanitised before they reach a client. Messages we wrote ourselves are left as they are.
+bool FromDependency(ErrorCode code) {
+  return code == ErrorCode::kDatabaseError || code == ErrorCode::kUnavailable ||
+         code == ErrorCode::kDeadlineExceeded || code == ErrorCode::kInternal;
+}
+
 Reply FromError(const Error& error) {
-  return Reply{HttpStatusFor(error.code),
-               ErrorToJson(error),
-               std::string(ErrorCodeName(error.code)),
-               {},
-               false};
+  Error shown = error;
+  if (FromDependency(error.code)) shown.message = security::SanitizeErrorMessage(error.message);
+  Reply reply{HttpStatusFor(error.code), ErrorToJson(shown), std::string(ErrorCodeName(error.code)),
+              {},                        false,              {}};
+  if (error.code == ErrorCode::kUnauthenticated) {
+    reply.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"heliosdb\"");
+  }
+  return reply;
 }
 
 Reply InternalError() {
@@ -122,31 +156,37 @@ bool IsJsonContentType(const httplib::Request& req) {
          type != "application/octet-stream";
 }
 
-// httplib's stop() does nothing until the accept loop has started, so a Stop() that races
-// ahead of Run() would be lost and Run() would serve forever. This subclass closes the listening
-// socket whatever the loop's state; the loop then exits (or never starts) because it checks the
-// socket before every accept.
-class Listener : public httplib::Server {
- public:
-  void CloseListeningSocket() {
-    socket_t sock = svr_sock_.exchange(INVALID_SOCKET);
-    if (sock != INVALID_SOCKET) {
-      ::shutdown(sock, SHUT_RDWR);
-      ::close(sock);
-    }
-  }
+// What one request carries through the guards into its route.
+struct Context {
+  RequestLog log;
+  std::string tenant = std::string(kDefaultTenant);
+  std::optional<auth::Principal> principal;
+  std::string route;  // the route's pattern, for metrics ("/api/v1/sessions/{id}")
 };
 
+// A whole number of seconds, rounded up, at least 1: for Retry-After.
+int64_t CeilSeconds(std::chrono::milliseconds d) {
+  return std::max<int64_t>(1, (d.count() + 999) / 1000);
+}
+
 }  // namespace
+
+const ratelimit::BucketPolicy& RateLimits::For(std::string_view tenant) const {
+  for (const auto& [name, policy] : tenants) {
+    if (name == tenant) return policy;
+  }
+  return default_policy;
+}
 
 class HttpServer::Impl {
  public:
   Impl(nl2sql::QueryService& service, observability::Logger& logger, const Clock& clock,
-       ServerOptions options)
+       ServerOptions options, ServerGuards guards)
       : service_(service),
         logger_(logger),
         clock_(clock),
         options_(std::move(options)),
+        guards_(std::move(guards)),
         started_(clock.Steady()) {
     Configure();
     RegisterRoutes();
@@ -195,7 +235,18 @@ class HttpServer::Impl {
   }
 
  private:
-  using Route = std::function<Reply(const httplib::Request&, const Body&, RequestLog&)>;
+  using Route = std::function<Reply(const httplib::Request&, const Body&, Context&)>;
+
+  struct Method {
+    std::string_view name;
+    Access access;
+    Route route;
+  };
+  struct Resource {
+    std::string pattern;  // httplib's regex
+    std::string name;     // for metrics and logs
+    std::vector<Method> methods;
+  };
 
   std::string ValidateOptions() const {
     if (options_.host.empty()) return "server host must not be empty";
@@ -245,8 +296,8 @@ class HttpServer::Impl {
     httplib::Server::HandlerWithResponse error_handler = [this](const httplib::Request& req,
                                                                 httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-      RequestLog log = NewLog(req);
-      Finish(res, TransportError(res.status), log, clock_.Steady());
+      Context ctx = NewContext(req, "other");
+      Finish(req, res, TransportError(res.status), ctx, clock_.Steady());
       return httplib::Server::HandlerResponse::Handled;
     };
     http_.set_error_handler(std::move(error_handler));
@@ -255,54 +306,69 @@ class HttpServer::Impl {
     // httplib's default, which would echo the exception text in a header.
     http_.set_exception_handler(
         [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
-          RequestLog log = NewLog(req);
-          Finish(res, InternalError(), log, clock_.Steady());
+          Context ctx = NewContext(req, "other");
+          Finish(req, res, InternalError(), ctx, clock_.Steady());
         });
   }
 
   void RegisterRoutes() {
-    struct Endpoint {
-      std::string path;
-      std::string_view method;
-      std::string allow;
-      Route route;
+    auto bind = [this](Reply (Impl::*handler)(const httplib::Request&, const Body&, Context&)) {
+      return [this, handler](const httplib::Request& req, const Body& body, Context& ctx) {
+        return (this->*handler)(req, body, ctx);
+      };
     };
-    std::array<Endpoint, 2> endpoints = {
-        Endpoint{"/health", "GET", "GET, HEAD",
-                 [this](const httplib::Request&, const Body&, RequestLog&) { return Health(); }},
-        Endpoint{"/api/v1/query", "POST", "POST",
-                 [this](const httplib::Request& req, const Body& body, RequestLog& log) {
-                   return Query(req, body, log);
-                 }},
+    std::vector<Resource> resources = {
+        {"/health", "/health", {{"GET", Access::kPublic, bind(&Impl::Health)}}},
+        {"/api/v1/auth/login", "/api/v1/auth/login",
+         {{"POST", Access::kPublic, bind(&Impl::Login)}}},
+        {"/api/v1/query", "/api/v1/query", {{"POST", Access::kAnalyst, bind(&Impl::Query)}}},
+        {"/api/v1/sessions/([^/]+)", "/api/v1/sessions/{id}",
+         {{"GET", Access::kAuthenticated, bind(&Impl::GetSession)},
+          {"DELETE", Access::kAuthenticated, bind(&Impl::EndSession)}}},
     };
     static constexpr std::array<std::string_view, 6> kMethods = {"GET",   "POST",   "PUT",
                                                                  "PATCH", "DELETE", "OPTIONS"};
-    for (const Endpoint& endpoint : endpoints) {
+    for (const Resource& resource : resources) {
+      std::string allow;
+      for (const Method& m : resource.methods) {
+        if (!allow.empty()) allow += ", ";
+        allow += m.name;
+        if (m.name == "GET") allow += ", HEAD";
+      }
       for (std::string_view method : kMethods) {
-        if (method == endpoint.method) {
-          Add(method, endpoint.path, endpoint.route);
+        auto it = std::find_if(resource.methods.begin(), resource.methods.end(),
+                               [method](const Method& m) { return m.name == method; });
+        if (it != resource.methods.end()) {
+          Add(method, resource.pattern, resource.name, it->access, it->route);
+        } else if (method == "OPTIONS") {
+          Add(method, resource.pattern, resource.name, Access::kPublic,
+              Preflight(resource.methods, allow));
         } else {
-          Add(method, endpoint.path, MethodNotAllowed(endpoint.allow));
+          Add(method, resource.pattern, resource.name, Access::kPublic, MethodNotAllowed(allow));
         }
       }
     }
     // Handlers are tried in registration order, so this catches every other path.
     for (std::string_view method : kMethods) {
-      Add(method, ".*", [](const httplib::Request&, const Body&, RequestLog&) {
-        return FromError(Error(ErrorCode::kNotFound, "no such endpoint"));
-      });
+      Add(method, ".*", "other", Access::kPublic,
+          [](const httplib::Request&, const Body&, Context&) {
+            return FromError(Error(ErrorCode::kNotFound, "no such endpoint"));
+          });
     }
   }
 
   // Registers route for method (GET also answers HEAD). Methods that carry a body use
   // httplib's content-reader form so that the body is read under our size limit.
-  void Add(std::string_view method, const std::string& pattern, Route route) {
-    auto plain = [this, route](const httplib::Request& req, httplib::Response& res) {
-      Serve(req, res, nullptr, route);
+  void Add(std::string_view method, const std::string& pattern, const std::string& name,
+           Access access, Route route) {
+    auto plain = [this, name, access, route](const httplib::Request& req,
+                                             httplib::Response& res) {
+      Serve(req, res, nullptr, name, access, route);
     };
-    auto with_body = [this, route](const httplib::Request& req, httplib::Response& res,
-                                   const httplib::ContentReader& reader) {
-      Serve(req, res, &reader, route);
+    auto with_body = [this, name, access, route](const httplib::Request& req,
+                                                 httplib::Response& res,
+                                                 const httplib::ContentReader& reader) {
+      Serve(req, res, &reader, name, access, route);
     };
     if (method == "GET") {
       http_.Get(pattern, plain);
@@ -319,13 +385,61 @@ class HttpServer::Impl {
     }
   }
 
+  bool OriginAllowed(std::string_view origin) const {
+    return !origin.empty() && std::find(options_.cors_allowed_origins.begin(),
+                                        options_.cors_allowed_origins.end(),
+                                        origin) != options_.cors_allowed_origins.end();
+  }
+
+  // OPTIONS on a known path: a CORS preflight from an allowed origin asking for one of the
+  // path's methods gets 204 and the CORS headers; any other origin gets 403 and no CORS
+  // header; an OPTIONS that is not a preflight gets 405.
+  Route Preflight(std::vector<Method> methods, std::string allow) {
+    return [this, methods = std::move(methods), allow = std::move(allow)](
+               const httplib::Request& req, const Body& body, Context& ctx) {
+      const std::string origin = req.get_header_value("Origin");
+      const std::string wanted = req.get_header_value("Access-Control-Request-Method");
+      if (origin.empty() || wanted.empty()) return MethodNotAllowed(allow)(req, body, ctx);
+      if (!OriginAllowed(origin)) {
+        return Reply{403,
+                     ErrorBodyToJson("cors_origin_not_allowed",
+                                     "this origin may not call the API"),
+                     "cors_origin_not_allowed",
+                     {},
+                     false,
+                     {}};
+      }
+      bool known = std::any_of(methods.begin(), methods.end(), [&](const Method& m) {
+        return m.name == wanted || (m.name == "GET" && wanted == "HEAD");
+      });
+      if (!known) {
+        return Reply{405,
+                     ErrorBodyToJson("method_not_allowed",
+                                     fmt::format("method {} is not allowed here; use {}", wanted,
+                                                 allow)),
+                     "method_not_allowed",
+                     allow,
+                     false,
+                     {}};
+      }
+      Reply reply{204, "", "", {}, false, {}};
+      reply.headers = {{"Access-Control-Allow-Methods", allow},
+                       {"Access-Control-Allow-Headers", std::string(kAllowedRequestHeaders)},
+                       {"Access-Control-Max-Age", "600"}};
+      return reply;
+    };
+  }
+
   static Route MethodNotAllowed(std::string allow) {
-    return [allow = std::move(allow)](const httplib::Request& req, const Body&, RequestLog&) {
+    return [allow = std::move(allow)](const httplib::Request& req, const Body&, Context&) {
       Reply reply{
           405,
           ErrorBodyToJson("method_not_allowed",
                           fmt::format("method {} is not allowed here; use {}", req.method, allow)),
-          "method_not_allowed", allow, false};
+          "method_not_allowed",
+          allow,
+          false,
+          {}};
       return reply;
     };
   }
@@ -347,35 +461,57 @@ class HttpServer::Impl {
     return reply;
   }
 
-  RequestLog NewLog(const httplib::Request& req) const {
-    RequestLog log;
-    log.request_id = RequestIdFor(req);
-    log.method = req.method;
-    log.path = req.path;
-    log.tenant_id = std::string(kDefaultTenant);
-    return log;
+  Context NewContext(const httplib::Request& req, std::string route) const {
+    Context ctx;
+    ctx.log.request_id = RequestIdFor(req);
+    ctx.log.method = req.method;
+    ctx.log.path = req.path;
+    ctx.log.tenant_id = ctx.tenant;
+    ctx.route = std::move(route);
+    return ctx;
   }
 
-  // The one path every routed request takes: read the body, run the route with no exception
-  // escaping, answer and log.
+  // The one path every routed request takes: read the body, check the caller, run the route
+  // with no exception escaping, answer and log.
   void Serve(const httplib::Request& req, httplib::Response& res,
-             const httplib::ContentReader* reader, const Route& route) {
+             const httplib::ContentReader* reader, const std::string& name, Access access,
+             const Route& route) {
     auto start = clock_.Steady();
-    RequestLog log = NewLog(req);
+    Context ctx = NewContext(req, name);
     Reply reply;
     try {
       Body body;
       if (reader != nullptr) body = ReadBody(req, *reader, res, options_.max_request_body_bytes);
-      reply = route(req, body, log);
+      if (auto denied = CheckAccess(req, access, ctx)) {
+        reply = std::move(*denied);
+      } else {
+        reply = route(req, body, ctx);
+      }
       reply.close_connection = reply.close_connection || body.abandoned;
     } catch (const std::exception& e) {
-      LogException(log, e.what());
+      LogException(ctx.log, e.what());
       reply = InternalError();
     } catch (...) {
-      LogException(log, "unknown exception");
+      LogException(ctx.log, "unknown exception");
       reply = InternalError();
     }
-    Finish(res, reply, log, start);
+    Finish(req, res, reply, ctx, start);
+  }
+
+  // Authentication and roles. nullopt lets the request through, with ctx's tenant set.
+  std::optional<Reply> CheckAccess(const httplib::Request& req, Access access, Context& ctx) {
+    if (access == Access::kPublic || guards_.authenticator == nullptr) return std::nullopt;
+    auto principal = guards_.authenticator->Authenticate(req.get_header_value("Authorization"));
+    if (!principal) return FromError(principal.error());
+    ctx.tenant = principal->tenant;
+    ctx.log.tenant_id = principal->tenant;
+    ctx.principal = std::move(*principal);
+    if (access == Access::kAnalyst && !auth::HasRole(*ctx.principal, auth::kRoleAnalyst)) {
+      return FromError(Error(ErrorCode::kPermissionDenied,
+                             "asking questions needs the \"analyst\" role; ask an "
+                             "administrator to grant it"));
+    }
+    return std::nullopt;
   }
 
   void LogException(const RequestLog& log, std::string_view what) {
@@ -383,33 +519,53 @@ class HttpServer::Impl {
                   {{"request_id", log.request_id}, {"path", log.path}, {"exception", what}});
   }
 
-  void Finish(httplib::Response& res, const Reply& reply, RequestLog& log,
-              std::chrono::steady_clock::time_point start) {
+  void Finish(const httplib::Request& req, httplib::Response& res, const Reply& reply,
+              Context& ctx, std::chrono::steady_clock::time_point start) {
     res.status = reply.status;
-    res.set_content(reply.body, "application/json");
-    res.set_header("X-Request-Id", log.request_id);
+    if (reply.status == 204) {
+      res.body.clear();
+    } else {
+      res.set_content(reply.body, "application/json");
+    }
+    res.set_header("X-Request-Id", ctx.log.request_id);
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Content-Type-Options", "nosniff");
     if (!reply.allow.empty()) res.set_header("Allow", reply.allow);
     if (reply.close_connection) res.set_header("Connection", "close");
-    log.status = reply.status;
-    log.error_code = reply.error_code;
-    log.latency_ms = std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
-    observability::LogRequest(logger_, log);
+    for (const auto& [key, value] : reply.headers) res.set_header(key, value);
+    const std::string origin = req.get_header_value("Origin");
+    if (!origin.empty() && !options_.cors_allowed_origins.empty()) {
+      // The answer depends on Origin, so caches must key on it.
+      res.set_header("Vary", "Origin");
+      if (OriginAllowed(origin)) {
+        res.set_header("Access-Control-Allow-Origin", origin);
+        res.set_header("Access-Control-Expose-Headers", std::string(kExposedHeaders));
+      }
+    }
+    ctx.log.status = reply.status;
+    ctx.log.error_code = reply.error_code;
+    ctx.log.latency_ms =
+        std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
+    observability::LogRequest(logger_, ctx.log);
+    if (guards_.metrics != nullptr) {
+      guards_.metrics->http_requests_total.Inc({ctx.route, std::to_string(reply.status)});
+    }
   }
 
-  Reply Health() {
+  Reply Health(const httplib::Request&, const Body&, Context&) {
     nl2sql::HealthReport report = service_.Health();
     auto uptime = std::chrono::duration_cast<std::chrono::seconds>(clock_.Steady() - started_);
     Reply reply{report.ok ? 200 : 503,
                 HealthToJson(report, options_.version, uptime.count()),
                 report.ok ? "" : std::string(ErrorCodeName(ErrorCode::kUnavailable)),
                 {},
-                false};
+                false,
+                {}};
     return reply;
   }
 
-  Reply Query(const httplib::Request& req, const Body& body, RequestLog& log) {
+  // The checks every JSON body goes through before it is decoded.
+  std::optional<Reply> CheckBody(const httplib::Request& req, const Body& body) const {
     if (body.too_large) {
       return FromError(Error(ErrorCode::kPayloadTooLarge,
                              fmt::format("the request body is larger than the limit of {} bytes",
@@ -425,32 +581,207 @@ class HttpServer::Impl {
                                    "application/json)"),
                    "unsupported_media_type",
                    {},
-                   false};
+                   false,
+                   {}};
     }
+    return std::nullopt;
+  }
+
+  Reply Login(const httplib::Request& req, const Body& body, Context& ctx) {
+    if (guards_.authenticator == nullptr) {
+      return FromError(Error(ErrorCode::kNotFound,
+                             "authentication is off on this server (a local demo): no token is "
+                             "needed"));
+    }
+    if (auto bad = CheckBody(req, body)) return std::move(*bad);
+    auto credentials = ParseLogin(body.bytes);
+    if (!credentials) return FromError(credentials.error());
+    std::chrono::seconds retry_after{0};
+    auto token = guards_.authenticator->Login(credentials->first, credentials->second,
+                                              req.remote_addr, &retry_after);
+    if (!token) {
+      const Error& error = token.error();
+      Reply reply = FromError(error);
+      if (error.code == ErrorCode::kRateLimited) {
+        reply.headers.emplace_back("Retry-After",
+                                   std::to_string(std::max<int64_t>(1, retry_after.count())));
+        logger_.Warn("login rate limit exceeded",
+                     {{"request_id", ctx.log.request_id}, {"address", req.remote_addr}});
+      }
+      if (guards_.metrics != nullptr) {
+        guards_.metrics->login_failures_total.Inc(
+            {error.code == ErrorCode::kRateLimited ? "rate_limited" : "credentials"});
+      }
+      return reply;
+    }
+    // The tenant is the user's; the log line of a login names no tenant of its own.
+    ctx.log.tenant_id.clear();
+    const auto expires = token->expires_at;
+    const int64_t expires_unix =
+        std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch()).count();
+    const int64_t expires_in =
+        std::chrono::duration_cast<std::chrono::seconds>(expires - clock_.Now()).count();
+    return Reply{200, LoginToJson(token->token, expires_unix, expires_in), {}, {}, false, {}};
+  }
+
+  // {"username": string, "password": string}
+  static Result<std::pair<std::string, std::string>> ParseLogin(std::string_view bytes) {
+    nlohmann::json doc = nlohmann::json::parse(bytes, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the body must be a JSON object {\"username\": ..., \"password\": ...}");
+    }
+    auto field = [&doc](const char* name, size_t max) -> Result<std::string> {
+      auto it = doc.find(name);
+      if (it == doc.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("\"{}\" is required and must be a non-empty string", name));
+      }
+      const std::string& value = it->get_ref<const std::string&>();
+      if (value.size() > max) {
+        return Fail(ErrorCode::kPayloadTooLarge,
+                    fmt::format("\"{}\" is longer than {} bytes", name, max));
+      }
+      return value;
+    };
+    auto username = field("username", kMaxUsernameBytes);
+    if (!username) return std::unexpected(username.error());
+    auto password = field("password", kMaxPasswordBytes);
+    if (!password) return std::unexpected(password.error());
+    return std::make_pair(std::move(*username), std::move(*password));
+  }
+
+  // Takes one token from the tenant's bucket. nullopt: go ahead (headers added to `headers`).
+  std::optional<Reply> Throttle(const std::string& tenant, Headers& headers, Context& ctx) {
+    if (guards_.limiter == nullptr) return std::nullopt;
+    const ratelimit::BucketPolicy& policy = guards_.rate_limits.For(tenant);
+    auto decision = guards_.limiter->Acquire("tenant:" + tenant, policy);
+    if (!decision) {
+      // The shared store is unreachable: serving without a limit beats refusing everyone.
+      logger_.Warn("rate limiter unavailable; request let through",
+                   {{"tenant_id", tenant}, {"error", decision.error().message}});
+      return std::nullopt;
+    }
+    const int limit = policy.requests_per_minute > 0
+                          ? policy.requests_per_minute
+                          : static_cast<int>(std::lround(policy.refill_per_second * 60));
+    headers.emplace_back("X-RateLimit-Limit", std::to_string(limit));
+    headers.emplace_back("X-RateLimit-Remaining",
+                         std::to_string(static_cast<int64_t>(std::floor(decision->remaining))));
+    headers.emplace_back("X-RateLimit-Reset", std::to_string(decision->reset_after.count() == 0
+                                                                 ? 0
+                                                                 : CeilSeconds(
+                                                                       decision->reset_after)));
+    if (decision->allowed) return std::nullopt;
+    const int64_t retry = CeilSeconds(decision->retry_after);
+    logger_.Warn("Rate limit exceeded", {{"tenant_id", tenant},
+                                         {"request_id", ctx.log.request_id},
+                                         {"limit_per_minute", limit},
+                                         {"retry_after_s", retry}});
+    if (guards_.metrics != nullptr) guards_.metrics->rate_limit_rejections_total.Inc({tenant});
+    Reply reply = FromError(Error(
+        ErrorCode::kRateLimited,
+        fmt::format("Too many questions: the limit for your organisation is {} per minute "
+                    "(bursts of {}). Retry in {} s.",
+                    limit, static_cast<int64_t>(policy.capacity), retry)));
+    reply.headers = headers;
+    reply.headers.emplace_back("Retry-After", std::to_string(retry));
+    return reply;
+  }
+
+  Reply Query(const httplib::Request& req, const Body& body, Context& ctx) {
+    Headers limit_headers;
+    if (auto refused = Throttle(ctx.tenant, limit_headers, ctx)) return std::move(*refused);
+    Reply reply = Answer(req, body, ctx);
+    reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
+    return reply;
+  }
+
+  Reply Answer(const httplib::Request& req, const Body& body, Context& ctx) {
+    if (auto bad = CheckBody(req, body)) return std::move(*bad);
     auto request = ParseQueryRequest(body.bytes, options_.max_query_length);
     if (!request) return FromError(request.error());
-    log.session_id = request->session_id;
-    log.query = request->query;
+    ctx.log.session_id = request->session_id;
+    ctx.log.query = request->query;
 
     nl2sql::AskRequest ask;
-    ask.tenant_id = std::string(kDefaultTenant);
+    ask.tenant_id = ctx.tenant;
     ask.session_id = std::move(request->session_id);
     ask.question = std::move(request->query);
     ask.database = std::move(request->database);
+    const auto start = clock_.Steady();
     auto answer = service_.Ask(ask);
+    const auto elapsed = clock_.Steady() - start;
+    Observe(ctx, ask, answer, elapsed);
     if (!answer) return FromError(answer.error());
-    log.session_id = answer->session_id;
-    log.cache_hit = answer->cache_hit;
-    log.sql_generated = !answer->sql.empty();
-    log.source = answer->source;
-    log.row_count = answer->row_count;
-    return Reply{200, AnswerToJson(*answer), {}, {}, false};
+    ctx.log.session_id = answer->session_id;
+    ctx.log.cache_hit = answer->cache_hit;
+    ctx.log.sql_generated = !answer->sql.empty();
+    ctx.log.source = answer->source;
+    ctx.log.row_count = answer->row_count;
+    return Reply{200, AnswerToJson(*answer), {}, {}, false, {}};
+  }
+
+  // Metrics and the slow-query log for one question that reached the pipeline.
+  void Observe(const Context& ctx, const nl2sql::AskRequest& ask,
+               const Result<nl2sql::Answer>& answer, std::chrono::steady_clock::duration elapsed) {
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    const std::string& tenant = ctx.tenant;
+    if (guards_.metrics != nullptr) {
+      observability::ServiceMetrics& m = *guards_.metrics;
+      m.queries_total.Inc({tenant});
+      m.query_duration_seconds.Observe({tenant}, seconds);
+      // Both cache series exist from a tenant's first question, so the hit ratio is defined
+      // (0 hits) rather than missing.
+      m.cache_requests_total.Inc({tenant}, answer ? 1 : 0);
+      m.cache_hits_total.Inc({tenant}, answer && answer->cache_hit ? 1 : 0);
+      if (!answer) m.queries_failed_total.Inc({tenant, ErrorCodeName(answer.error().code)});
+    }
+    if (elapsed > options_.slow_query_threshold) {
+      logger_.Warn("slow query",
+                   {{"request_id", ctx.log.request_id},
+                    {"tenant_id", tenant},
+                    {"latency_ms", seconds * 1000},
+                    {"threshold_ms", static_cast<int64_t>(options_.slow_query_threshold.count())},
+                    {"query", ask.question},
+                    {"sql", answer ? answer->sql : std::string()}});
+      if (guards_.metrics != nullptr) guards_.metrics->slow_queries_total.Inc({tenant});
+    }
+  }
+
+  static Result<std::string> SessionIdOf(const httplib::Request& req) {
+    std::string id = req.matches.size() > 1 ? std::string(req.matches[1]) : std::string();
+    if (!IsValidId(id)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the session id must be 1..128 characters of letters, digits, '.', '_', ':' "
+                  "and '-'");
+    }
+    return id;
+  }
+
+  Reply GetSession(const httplib::Request& req, const Body&, Context& ctx) {
+    auto id = SessionIdOf(req);
+    if (!id) return FromError(id.error());
+    ctx.log.session_id = *id;
+    auto session = service_.GetSession(ctx.tenant, *id);
+    if (!session) return FromError(session.error());
+    return Reply{200, SessionToJson(*session), {}, {}, false, {}};
+  }
+
+  Reply EndSession(const httplib::Request& req, const Body&, Context& ctx) {
+    auto id = SessionIdOf(req);
+    if (!id) return FromError(id.error());
+    ctx.log.session_id = *id;
+    auto ended = service_.EndSession(ctx.tenant, *id);
+    if (!ended) return FromError(ended.error());
+    return Reply{204, "", {}, {}, false, {}};
   }
 
   nl2sql::QueryService& service_;
   observability::Logger& logger_;
   const Clock& clock_;
   const ServerOptions options_;
+  const ServerGuards guards_;
   const std::chrono::steady_clock::time_point started_;
   Listener http_;
 
@@ -462,8 +793,9 @@ class HttpServer::Impl {
 };
 
 HttpServer::HttpServer(nl2sql::QueryService& service, observability::Logger& logger,
-                       const Clock& clock, ServerOptions options)
-    : impl_(std::make_unique<Impl>(service, logger, clock, std::move(options))) {}
+                       const Clock& clock, ServerOptions options, ServerGuards guards)
+    : impl_(std::make_unique<Impl>(service, logger, clock, std::move(options),
+                                   std::move(guards))) {}
 
 HttpServer::~HttpServer() = default;
 

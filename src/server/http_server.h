@@ -2,12 +2,21 @@
 // request. The server knows the question pipeline only through nl2sql::QueryService.
 //
 // Routes:
-//   GET  /health        200 when every dependency is healthy, else 503 (HealthToJson)
-//   POST /api/v1/query  {"session_id"?, "query", "database"?} -> AnswerToJson, or an error
-//   anything else       404, or 405 with an Allow header for a known path
+//   GET    /health                  200 when every dependency is healthy, else 503
+//   POST   /api/v1/auth/login       {"username","password"} -> {"token","expires_at",...}
+//   POST   /api/v1/query            {"session_id"?, "query", "database"?} -> AnswerToJson
+//   GET    /api/v1/sessions/{id}    the session's kept turns
+//   DELETE /api/v1/sessions/{id}    ends the session
+//   anything else                   404, or 405 with an Allow header for a known path
+// With an Authenticator every /api/v1/* route but login needs "Authorization: Bearer <JWT>"
+// (401 otherwise) and the caller's tenant scopes everything it touches; asking questions needs
+// the "analyst" role (403 otherwise). Without one (a loopback demo) every caller is the tenant
+// "default". Questions are rate-limited per tenant (429 with Retry-After and X-RateLimit-*).
+// Cross-origin callers from the allowed origins get CORS headers; preflights are answered.
 // Every response is JSON (Content-Type: application/json) and carries X-Request-Id: the
 // caller's own when it is a sane id, else a new UUID. No exception escapes a handler: one that
-// reaches the boundary becomes a 500 with a generic message.
+// reaches the boundary becomes a 500 with a generic message. Error messages pass through
+// security::SanitizeErrorMessage, so no path or secret reaches a client.
 //
 // Thread-safety: requests are served concurrently on `workers` threads, so the QueryService,
 // the Logger and the Clock must be thread-safe. Stop() may be called from any thread (including
@@ -20,13 +29,40 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
 #include "nl2sql/service.h"
 #include "observability/logger.h"
+#include "ratelimit/rate_limiter.h"
+
+namespace helios::auth {
+class Authenticator;
+}
+namespace helios::observability {
+struct ServiceMetrics;
+}
 
 namespace helios::server {
+
+// Per-tenant question limits: a default bucket and overrides by tenant.
+struct RateLimits {
+  ratelimit::BucketPolicy default_policy;
+  std::vector<std::pair<std::string, ratelimit::BucketPolicy>> tenants;
+  const ratelimit::BucketPolicy& For(std::string_view tenant) const;
+};
+
+// The request guards and instruments; each may be absent. All must outlive the server and be
+// thread-safe.
+struct ServerGuards {
+  auth::Authenticator* authenticator = nullptr;  // null: no authentication (loopback only)
+  ratelimit::RateLimiter* limiter = nullptr;     // null: no rate limiting
+  RateLimits rate_limits;
+  observability::ServiceMetrics* metrics = nullptr;
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -34,6 +70,10 @@ struct ServerOptions {
   int workers = 4;  // request-handling threads
   size_t max_request_body_bytes = 1 << 20;
   size_t max_query_length = 10000;  // in Unicode characters
+  // Exact origins ("https://bi.example.com") whose pages may call the API.
+  std::vector<std::string> cors_allowed_origins;
+  // Questions slower than this are logged as "slow query" and counted.
+  std::chrono::milliseconds slow_query_threshold{300};
   std::string version = "unknown";  // reported by /health
   // Socket timeouts for reading a request and writing a response.
   std::chrono::seconds read_timeout{10};
@@ -46,7 +86,7 @@ struct ServerOptions {
 class HttpServer {
  public:
   HttpServer(nl2sql::QueryService& service, observability::Logger& logger, const Clock& clock,
-             ServerOptions options);
+             ServerOptions options, ServerGuards guards = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

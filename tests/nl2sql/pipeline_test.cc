@@ -403,6 +403,32 @@ TEST_F(PipelineTest, AnswersBelowTheConfidenceThresholdAreDeclined) {
   EXPECT_FALSE(stored->has_value());
 }
 
+TEST_F(PipelineTest, AConversationPastTheContextLimitIsRefused) {
+  PipelineOptions options;
+  options.max_context_bytes = 200;
+  auto small = NewPipeline(*source_, options);
+  Answer first = AskOk(*small, Request("How many customers are there?", "ctx-session"));
+  EXPECT_EQ(first.turn, 1);
+  // The first turn's question and SQL, plus this one, still fit.
+  Answer second = AskOk(*small, Request("only in Germany", "ctx-session"));
+  EXPECT_EQ(second.turn, 2);
+  // The context keeps growing with each turn until the limit is hit.
+  Result<Answer> refused;
+  for (int i = 0; i < 10; ++i) {
+    refused = small->Ask(Request("what about France", "ctx-session"));
+    if (!refused) break;
+  }
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kPayloadTooLarge);
+  EXPECT_THAT(refused.error().message, HasSubstr("start a new session"));
+  // A question alone over the limit is refused too, even in a new session.
+  auto alone = small->Ask(Request(std::string(250, 'a') + " how many customers are there"));
+  ASSERT_FALSE(alone.has_value());
+  EXPECT_EQ(alone.error().code, ErrorCode::kPayloadTooLarge);
+  // A new session starts afresh.
+  EXPECT_EQ(AskOk(*small, Request("How many customers are there?")).turn, 1);
+}
+
 TEST_F(PipelineTest, FullSessionStoreMakesTheAnswerUnavailable) {
   conversation::MemorySessionStore tiny(*clock_, {.timeout = 30min, .max_sessions = 1});
   ASSERT_TRUE(tiny.Append("other-tenant", "theirs", conversation::Turn{}).has_value());

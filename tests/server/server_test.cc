@@ -26,6 +26,7 @@
 #include "nl2sql/service.h"
 #include "observability/logger.h"
 #include "server/http_server.h"
+#include "server/test_fakes.h"
 
 namespace helios::server {
 namespace {
@@ -35,77 +36,6 @@ using nlohmann::json;
 
 constexpr char kQueryPath[] = "/api/v1/query";
 constexpr char kJson[] = "application/json";
-
-// A QueryService whose behaviour each test sets, recording what it was asked.
-class FakeService : public nl2sql::QueryService {
- public:
-  using AskFn = std::function<Result<nl2sql::Answer>(const nl2sql::AskRequest&)>;
-  using HealthFn = std::function<nl2sql::HealthReport()>;
-
-  void SetAsk(AskFn fn) {
-    std::lock_guard lock(mutex_);
-    ask_ = std::move(fn);
-  }
-  void SetHealth(HealthFn fn) {
-    std::lock_guard lock(mutex_);
-    health_ = std::move(fn);
-  }
-  std::vector<nl2sql::AskRequest> requests() const {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-
-  Result<nl2sql::Answer> Ask(const nl2sql::AskRequest& request) override {
-    AskFn fn;
-    {
-      std::lock_guard lock(mutex_);
-      requests_.push_back(request);
-      fn = ask_;
-    }
-    return fn(request);
-  }
-  nl2sql::HealthReport Health() override {
-    HealthFn fn;
-    {
-      std::lock_guard lock(mutex_);
-      fn = health_;
-    }
-    return fn();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  AskFn ask_;
-  HealthFn health_;
-  std::vector<nl2sql::AskRequest> requests_;
-};
-
-// A string sink the server's threads can write to while a test reads it.
-class LockedStringBuf : public std::streambuf {
- public:
-  std::string str() const {
-    std::lock_guard lock(mutex_);
-    return data_;
-  }
-
- protected:
-  std::streamsize xsputn(const char* s, std::streamsize n) override {
-    std::lock_guard lock(mutex_);
-    data_.append(s, static_cast<size_t>(n));
-    return n;
-  }
-  int_type overflow(int_type c) override {
-    if (c != traits_type::eof()) {
-      std::lock_guard lock(mutex_);
-      data_.push_back(static_cast<char>(c));
-    }
-    return c;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::string data_;
-};
 
 nl2sql::Answer SimpleAnswer(const nl2sql::AskRequest& request) {
   nl2sql::Answer answer;

@@ -1,0 +1,289 @@
+// The real binary serving with authentication: start-up refusals (no secret, a short secret,
+// no users file, authentication off on a public address), and a whole exchange over HTTP —
+// login, questions, tenant isolation of sessions, rate-limit headers, metrics.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "auth/password.h"
+#include "auth/user_store.h"
+#include "common/text.h"
+
+extern char** environ;
+
+namespace helios::app {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr char kSecret[] = "an-end-to-end-test-secret-of-more-than-32-bytes";
+constexpr char kPassword[] = "a long enough password";
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The binary as a child process, its output in files under dir.
+class Child {
+ public:
+  Child(const std::vector<std::string>& args, const fs::path& dir,
+        const std::vector<std::string>& extra_env)
+      : out_(dir / ("out-" + text::NewUuid() + ".log")),
+        err_(dir / ("err-" + text::NewUuid() + ".log")) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string entry(*e);
+      std::string name = entry.substr(0, entry.find('='));
+      if (name == "JWT_SECRET" || name == "DATABASE_URL" || name == "CORS_ALLOWED_ORIGINS" ||
+          name == "HELIOSDB_LOG_LEVEL" || name == "RUST_LOG" || name == "REDIS_URL") {
+        continue;
+      }
+      env.push_back(entry);
+    }
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    std::vector<std::string> argv_storage = {HELIOS_BINARY};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv, envp;
+    for (auto& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Child() { Stop(); }
+
+  // Waits for the process to end (up to timeout); its exit code, or nullopt if still running.
+  std::optional<int> Wait(std::chrono::milliseconds timeout) {
+    if (exit_code_) return exit_code_;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0) {
+      int status = 0;
+      pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(20ms);
+    }
+    return exit_code_;
+  }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    if (!Wait(20s)) {
+      kill(pid_, SIGKILL);
+      Wait(5s);
+    }
+  }
+
+  // The port of the first log line with this message, waiting for it to appear.
+  int PortOf(std::string_view message) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const std::string& line : text::Split(ReadFile(out_), '\n')) {
+        json j = json::parse(line, nullptr, false);
+        if (j.is_object() && j.value("message", "") == message && j.contains("port")) {
+          return j["port"].get<int>();
+        }
+      }
+      if (Wait(0ms)) return 0;  // exited
+      std::this_thread::sleep_for(20ms);
+    }
+    return 0;
+  }
+
+  std::string out() const { return ReadFile(out_); }
+  std::string err() const { return ReadFile(err_); }
+
+ private:
+  fs::path out_;
+  fs::path err_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+};
+
+class ServeAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("helios-serve-auth-" + text::NewUuid());
+    fs::create_directories(dir_);
+    fs::copy_file(HELIOS_DEMO_DB, dir_ / "demo.db");
+    auth::UserStore users;
+    // Cheap hashes: the test is about behaviour, not cost.
+    const auth::PasswordParams cheap{1024, 1, 1};
+    for (auto [name, tenant] : {std::pair{"alice", "acme"}, std::pair{"bob", "globex"}}) {
+      auto hash = auth::HashPassword(kPassword, cheap);
+      ASSERT_TRUE(hash.has_value());
+      ASSERT_TRUE(users.Add(auth::User{name, tenant, {"analyst"}, *hash}).has_value());
+    }
+    ASSERT_TRUE(users.Save((dir_ / "users.json").string()).has_value());
+    std::ofstream(dir_ / "server.toml") << "[server]\nhost = \"127.0.0.1\"\nport = 0\n"
+                                        << "[metrics]\nprometheus_port = 0\n"
+                                        << "[auth]\nusers_file = \"users.json\"\n"
+                                        << "[production.rate_limiting]\nburst_allowance = 3\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::vector<std::string> ServeArgs() const {
+    return {"--config", "server.toml", "serve", "--database", "sqlite://demo.db"};
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ServeAuthTest, RefusesToStartWithoutAStrongSecret) {
+  Child none(ServeArgs(), dir_, {});
+  ASSERT_EQ(none.Wait(60s), 1) << none.err();
+  EXPECT_THAT(none.err(), HasSubstr("JWT_SECRET is not set"));
+
+  Child short_secret(ServeArgs(), dir_, {"JWT_SECRET=only-twenty-bytes-long"});
+  ASSERT_NE(short_secret.Wait(60s).value_or(0), 0);
+  EXPECT_THAT(short_secret.err(), HasSubstr("at least 32 bytes"));
+  EXPECT_THAT(short_secret.err(), ::testing::Not(HasSubstr("only-twenty-bytes-long")));
+}
+
+TEST_F(ServeAuthTest, RefusesToStartWithoutTheUsersFile) {
+  fs::remove(dir_ / "users.json");
+  Child child(ServeArgs(), dir_, {std::string("JWT_SECRET=") + kSecret});
+  ASSERT_EQ(child.Wait(60s), 1) << child.err();
+  EXPECT_THAT(child.err(), HasSubstr("user add"));
+}
+
+TEST_F(ServeAuthTest, AuthenticationOffOnlyOnLoopbackAndWithAWarning) {
+  std::ofstream(dir_ / "open.toml") << "[server]\nport = 0\n[metrics]\nenabled = false\n"
+                                    << "[auth]\nenabled = false\n";
+  Child public_host({"--config", "open.toml", "serve", "--host", "0.0.0.0", "--database",
+                     "sqlite://demo.db"},
+                    dir_, {});
+  ASSERT_NE(public_host.Wait(60s).value_or(0), 0);
+  EXPECT_THAT(public_host.err(), HasSubstr("may be false only when [server] host is a loopback"));
+
+  Child loopback({"--config", "open.toml", "serve", "--database", "sqlite://demo.db"}, dir_, {});
+  int port = loopback.PortOf("listening");
+  ASSERT_GT(port, 0) << loopback.err();
+  EXPECT_THAT(loopback.out(), HasSubstr("authentication is OFF"));
+  httplib::Client client("127.0.0.1", port);
+  auto res = client.Post("/api/v1/query", R"({"query":"How many customers are there?"})",
+                         "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+}
+
+TEST_F(ServeAuthTest, TenantsNeverSeeEachOthersSessions) {
+  Child server(ServeArgs(), dir_, {std::string("JWT_SECRET=") + kSecret});
+  int port = server.PortOf("listening");
+  ASSERT_GT(port, 0) << server.err() << server.out();
+  int metrics_port = server.PortOf("metrics listening");
+  ASSERT_GT(metrics_port, 0);
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(30, 0);
+
+  auto token_of = [&](const std::string& user) {
+    auto res = client.Post("/api/v1/auth/login",
+                           json({{"username", user}, {"password", kPassword}}).dump(),
+                           "application/json");
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no response");
+    return res ? json::parse(res->body).value("token", "") : std::string();
+  };
+  const httplib::Headers alice = {{"Authorization", "Bearer " + token_of("alice")}};
+  const httplib::Headers bob = {{"Authorization", "Bearer " + token_of("bob")}};
+  auto ask = [&](const httplib::Headers& who, const std::string& q, const std::string& session) {
+    json body = {{"query", q}};
+    if (!session.empty()) body["session_id"] = session;
+    return client.Post("/api/v1/query", who, body.dump(), "application/json");
+  };
+
+  EXPECT_EQ(client.Post("/api/v1/query", R"({"query":"How many customers are there?"})",
+                        "application/json")
+                ->status,
+            401);
+
+  auto first = ask(alice, "How many customers are in Germany?", "");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200) << first->body;
+  EXPECT_EQ(first->get_header_value("X-RateLimit-Remaining"), "2");
+  const std::string session = json::parse(first->body)["session_id"];
+
+  auto peek = client.Get("/api/v1/sessions/" + session, bob);
+  ASSERT_TRUE(peek);
+  EXPECT_EQ(peek->status, 404);
+  EXPECT_THAT(peek->body, ::testing::Not(HasSubstr("Germany")));
+  EXPECT_EQ(client.Delete("/api/v1/sessions/" + session, bob)->status, 404);
+
+  // Bob continuing "alice's" session id starts a conversation of his own: his follow-up has
+  // no previous question to edit.
+  auto hijack = ask(bob, "only in France", session);
+  ASSERT_TRUE(hijack);
+  if (hijack->status == 200) {
+    json body = json::parse(hijack->body);
+    EXPECT_EQ(body["turn"], 1) << hijack->body;
+    EXPECT_THAT(body["sql"].get<std::string>(), ::testing::Not(HasSubstr("Germany")));
+  } else {
+    EXPECT_EQ(hijack->status, 422) << hijack->body;
+  }
+
+  auto follow = ask(alice, "only in France", session);
+  ASSERT_TRUE(follow);
+  ASSERT_EQ(follow->status, 200) << follow->body;
+  json answer = json::parse(follow->body);
+  EXPECT_EQ(answer["turn"], 2);
+  EXPECT_THAT(answer["sql"].get<std::string>(), HasSubstr("France"));
+
+  auto history = client.Get("/api/v1/sessions/" + session, alice);
+  ASSERT_EQ(history->status, 200);
+  EXPECT_EQ(json::parse(history->body)["turn_count"], 2);
+
+  // The burst of 3 is spent (two questions of alice's, none of bob's counted against acme).
+  auto limited = ask(alice, "How many products are there?", "");
+  EXPECT_EQ(limited->status, 200);
+  auto refused = ask(alice, "How many products are there?", "");
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_FALSE(refused->get_header_value("Retry-After").empty());
+  EXPECT_EQ(ask(bob, "How many products are there?", "")->status, 200);
+
+  httplib::Client metrics("127.0.0.1", metrics_port);
+  auto scraped = metrics.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  EXPECT_EQ(scraped->status, 200);
+  EXPECT_THAT(scraped->body, HasSubstr("queries_total{tenant=\"acme\"} 3"));
+  EXPECT_THAT(scraped->body, HasSubstr("rate_limit_rejections_total{tenant=\"acme\"} 1"));
+  EXPECT_THAT(scraped->body, HasSubstr("circuit_breaker_state{service=\"nl2sql\"} 0"));
+  server.Stop();
+  EXPECT_THAT(server.out(), HasSubstr("Rate limit exceeded"));
+}
+
+}  // namespace
+}  // namespace helios::app
