@@ -133,7 +133,13 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
         std::chrono::duration_cast<std::chrono::seconds>(config.auth.token_ttl), clock);
     if (!token_service) return fail(token_service.error().message);
     tokens = std::make_unique<auth::TokenService>(std::move(*token_service));
-    auto directory = auth::UserDirectory::Open(config.auth.users_file, clock);
+    auth::UserDirectoryOptions directory_options;
+    directory_options.on_reload_error = [&logger](const Error& error) {
+      logger.Error("the users file changed but cannot be loaded; the previous users stay in force",
+                   {{"error", error.message}});
+    };
+    auto directory =
+        auth::UserDirectory::Open(config.auth.users_file, clock, std::move(directory_options));
     if (!directory) {
       return fail(fmt::format("{} (add the first user with `heliosdb-conversational-bi user add "
                               "NAME --tenant TENANT`)",

@@ -270,6 +270,12 @@ int UserAdd(const Overrides& o, UserArgs u) {
   auto hash = auth::HashPassword(*password);
   if (!hash) return UserFail(kUserFailed, hash.error().message);
   user.password_hash = std::move(*hash);
+  // Reload under the lock: another `user` command may have saved the file meanwhile.
+  auto lock = auth::UsersFileLock::Acquire(*path);
+  if (!lock) return UserFail(kUserFailed, lock.error().message);
+  store = auth::UserStore::Load(*path);
+  if (!store && store.error().code == ErrorCode::kNotFound) store = auth::UserStore();
+  if (!store) return UserFail(kUserFailed, store.error().message);
   if (auto added = store->Add(user); !added) return UserFail(kUserFailed, added.error().message);
   if (auto saved = store->Save(*path); !saved) return UserFail(kUserFailed, saved.error().message);
   fmt::print("Added user {} (tenant {}, roles {}) to {}\n", user.username, user.tenant,
@@ -280,6 +286,8 @@ int UserAdd(const Overrides& o, UserArgs u) {
 int UserRemove(const Overrides& o, const UserArgs& u) {
   auto path = UsersFilePath(o, u);
   if (!path) return PrintError(path.error());
+  auto lock = auth::UsersFileLock::Acquire(*path);
+  if (!lock) return UserFail(kUserFailed, lock.error().message);
   auto store = auth::UserStore::Load(*path);
   if (!store) return UserFail(kUserFailed, store.error().message);
   if (auto removed = store->Remove(u.name); !removed) {

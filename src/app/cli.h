@@ -1,4 +1,4 @@
-// The command line: serve (default), ask, demo-data, config check.
+// The command line: serve (default), ask, demo-data, config check, user add|remove|list.
 #pragma once
 
 namespace helios::app {

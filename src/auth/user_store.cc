@@ -1,4 +1,5 @@
 #include "auth/user_store.h"
+#include <sys/file.h>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -417,6 +418,27 @@ std::shared_ptr<const UserStore> UserDirectory::Snapshot() {
 std::optional<Error> UserDirectory::LastReloadError() const {
   std::lock_guard lock(mu_);
   return last_error_;
+}
+
+Result<UsersFileLock> UsersFileLock::Acquire(const std::string& users_file) {
+  const std::string lock_path = users_file + ".lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("cannot open the lock file {}: {}", lock_path, std::strerror(errno)));
+  }
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    int error = errno;
+    ::close(fd);
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("cannot lock {}: {}", lock_path, std::strerror(error)));
+  }
+  return UsersFileLock(fd);
+}
+
+UsersFileLock::~UsersFileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 }  // namespace helios::auth

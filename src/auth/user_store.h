@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -85,6 +86,23 @@ class UserStore {
 
  private:
   std::vector<User> users_;
+};
+
+// An exclusive advisory lock (flock) on "<users file>.lock", held while a command reads, edits
+// and saves the users file, so that two edits at once cannot lose one another. The server only
+// reads the file and never takes it.
+class UsersFileLock {
+ public:
+  // Blocks until the lock is held. kUnavailable when the lock file cannot be opened.
+  static Result<UsersFileLock> Acquire(const std::string& users_file);
+  UsersFileLock(UsersFileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UsersFileLock& operator=(UsersFileLock&&) = delete;
+  UsersFileLock(const UsersFileLock&) = delete;
+  ~UsersFileLock();
+
+ private:
+  explicit UsersFileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
 };
 
 struct UserDirectoryOptions {

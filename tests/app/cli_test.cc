@@ -160,7 +160,7 @@ TEST_F(CliTest, VersionPrintsVersionAndRevision) {
 TEST_F(CliTest, HelpListsTheCommands) {
   RunResult r = RunBinary({"--help"}, dir());
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* command : {"ask", "serve", "demo-data", "config"})
+  for (const char* command : {"ask", "serve", "demo-data", "config", "user"})
     EXPECT_THAT(r.out, HasSubstr(command));
 }
 

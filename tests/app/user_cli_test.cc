@@ -184,6 +184,29 @@ TEST_F(UserCliTest, AddCreatesAPrivateFileWithAVerifiableHash) {
   EXPECT_FALSE(auth::VerifyPassword(kPassword + "\n", alice.password_hash));
 }
 
+TEST_F(UserCliTest, ConcurrentAddsLoseNoUser) {
+  // Several `user add` at once, each reading, editing and saving the same file: the lock on
+  // users.json.lock makes them take turns, so every user is in the file at the end.
+  const fs::path password = dir_ / "io" / "password";
+  WriteFile(password, kPassword + "\n");
+  std::vector<pid_t> children;
+  for (int i = 0; i < 6; ++i) {
+    posix_spawn_file_actions_t stdio;
+    posix_spawn_file_actions_init(&stdio);
+    posix_spawn_file_actions_addopen(&stdio, 0, password.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&stdio, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&stdio, 2, "/dev/null", O_WRONLY, 0);
+    children.push_back(Spawn({"user", "add", "user" + std::to_string(i), "--tenant", "acme",
+                              "--password-stdin"},
+                             dir_, &stdio));
+    posix_spawn_file_actions_destroy(&stdio);
+  }
+  for (pid_t pid : children) EXPECT_EQ(Wait(pid), 0);
+  auth::UserStore users = LoadUsers();
+  EXPECT_EQ(users.List().size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_NE(users.Find("user" + std::to_string(i)), nullptr) << i;
+}
+
 TEST_F(UserCliTest, AddAppendsAndTakesRepeatedRoles) {
   ASSERT_EQ(Add("alice").exit_code, 0);
   Outcome r = Add("bob@example.com", {"--role", "admin", "--role", "analyst"});
