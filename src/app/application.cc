@@ -91,6 +91,7 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   options.screen_questions = security.enabled && security.sql_injection_detection;
   options.strip_sql_comments = security.enabled && security.output_sanitization;
   options.max_context_bytes = static_cast<size_t>(security.max_context_size);
+  options.db_query_duration = &app->metrics_->db_query_duration_seconds;
   app->pipeline_ = std::make_unique<nl2sql::Pipeline>(*app->source_, app->engine_, *app->sessions_,
                                                       clock, options);
   return app;

@@ -65,7 +65,13 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   sql::RenderOptions render{source_.dialect(), false};
   sql::RenderedSql bound = sql::Render(query, render);
   db::ExecuteOptions exec{options_.max_rows, options_.statement_timeout};
+  const auto db_start = clock_.Steady();
   auto result = source_.Execute(bound.text, bound.params, exec);
+  if (options_.db_query_duration != nullptr) {
+    options_.db_query_duration->Observe(
+        {options_.database_name},
+        std::chrono::duration<double>(clock_.Steady() - db_start).count());
+  }
   if (!result) return std::unexpected(result.error());
 
   Answer answer;

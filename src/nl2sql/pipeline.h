@@ -14,6 +14,7 @@
 #include "db/data_source.h"
 #include "nl2sql/engine/engine.h"
 #include "nl2sql/service.h"
+#include "observability/metrics.h"
 
 namespace helios::nl2sql {
 
@@ -32,6 +33,8 @@ struct PipelineOptions {
   // turns' questions and SQL plus the new question. Past it, a follow-up is refused (413) and
   // the caller starts a new session.
   size_t max_context_bytes = 1'000'000;
+  // Where database call durations are recorded ({database} label: database_name); may be null.
+  observability::HistogramFamily* db_query_duration = nullptr;
 };
 
 class Pipeline final : public QueryService {

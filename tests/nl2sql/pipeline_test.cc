@@ -429,6 +429,20 @@ TEST_F(PipelineTest, AConversationPastTheContextLimitIsRefused) {
   EXPECT_EQ(AskOk(*small, Request("How many customers are there?")).turn, 1);
 }
 
+TEST_F(PipelineTest, DatabaseCallsAreTimed) {
+  observability::MetricsRegistry registry;
+  observability::ServiceMetrics metrics(registry);
+  PipelineOptions options;
+  options.db_query_duration = &metrics.db_query_duration_seconds;
+  auto timed = NewPipeline(*source_, options);
+  AskOk(*timed, Request("How many customers are there?"));
+  AskOk(*timed, Request("How many products are there?"));
+  EXPECT_EQ(metrics.db_query_duration_seconds.Count({"default"}), 2u);
+  // A declined question never reaches the database.
+  EXPECT_FALSE(timed->Ask(Request("purple monkey dishwasher")).has_value());
+  EXPECT_EQ(metrics.db_query_duration_seconds.Count({"default"}), 2u);
+}
+
 TEST_F(PipelineTest, FullSessionStoreMakesTheAnswerUnavailable) {
   conversation::MemorySessionStore tiny(*clock_, {.timeout = 30min, .max_sessions = 1});
   ASSERT_TRUE(tiny.Append("other-tenant", "theirs", conversation::Turn{}).has_value());
