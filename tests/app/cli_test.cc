@@ -1,11 +1,8 @@
 // Runs the real binary (HELIOS_BINARY) as a child process and checks what it prints and how it
 // exits. The child's environment is the test's own minus the variables that configure the
 // server, so a developer's DATABASE_URL cannot change the results.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,8 +15,7 @@
 #include <vector>
 
 #include "app/application.h"
-
-extern char** environ;
+#include "support/child_process.h"
 
 namespace helios::app {
 namespace {
@@ -29,83 +25,16 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 namespace fs = std::filesystem;
 
-// Variables the binary reads; none of them leaks from the test's environment into the child.
-const std::vector<std::string> kConfigVariables = {"DATABASE_URL",
-                                                   "REDIS_URL",
-                                                   "JWT_SECRET",
-                                                   "CORS_ALLOWED_ORIGINS",
-                                                   "HELIOSDB_LOG_LEVEL",
-                                                   "RUST_LOG",
-                                                   "HELIOSDB_WORKER_THREADS",
-                                                   "TOKIO_WORKER_THREADS",
-                                                   "OPENAI_API_KEY"};
-
-struct RunResult {
-  int exit_code = -1;  // 128 + signal when the child was killed
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::ReadFile;
+using testing::RunResult;
 
 // Runs HELIOS_BINARY with args in cwd; extra_env entries ("NAME=value") are added to the
 // environment after the configuration variables are removed.
 RunResult RunBinary(const std::vector<std::string>& args, const fs::path& cwd,
                     const std::vector<std::string>& extra_env = {}) {
-  static std::atomic<int> counter{0};
-  int n = counter++;
-  fs::path out_path = cwd / ("stdout-" + std::to_string(n) + ".txt");
-  fs::path err_path = cwd / ("stderr-" + std::to_string(n) + ".txt");
-
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    std::string name = entry.substr(0, entry.find('='));
-    bool drop = false;
-    for (const auto& v : kConfigVariables) drop |= (name == v);
-    if (!drop) env.push_back(entry);
-  }
-  env.insert(env.end(), extra_env.begin(), extra_env.end());
-
-  std::vector<std::string> argv_storage = {HELIOS_BINARY};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv, envp;
-  for (auto& a : argv_storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  RunResult result;
-  if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn failed: " << rc;
-    return result;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
-  fs::remove(out_path);
-  fs::remove(err_path);
-  return result;
+  std::vector<std::string> argv = {HELIOS_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return testing::RunToCompletion(argv, cwd, testing::ChildEnvironment(extra_env));
 }
 
 std::vector<std::string> Lines(const std::string& text) {

@@ -1,21 +1,16 @@
 // The real binary serving with authentication: start-up refusals (no secret, a short secret,
 // no users file, authentication off on a public address), and a whole exchange over HTTP —
 // login, questions, tenant isolation of sessions, rate-limit headers, metrics.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,8 +18,7 @@
 #include "auth/password.h"
 #include "auth/user_store.h"
 #include "common/text.h"
-
-extern char** environ;
+#include "support/child_process.h"
 
 namespace helios::app {
 namespace {
@@ -37,102 +31,52 @@ using namespace std::chrono_literals;
 constexpr char kSecret[] = "an-end-to-end-test-secret-of-more-than-32-bytes";
 constexpr char kPassword[] = "a long enough password";
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The binary as a child process, its output in files under dir.
+// The binary serving in dir, its output in files there; stopped when it goes out of scope.
 class Child {
  public:
   Child(const std::vector<std::string>& args, const fs::path& dir,
         const std::vector<std::string>& extra_env)
       : out_(dir / ("out-" + text::NewUuid() + ".log")),
         err_(dir / ("err-" + text::NewUuid() + ".log")) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string entry(*e);
-      std::string name = entry.substr(0, entry.find('='));
-      if (name == "JWT_SECRET" || name == "DATABASE_URL" || name == "CORS_ALLOWED_ORIGINS" ||
-          name == "HELIOSDB_LOG_LEVEL" || name == "RUST_LOG" || name == "REDIS_URL") {
-        continue;
-      }
-      env.push_back(entry);
-    }
-    env.insert(env.end(), extra_env.begin(), extra_env.end());
-    std::vector<std::string> argv_storage = {HELIOS_BINARY};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
+    std::vector<std::string> argv = {HELIOS_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string error;
+    process_ = testing::ChildProcess::Start(
+        {argv, testing::ChildEnvironment(extra_env), "/dev/null", out_, err_, dir}, &error);
+    EXPECT_NE(process_, nullptr) << error;
   }
-  ~Child() { Stop(); }
 
-  // Waits for the process to end (up to timeout); its exit code, or nullopt if still running.
   std::optional<int> Wait(std::chrono::milliseconds timeout) {
-    if (exit_code_) return exit_code_;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (pid_ > 0) {
-      int status = 0;
-      pid_t r = waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        break;
-      }
-      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
-      std::this_thread::sleep_for(20ms);
-    }
-    return exit_code_;
+    return process_ ? process_->Wait(timeout) : std::optional<int>(-1);
   }
-
   void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    if (!Wait(20s)) {
-      kill(pid_, SIGKILL);
-      Wait(5s);
-    }
+    if (process_) process_->Stop();
   }
 
-  // The port of the first log line with this message, waiting for it to appear.
+  // The port of the first log line with this message, waiting for it to appear; 0 when the
+  // process exits first or a minute passes.
   int PortOf(std::string_view message) {
     auto deadline = std::chrono::steady_clock::now() + 60s;
     while (std::chrono::steady_clock::now() < deadline) {
-      for (const std::string& line : text::Split(ReadFile(out_), '\n')) {
+      for (const std::string& line : text::Split(out(), '\n')) {
         json j = json::parse(line, nullptr, false);
         if (j.is_object() && j.value("message", "") == message && j.contains("port")) {
           return j["port"].get<int>();
         }
       }
-      if (Wait(0ms)) return 0;  // exited
+      if (Wait(0ms)) return 0;
       std::this_thread::sleep_for(20ms);
     }
     return 0;
   }
 
-  std::string out() const { return ReadFile(out_); }
-  std::string err() const { return ReadFile(err_); }
+  std::string out() const { return testing::ReadFile(out_); }
+  std::string err() const { return testing::ReadFile(err_); }
 
  private:
   fs::path out_;
   fs::path err_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
+  std::unique_ptr<testing::ChildProcess> process_;
 };
 
 class ServeAuthTest : public ::testing::Test {

@@ -23,8 +23,7 @@
 
 #include "auth/password.h"
 #include "auth/user_store.h"
-
-extern char** environ;
+#include "support/child_process.h"
 
 namespace helios::app {
 namespace {
@@ -42,37 +41,9 @@ struct Outcome {
   std::string err;
 };
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const fs::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-// The test's environment without the variables that configure the binary.
-std::vector<std::string> ChildEnvironment() {
-  static const std::vector<std::string> kDrop = {"DATABASE_URL",
-                                                 "REDIS_URL",
-                                                 "JWT_SECRET",
-                                                 "CORS_ALLOWED_ORIGINS",
-                                                 "HELIOSDB_LOG_LEVEL",
-                                                 "RUST_LOG",
-                                                 "HELIOSDB_WORKER_THREADS",
-                                                 "TOKIO_WORKER_THREADS",
-                                                 "OPENAI_API_KEY"};
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    const std::string name = entry.substr(0, entry.find('='));
-    if (std::find(kDrop.begin(), kDrop.end(), name) == kDrop.end()) env.push_back(entry);
-  }
-  return env;
-}
+using testing::ChildEnvironment;
+using testing::ReadFile;
+using testing::WriteFile;
 
 // Spawns the binary with args in cwd; `stdio` opens the child's fds 0-2. Returns the pid, or
 // -1 after reporting a failure.

@@ -42,8 +42,7 @@
 
 #include "common/text.h"
 #include "observability/metrics.h"
-
-extern char** environ;
+#include "support/child_process.h"
 
 namespace helios {
 namespace {
@@ -53,29 +52,13 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
-
-// Variables the binary reads; none leaks from the test's environment into the child.
-const std::vector<std::string> kConfigVariables = {"DATABASE_URL",
-                                                   "REDIS_URL",
-                                                   "JWT_SECRET",
-                                                   "CORS_ALLOWED_ORIGINS",
-                                                   "HELIOSDB_LOG_LEVEL",
-                                                   "RUST_LOG",
-                                                   "HELIOSDB_WORKER_THREADS",
-                                                   "TOKIO_WORKER_THREADS",
-                                                   "OPENAI_API_KEY"};
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const fs::path& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
+using testing::ChildEnvironment;
+using testing::ChildProcess;
+using testing::FindProgram;
+using testing::ReadFile;
+using testing::SpawnOptions;
+using testing::TempDir;
+using testing::WriteFile;
 
 // The last `lines` lines of a file, for failure messages.
 std::string Tail(const fs::path& path, size_t lines = 30) {
@@ -84,147 +67,6 @@ std::string Tail(const fs::path& path, size_t lines = 30) {
   std::string out;
   for (size_t i = from; i < all.size(); ++i) out += all[i] + "\n";
   return out;
-}
-
-// The program's absolute path, searched on PATH like a shell would.
-std::optional<fs::path> FindProgram(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return std::nullopt;
-  for (const std::string& dir : text::Split(path, ':')) {
-    if (dir.empty()) continue;
-    fs::path candidate = fs::path(dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::nullopt;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("helios-metrics-test-" + text::NewUuid());
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-struct SpawnOptions {
-  std::vector<std::string> argv;  // argv[0] is the program's absolute path
-  std::vector<std::string> env;
-  fs::path stdin_path = "/dev/null";
-  fs::path stdout_path;
-  fs::path stderr_path;
-};
-
-// A child process that is stopped and reaped when this object is destroyed.
-class ChildProcess {
- public:
-  // Starts the program; nullptr (with the reason in *error) when it cannot be started.
-  static std::unique_ptr<ChildProcess> Start(const SpawnOptions& options, std::string* error) {
-    std::vector<std::string> argv_storage = options.argv;
-    std::vector<std::string> env_storage = options.env;
-    std::vector<char*> argv, envp;
-    for (std::string& a : argv_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (std::string& e : env_storage) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    int in = ::open(options.stdin_path.c_str(), O_RDONLY | O_CLOEXEC);
-    int out = ::open(options.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int err = ::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    auto close_all = [&] {
-      for (int fd : {in, out, err}) {
-        if (fd >= 0) ::close(fd);
-      }
-    };
-    if (in < 0 || out < 0 || err < 0) {
-      close_all();
-      *error = "cannot open the child's standard streams";
-      return nullptr;
-    }
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-      close_all();
-      *error = "fork failed";
-      return nullptr;
-    }
-    if (pid == 0) {
-      // Only async-signal-safe calls between fork and exec. The child dies with the test
-      // process, so a crashed test leaves no server behind.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      ::dup2(in, 0);
-      ::dup2(out, 1);
-      ::dup2(err, 2);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    close_all();
-    return std::unique_ptr<ChildProcess>(new ChildProcess(pid));
-  }
-
-  ~ChildProcess() { Stop(); }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  // True once the child has exited (it is then reaped).
-  bool Exited() {
-    if (reaped_) return true;
-    int status = 0;
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      reaped_ = true;
-      status_ = status;
-    }
-    return reaped_;
-  }
-
-  // Sends SIGTERM, waits up to `grace` for the child to exit, then SIGKILLs it. Returns the
-  // exit code, or 128 + the signal that ended it.
-  int Stop(std::chrono::milliseconds grace = 20s) {
-    if (!Exited()) {
-      ::kill(pid_, SIGTERM);
-      const auto deadline = SteadyClock::now() + grace;
-      while (!Exited() && SteadyClock::now() < deadline) std::this_thread::sleep_for(50ms);
-      if (!Exited()) {
-        ::kill(pid_, SIGKILL);
-        int status = 0;
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
-        reaped_ = true;
-        status_ = status;
-      }
-    }
-    if (WIFEXITED(status_)) return WEXITSTATUS(status_);
-    if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
-    return -1;
-  }
-
- private:
-  explicit ChildProcess(pid_t pid) : pid_(pid) {}
-  pid_t pid_;
-  bool reaped_ = false;
-  int status_ = 0;
-};
-
-// The test's environment minus the variables that configure the server.
-std::vector<std::string> ChildEnvironment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    std::string name = entry.substr(0, entry.find('='));
-    bool drop = false;
-    for (const std::string& v : kConfigVariables) drop |= (name == v);
-    if (!drop) env.push_back(entry);
-  }
-  return env;
 }
 
 // A port that was free a moment ago (Prometheus cannot report the port it bound for ":0").
@@ -276,7 +118,8 @@ TEST(ExpositionTest, PromtoolAcceptsTheExposition) {
                                     ChildEnvironment(),
                                     dir.path() / "metrics.txt",
                                     dir.path() / "out.txt",
-                                    dir.path() / "err.txt"},
+                                    dir.path() / "err.txt",
+                                    {}},
                                    &error);
   ASSERT_NE(child, nullptr) << error;
   const auto deadline = SteadyClock::now() + 60s;
@@ -378,7 +221,8 @@ class PrometheusIntegrationTest : public ::testing::Test {
          ChildEnvironment(),
          "/dev/null",
          dir_.path() / "server.out",
-         dir_.path() / "server.err"},
+         dir_.path() / "server.err",
+         {}},
         &error);
     ASSERT_NE(server_, nullptr) << error;
 
@@ -443,7 +287,8 @@ class PrometheusIntegrationTest : public ::testing::Test {
            ChildEnvironment(),
            "/dev/null",
            dir_.path() / "prometheus.out",
-           dir_.path() / "prometheus.err"},
+           dir_.path() / "prometheus.err",
+           {}},
           &error);
       ASSERT_NE(child, nullptr) << error;
       PrometheusApi api(prometheus_port_);
