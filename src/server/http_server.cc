@@ -348,7 +348,14 @@ class HttpServer::Impl {
         }
       }
     }
-    // Handlers are tried in registration order, so this catches every other path.
+    // Handlers are tried in registration order, so these catch every other path; under /api/v1/
+    // a caller must be authenticated even to learn that a route does not exist.
+    for (std::string_view method : kMethods) {
+      Add(method, "/api/v1/.*", "other", Access::kAuthenticated,
+          [](const httplib::Request&, const Body&, Context&) {
+            return FromError(Error(ErrorCode::kNotFound, "no such endpoint"));
+          });
+    }
     for (std::string_view method : kMethods) {
       Add(method, ".*", "other", Access::kPublic,
           [](const httplib::Request&, const Body&, Context&) {

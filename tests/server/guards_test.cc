@@ -233,6 +233,10 @@ TEST_F(GuardsTest, MissingOrBadCredentialsAre401WithAJsonError) {
   // Session routes are guarded too.
   EXPECT_EQ(Client().Get("/api/v1/sessions/s-1")->status, 401);
   EXPECT_EQ(Client().Delete("/api/v1/sessions/s-1")->status, 401);
+  // Nor can an unknown route under /api/v1/ be told from a known one without a token.
+  EXPECT_EQ(Client().Get("/api/v1/users")->status, 401);
+  httplib::Headers bearer = {{"Authorization", "Bearer " + good}};
+  EXPECT_EQ(Client().Get("/api/v1/users", bearer)->status, 404);
   // Health and login are not.
   EXPECT_EQ(Client().Get("/health")->status, 200);
 }
