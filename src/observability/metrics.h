@@ -145,7 +145,9 @@ struct ServiceMetrics {
   explicit ServiceMetrics(MetricsRegistry& registry);
   HistogramFamily& query_duration_seconds;        // {tenant}   every answered or failed question
   CounterFamily& queries_total;                   // {tenant}
-  CounterFamily& queries_failed_total;            // {tenant, code}  code = ErrorCodeName
+  // The same labels as queries_total, so that the runbook's rate(failed) / rate(total) matches.
+  CounterFamily& queries_failed_total;            // {tenant}
+  CounterFamily& query_errors_total;              // {tenant, code}  code = ErrorCodeName
   CounterFamily& cache_hits_total;                // {tenant}
   CounterFamily& cache_requests_total;            // {tenant}
   GaugeFamily& circuit_breaker_state;             // {service}  0 closed, 1 open, 2 half-open

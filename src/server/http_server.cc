@@ -738,11 +738,14 @@ class HttpServer::Impl {
       observability::ServiceMetrics& m = *guards_.metrics;
       m.queries_total.Inc({tenant});
       m.query_duration_seconds.Observe({tenant}, seconds);
-      // Both cache series exist from a tenant's first question, so the hit ratio is defined
-      // (0 hits) rather than missing.
-      m.cache_requests_total.Inc({tenant}, answer ? 1 : 0);
+      // There is no cache yet, so no lookup is counted; both series exist from a tenant's first
+      // question, so the runbook's hit-ratio expression finds them (and reports 0/0 as NaN).
+      m.cache_requests_total.Inc({tenant}, 0);
       m.cache_hits_total.Inc({tenant}, answer && answer->cache_hit ? 1 : 0);
-      if (!answer) m.queries_failed_total.Inc({tenant, ErrorCodeName(answer.error().code)});
+      if (!answer) {
+        m.queries_failed_total.Inc({tenant});
+        m.query_errors_total.Inc({tenant, ErrorCodeName(answer.error().code)});
+      }
     }
     if (elapsed > options_.slow_query_threshold) {
       logger_.Warn("slow query",

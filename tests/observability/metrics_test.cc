@@ -232,7 +232,8 @@ TEST(ServiceMetricsTest, RegistersTheRunbookNames) {
   MetricsRegistry registry;
   ServiceMetrics m(registry);
   m.queries_total.Inc({"acme"});
-  m.queries_failed_total.Inc({"acme", "not_understood"});
+  m.queries_failed_total.Inc({"acme"});
+  m.query_errors_total.Inc({"acme", "not_understood"});
   m.query_duration_seconds.Observe({"acme"}, 0.2);
   m.circuit_breaker_state.Set({"nl2sql"}, 0);
   m.active_sessions.Set({}, 4);
@@ -242,6 +243,7 @@ TEST(ServiceMetricsTest, RegistersTheRunbookNames) {
            "# TYPE query_duration_seconds histogram\n",
            "# TYPE queries_total counter\n",
            "# TYPE queries_failed_total counter\n",
+           "# TYPE query_errors_total counter\n",
            "# TYPE cache_hits_total counter\n",
            "# TYPE cache_requests_total counter\n",
            "# TYPE circuit_breaker_state gauge\n",
@@ -255,7 +257,8 @@ TEST(ServiceMetricsTest, RegistersTheRunbookNames) {
        }) {
     EXPECT_THAT(text, HasSubstr(type_line));
   }
-  EXPECT_THAT(text, HasSubstr("queries_failed_total{tenant=\"acme\",code=\"not_understood\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("queries_failed_total{tenant=\"acme\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("query_errors_total{tenant=\"acme\",code=\"not_understood\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("query_duration_seconds_bucket{tenant=\"acme\",le=\"0.2\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("circuit_breaker_state{service=\"nl2sql\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("\nactive_sessions 4\n"));
