@@ -784,8 +784,16 @@ std::optional<Hit> FindQuoteBreakout(const View& v) {
       }
     } else if (auto cmp = Comparison(v, j); cmp && !v.Word(j, "is")) {
       sql = IsConstant(v, *cmp) || v.Is(*cmp, Kind::kWord) || v.Is(*cmp, Kind::kLParen);
-    } else if (v.WordIn(j, kClauses) ||
-               ((v.Word(j, "order") || v.Word(j, "group")) && v.Word(j + 1, "by"))) {
+    } else if (v.WordIn(j, kClauses)) {
+      // The clause must go on as SQL: "contains 'union'" quotes a word, "x' UNION SELECT" does
+      // not.
+      if (v.Word(j, "union")) {
+        sql = v.Word(j + 1, "select") || v.Word(j + 1, "all") || v.Word(j + 1, "distinct") ||
+              v.Is(j + 1, Kind::kLParen);
+      } else {
+        sql = !v.AtEnd(j + 1) && !v.Is(j + 1, Kind::kString);
+      }
+    } else if ((v.Word(j, "order") || v.Word(j, "group")) && v.Word(j + 1, "by")) {
       sql = true;
     } else if (v.Is(j, Kind::kSemicolon)) {
       sql = true;
