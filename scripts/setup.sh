@@ -19,7 +19,7 @@ build_packages=(
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
   libstemmer-dev wordnet-dev wordnet-base
-  libargon2-dev libjwt-dev libpg-query-dev
+  libargon2-dev libjwt-dev libpg-query-dev libcurl4-openssl-dev
 )
 # prometheus also brings promtool, which checks deploy/alerts.yml.
 test_packages=(curl jq wrk prometheus)
