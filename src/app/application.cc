@@ -14,6 +14,9 @@
 #include "auth/token.h"
 #include "auth/user_store.h"
 #include "db/open.h"
+#include "llm/factory.h"
+#include "llm/retry.h"
+#include "nl2sql/prompt/prompt_builder.h"
 #include "server/http_server.h"
 #include "server/metrics_server.h"
 
@@ -67,10 +70,10 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   const auto start = clock.Steady();
   auto catalog = app->source_->Introspect();
   if (!catalog) return std::unexpected(catalog.error());
-  auto index = nl2sql::engine::SchemaIndex::Build(*catalog, *app->source_, 1000);
-  if (!index) return std::unexpected(index.error());
-  app->engine_ = std::make_shared<const nl2sql::engine::Engine>(
-      std::shared_ptr<const nl2sql::engine::SchemaIndex>(std::move(*index)), clock);
+  auto built = nl2sql::engine::SchemaIndex::Build(*catalog, *app->source_, 1000);
+  if (!built) return std::unexpected(built.error());
+  std::shared_ptr<const nl2sql::engine::SchemaIndex> index(std::move(*built));
+  app->engine_ = std::make_shared<const nl2sql::engine::Engine>(index, clock);
   logger.Info(
       "schema loaded",
       {{"database", app->source_->DisplayName()},
@@ -82,7 +85,89 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   store.max_sessions = static_cast<size_t>(config.session.max_concurrent_sessions);
   app->sessions_ = std::make_unique<conversation::MemorySessionStore>(clock, store);
 
+  // Examples for the language model: the seed file, then what users marked correct before.
+  constexpr std::string_view kDatabaseName = "default";
+  app->examples_ = std::make_unique<nl2sql::examples::ExampleStore>(clock);
+  const config::Nl2SqlConfig& n = config.nl2sql;
+  if (!n.examples_file.empty()) {
+    auto loaded = app->examples_->Load(n.examples_file, {std::string(kDatabaseName)});
+    if (!loaded) return std::unexpected(loaded.error());
+  }
+  if (!n.learned_examples_file.empty()) {
+    auto learned = app->examples_->Load(
+        n.learned_examples_file,
+        {std::string(kDatabaseName), std::string(nl2sql::examples::kSourceUser)});
+    if (!learned && learned.error().code != ErrorCode::kNotFound) {
+      return std::unexpected(learned.error());
+    }
+  }
+
+  if (config.llm.provider != config::LlmProvider::kNone) {
+    app->transport_ = llm::MakeCurlTransport();
+    auto provider =
+        llm::MakeProvider(config.llm, *app->transport_, clock, llm::RealSleeper());
+    if (!provider) return std::unexpected(provider.error());
+    app->provider_ = std::move(*provider);
+    app->linker_ = std::make_shared<const nl2sql::prompt::SchemaLinker>(index);
+    const db::Dialect dialect = app->source_->dialect();
+    nl2sql::prompt::SchemaNotes notes;
+    notes.descriptions = n.descriptions;
+    nl2sql::PromptFunction prompt =
+        [linker = app->linker_, store = app->examples_.get(), dialect,
+         notes = std::move(notes)](const nl2sql::PromptRequest& request) {
+          std::vector<nl2sql::prompt::Turn> history;
+          for (const nl2sql::PriorTurn& t : request.turns) {
+            history.push_back(nl2sql::prompt::Turn{t.question, t.sql, ""});
+          }
+          nl2sql::prompt::LinkOptions link;
+          link.dialect = dialect;
+          nl2sql::prompt::PromptInput input;
+          input.dialect = dialect;
+          input.schema = linker->Link(request.question, history, link);
+          input.notes = notes;
+          input.history = std::move(history);
+          for (const auto& match :
+               store->Similar(request.question, kDatabaseName, request.tenant_id, 5)) {
+            input.examples.push_back({match.example.question, match.example.sql});
+          }
+          input.question = request.question;
+          if (!request.failed_sql.empty()) {
+            input.correction = nl2sql::prompt::Correction{request.failed_sql, request.error};
+          }
+          return nl2sql::prompt::PromptBuilder().Build(input);
+        };
+    nl2sql::LlmAnswererOptions llm_options;
+    llm_options.max_rounds = config.llm.max_retries + 1;
+    llm_options.max_tokens = config.llm.max_tokens;
+    llm_options.temperature = config.llm.temperature;
+    llm_options.timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.server.request_timeout);
+    llm_options.max_rows = static_cast<size_t>(config.server.max_result_rows);
+    llm_options.statement_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.database.statement_timeout);
+    llm_options.llm_duration = &app->metrics_->llm_request_duration_seconds;
+    app->answerer_ = std::make_unique<nl2sql::LlmAnswerer>(
+        *app->provider_, *app->source_, *app->breaker_, std::move(prompt), clock, llm_options);
+    logger.Info("language model configured",
+                {{"provider", config::LlmProviderName(config.llm.provider)},
+                 {"model", config.llm.model},
+                 {"mode", config::Nl2SqlModeName(n.mode)}});
+  }
+
   nl2sql::PipelineOptions options;
+  switch (n.mode) {
+    case config::Nl2SqlMode::kEngine:
+      options.mode = nl2sql::Mode::kEngine;
+      break;
+    case config::Nl2SqlMode::kLlm:
+      options.mode = nl2sql::Mode::kLlm;
+      break;
+    case config::Nl2SqlMode::kAuto:
+      options.mode = nl2sql::Mode::kAuto;
+      break;
+  }
+  options.examples = app->examples_.get();
+  options.learned_examples_path = n.learned_examples_file;
   options.max_rows = static_cast<size_t>(config.server.max_result_rows);
   options.statement_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.database.statement_timeout);
@@ -92,8 +177,8 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   options.strip_sql_comments = security.enabled && security.output_sanitization;
   options.max_context_bytes = static_cast<size_t>(security.max_context_size);
   options.db_query_duration = &app->metrics_->db_query_duration_seconds;
-  app->pipeline_ = std::make_unique<nl2sql::Pipeline>(*app->source_, app->engine_, *app->sessions_,
-                                                      clock, options);
+  app->pipeline_ = std::make_unique<nl2sql::Pipeline>(
+      *app->source_, app->engine_, *app->sessions_, clock, options, app->answerer_.get());
   return app;
 }
 
@@ -162,6 +247,7 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   server::ServerGuards guards;
   guards.authenticator = authenticator.get();
   guards.metrics = &(*app)->metrics();
+  if ((*app)->provider() != nullptr) guards.breaker = &(*app)->breaker();
   const config::RateLimitConfig& rl = config.production.rate_limiting;
   if (rl.enabled) {
     guards.limiter = &limiter;

@@ -12,7 +12,12 @@
 #include "conversation/session_store.h"
 #include "db/data_source.h"
 #include "nl2sql/engine/engine.h"
+#include "llm/http_transport.h"
+#include "llm/provider.h"
+#include "nl2sql/examples/example_store.h"
+#include "nl2sql/llm_answerer.h"
 #include "nl2sql/pipeline.h"
+#include "nl2sql/prompt/schema_linker.h"
 #include "observability/logger.h"
 #include "observability/metrics.h"
 #include "ratelimit/rate_limiter.h"
@@ -35,6 +40,8 @@ class Application {
   observability::MetricsRegistry& registry() { return *registry_; }
   observability::ServiceMetrics& metrics() { return *metrics_; }
   resilience::CircuitBreaker& breaker() { return *breaker_; }
+  // Null when no language model is configured.
+  llm::LlmProvider* provider() { return provider_.get(); }
 
  private:
   Application() = default;
@@ -44,6 +51,11 @@ class Application {
   std::unique_ptr<db::DataSource> source_;
   std::shared_ptr<const nl2sql::engine::Engine> engine_;
   std::unique_ptr<conversation::MemorySessionStore> sessions_;
+  std::unique_ptr<nl2sql::examples::ExampleStore> examples_;
+  std::unique_ptr<llm::HttpTransport> transport_;
+  std::unique_ptr<llm::LlmProvider> provider_;
+  std::shared_ptr<const nl2sql::prompt::SchemaLinker> linker_;
+  std::unique_ptr<nl2sql::LlmAnswerer> answerer_;
   std::unique_ptr<nl2sql::Pipeline> pipeline_;
 };
 

@@ -785,9 +785,21 @@ void ReadLlm(TomlReader& r, const toml::table& t, LlmConfig& l) {
 
 void ReadNl2Sql(TomlReader& r, const toml::table& t, Nl2SqlConfig& n) {
   constexpr std::string_view kName = "nl2sql";
-  r.RejectUnknown(t, kName, {"mode", "confidence_threshold"});
+  r.RejectUnknown(t, kName,
+                  {"mode", "confidence_threshold", "examples_file", "learned_examples_file",
+                   "descriptions"});
   r.ReadEnum(t, kName, "mode", n.mode, kModeNames);
   r.Read(t, kName, "confidence_threshold", n.confidence_threshold);
+  r.Read(t, kName, "examples_file", n.examples_file);
+  r.Read(t, kName, "learned_examples_file", n.learned_examples_file);
+  if (const toml::table* d = r.Table(t, kName, "descriptions")) {
+    const std::string name = std::string(kName) + ".descriptions";
+    for (auto&& [key, node] : *d) {
+      std::string text;
+      r.Read(*d, name, key.str(), text);
+      if (!text.empty()) n.descriptions[std::string(key.str())] = std::move(text);
+    }
+  }
 }
 
 void ReadProduction(TomlReader& r, const toml::table& t, ProductionConfig& p) {
@@ -1090,6 +1102,11 @@ std::string RedactedSummary(const Config& c) {
   section("nl2sql");
   line("mode", Quote(Nl2SqlModeName(c.nl2sql.mode)));
   number("confidence_threshold", c.nl2sql.confidence_threshold);
+  line("examples_file", Quote(c.nl2sql.examples_file));
+  line("learned_examples_file", Quote(c.nl2sql.learned_examples_file));
+  for (const auto& [key, text] : c.nl2sql.descriptions) {
+    line(fmt::format("descriptions.{}", Quote(key)), Quote(text));
+  }
 
   const ProductionConfig& p = c.production;
   section("production.rate_limiting");

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,13 @@ enum class Nl2SqlMode { kEngine, kLlm, kAuto };
 struct Nl2SqlConfig {
   Nl2SqlMode mode = Nl2SqlMode::kAuto;
   double confidence_threshold = 0.6;  // 0..1
+  // Question -> SQL examples for the language model's prompts (JSON Lines); empty: none.
+  std::string examples_file;
+  // Where answers users mark correct are kept as examples; empty: kept in memory only.
+  std::string learned_examples_file;
+  // [nl2sql.descriptions]: business meaning of a table ("customers") or a column
+  // ("orders.status"), shown to the language model.
+  std::map<std::string, std::string> descriptions;
 };
 
 // [production] spells most settings twice: flat keys (rate_limit_qpm) and nested tables

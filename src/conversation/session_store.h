@@ -23,9 +23,10 @@ namespace helios::conversation {
 
 struct Turn {
   std::string question;
-  sql::Query query;
+  sql::Query query;  // the engine's query; empty when a language model wrote the SQL
   std::string sql;
   size_t row_count = 0;
+  bool has_query = true;  // false: `query` is empty (an LLM answer has no IR to edit)
 };
 
 struct Session {

@@ -43,7 +43,9 @@ struct CompletionRequest {
   // Ask for a JSON object {"sql": ..., "explanation": ...} where the provider supports a JSON
   // mode or schema; the caller parses the text either way (llm/sql_extract.h).
   bool json_object = true;
-  // The whole call, retries included, ends by then.
+  // The whole call, retries included, ends by then (read from the provider's Clock). The
+  // default, time_point{}, means the caller set none: the provider then allows
+  // (max_retries + 1) times its per-attempt timeout from the start of the call.
   std::chrono::steady_clock::time_point deadline;
 };
 
@@ -53,6 +55,9 @@ struct Completion {
   int input_tokens = 0;
   int output_tokens = 0;
   int attempts = 1;  // HTTP requests made, retries included
+  // The model stopped at max_tokens, so the text is probably cut off: do not run SQL taken
+  // from it (a cut-off JSON answer already fails ExtractSql in llm/sql_extract.h).
+  bool truncated = false;
 };
 
 class LlmProvider {

@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <limits>
+#include <variant>
+#include <optional>
+
 #include "common/text.h"
 #include "security/question_screen.h"
 #include "security/sanitize.h"
@@ -12,12 +17,26 @@ namespace helios::nl2sql {
 
 Pipeline::Pipeline(db::DataSource& source, std::shared_ptr<const engine::Engine> engine,
                    conversation::SessionStore& sessions, const Clock& clock,
-                   PipelineOptions options)
+                   PipelineOptions options, LlmAnswerer* llm)
     : source_(source),
       engine_(std::move(engine)),
       sessions_(sessions),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      llm_(llm) {}
+
+namespace {
+
+Error Declined(const engine::Understanding& understood) {
+  std::string why;
+  for (const auto& n : understood.notes) why += " " + n + ".";
+  return Error(ErrorCode::kNotUnderstood,
+               fmt::format("I am not confident I understood the question (confidence {:.2f}).{} "
+                           "Try rephrasing with the names of tables, columns or values.",
+                           understood.confidence, why));
+}
+
+}  // namespace
 
 Result<Answer> Pipeline::Ask(const AskRequest& request) {
   const auto start = clock_.Steady();
@@ -36,11 +55,15 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   std::string session_id = request.session_id.empty() ? text::NewUuid() : request.session_id;
   auto session = sessions_.Load(request.tenant_id, session_id);
   if (!session) return std::unexpected(session.error());
+  const conversation::Session* current = *session ? &**session : nullptr;
+  // A follow-up edits the previous turn's query when the engine wrote it.
   const sql::Query* previous = nullptr;
-  if (*session && !(*session)->turns.empty()) previous = &(*session)->turns.back().query;
+  if (current && !current->turns.empty() && current->turns.back().has_query) {
+    previous = &current->turns.back().query;
+  }
   size_t context = request.question.size();
-  if (*session) {
-    for (const conversation::Turn& turn : (*session)->turns) {
+  if (current) {
+    for (const conversation::Turn& turn : current->turns) {
       context += turn.question.size() + turn.sql.size();
     }
   }
@@ -51,17 +74,54 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
                             options_.max_context_bytes));
   }
 
-  auto understood = engine_->Understand(request.question, previous);
-  if (!understood) return std::unexpected(understood.error());
-  if (understood->confidence < options_.confidence_threshold) {
-    std::string why;
-    for (const auto& n : understood->notes) why += " " + n + ".";
-    return Fail(ErrorCode::kNotUnderstood,
-                fmt::format("I am not confident I understood the question (confidence {:.2f}).{} "
-                            "Try rephrasing with the names of tables, columns or values.",
-                            understood->confidence, why));
+  // The router: the engine when it is sure enough (or the only one), the model otherwise.
+  Result<Answer> answer = Fail(ErrorCode::kInternal, "no route");
+  conversation::Turn turn;
+  turn.question = request.question;
+  const bool use_llm = llm_ != nullptr && options_.mode != Mode::kEngine;
+  std::optional<engine::Understanding> understood;
+  if (options_.mode != Mode::kLlm || llm_ == nullptr) {
+    auto parsed = engine_->Understand(request.question, previous);
+    if (!parsed && !use_llm) return std::unexpected(parsed.error());
+    if (parsed) understood = std::move(*parsed);
   }
-  const sql::Query& query = understood->query;
+  if (understood && understood->confidence >= options_.confidence_threshold) {
+    answer = FromEngine(*understood);
+    if (answer) turn.query = understood->query;
+  } else if (use_llm) {
+    answer = FromLlm(request, current);
+    turn.has_query = false;
+    if (!answer && answer.error().code == ErrorCode::kUnavailable &&
+        options_.mode == Mode::kAuto) {
+      // The model is unavailable (or its breaker open); the engine answers only what it is
+      // sure of, and this was not such a question.
+      answer = Fail(ErrorCode::kUnavailable,
+                    fmt::format("The language model is unavailable ({}). The built-in engine "
+                                "could not answer this question with confidence{}; try again "
+                                "shortly, or rephrase with the names of tables, columns or "
+                                "values.",
+                                answer.error().message,
+                                understood ? fmt::format(" ({:.2f})", understood->confidence)
+                                           : std::string()));
+    }
+  } else if (understood) {
+    return std::unexpected(Declined(*understood));
+  }
+  if (!answer) return answer;
+
+  answer->session_id = session_id;
+  if (options_.strip_sql_comments) answer->sql = security::StripSqlComments(answer->sql);
+  turn.sql = answer->sql;
+  turn.row_count = answer->row_count;
+  auto turn_number = sessions_.Append(request.tenant_id, session_id, std::move(turn));
+  if (!turn_number) return std::unexpected(turn_number.error());
+  answer->turn = *turn_number;
+  answer->latency_ms = std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
+  return answer;
+}
+
+Result<Answer> Pipeline::FromEngine(const engine::Understanding& understood) {
+  const sql::Query& query = understood.query;
   sql::RenderOptions render{source_.dialect(), false};
   sql::RenderedSql bound = sql::Render(query, render);
   db::ExecuteOptions exec{options_.max_rows, options_.statement_timeout};
@@ -75,13 +135,11 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   if (!result) return std::unexpected(result.error());
 
   Answer answer;
-  answer.session_id = session_id;
   answer.sql = sql::Render(query, {source_.dialect(), true}).text;
-  if (options_.strip_sql_comments) answer.sql = security::StripSqlComments(answer.sql);
   answer.explanation = sql::Explain(query);
-  if (!understood->notes.empty()) {
+  if (!understood.notes.empty()) {
     answer.explanation += " (I ";
-    answer.explanation += text::Join(understood->notes, "; ");
+    answer.explanation += text::Join(understood.notes, "; ");
     answer.explanation += ".)";
   }
   answer.columns = std::move(result->columns);
@@ -89,14 +147,34 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   answer.row_count = answer.rows.size();
   answer.truncated = result->truncated;
   answer.source = "engine";
-  answer.confidence = understood->confidence;
+  answer.confidence = understood.confidence;
   answer.chart = SuggestChart(query, answer.columns, answer.row_count);
+  return answer;
+}
 
-  conversation::Turn turn{request.question, query, answer.sql, answer.row_count};
-  auto turn_number = sessions_.Append(request.tenant_id, session_id, std::move(turn));
-  if (!turn_number) return std::unexpected(turn_number.error());
-  answer.turn = *turn_number;
-  answer.latency_ms = std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
+Result<Answer> Pipeline::FromLlm(const AskRequest& request,
+                                 const conversation::Session* session) {
+  PromptRequest prompt;
+  prompt.tenant_id = request.tenant_id;
+  prompt.question = request.question;
+  if (session) {
+    for (const conversation::Turn& t : session->turns) {
+      prompt.turns.push_back(PriorTurn{t.question, t.sql});
+    }
+  }
+  auto generated = llm_->Answer(prompt);
+  if (!generated) return std::unexpected(generated.error());
+  Answer answer;
+  answer.sql = std::move(generated->sql);
+  answer.explanation = std::move(generated->explanation);
+  answer.columns = std::move(generated->result.columns);
+  answer.rows = std::move(generated->result.rows);
+  answer.row_count = answer.rows.size();
+  answer.truncated = generated->result.truncated;
+  answer.source = "llm";
+  answer.confidence = std::numeric_limits<double>::quiet_NaN();
+  answer.correction_rounds = generated->rounds - 1;
+  answer.chart = SuggestChartFromResult(answer.columns, answer.rows);
   return answer;
 }
 
@@ -156,4 +234,67 @@ ChartSuggestion SuggestChart(const sql::Query& q, const std::vector<std::string>
   return chart;
 }
 
+namespace {
+
+// "2024-03-01", "2024-03", "2024-03-01 10:00:00": a calendar value in text.
+bool LooksLikeDate(const std::string& s) {
+  if (s.size() < 7 || s[4] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6}) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+enum class CellKind { kNumber, kDate, kText, kOther };
+
+CellKind KindOf(const db::Value& v) {
+  if (std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v)) {
+    return CellKind::kNumber;
+  }
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    return LooksLikeDate(*s) ? CellKind::kDate : CellKind::kText;
+  }
+  return CellKind::kOther;
+}
+
+// The kind of a column: that of its non-null cells when they agree, else kOther.
+CellKind ColumnKind(const std::vector<db::Row>& rows, size_t column) {
+  std::optional<CellKind> kind;
+  for (const db::Row& row : rows) {
+    if (column >= row.size() || std::holds_alternative<std::monostate>(row[column])) continue;
+    CellKind k = KindOf(row[column]);
+    if (kind && *kind != k) return CellKind::kOther;
+    kind = k;
+  }
+  return kind.value_or(CellKind::kOther);
+}
+
+}  // namespace
+
+ChartSuggestion SuggestChartFromResult(const std::vector<std::string>& columns,
+                                       const std::vector<db::Row>& rows) {
+  ChartSuggestion chart;
+  chart.type = "table";
+  if (columns.empty() || rows.empty()) return chart;
+  std::vector<CellKind> kinds;
+  for (size_t i = 0; i < columns.size(); ++i) kinds.push_back(ColumnKind(rows, i));
+  if (rows.size() == 1 && columns.size() == 1 && kinds[0] == CellKind::kNumber) {
+    chart.type = "number";
+    chart.y = {columns[0]};
+    return chart;
+  }
+  // One label (or date) column first, then numeric measures only.
+  if (columns.size() < 2 || kinds[0] == CellKind::kNumber || kinds[0] == CellKind::kOther) {
+    return chart;
+  }
+  for (size_t i = 1; i < columns.size(); ++i) {
+    if (kinds[i] != CellKind::kNumber) return ChartSuggestion{"table", "", {}};
+    chart.y.push_back(columns[i]);
+  }
+  chart.x = columns[0];
+  chart.type = kinds[0] == CellKind::kDate ? "line" : "bar";
+  return chart;
+}
+
 }  // namespace helios::nl2sql
+

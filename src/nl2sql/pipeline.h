@@ -7,18 +7,26 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/clock.h"
 #include "conversation/session_store.h"
 #include "db/data_source.h"
 #include "nl2sql/engine/engine.h"
+#include "nl2sql/examples/example_store.h"
+#include "nl2sql/llm_answerer.h"
 #include "nl2sql/service.h"
 #include "observability/metrics.h"
 
 namespace helios::nl2sql {
 
+// Who writes the SQL ([nl2sql] mode): the built-in engine only, the language model only, or
+// the engine when it is confident enough and the model otherwise.
+enum class Mode { kEngine, kLlm, kAuto };
+
 struct PipelineOptions {
+  Mode mode = Mode::kAuto;
   std::string database_name = "default";  // the name the API's "database" field may use
   size_t max_rows = 1000;
   std::chrono::milliseconds statement_timeout{10000};
@@ -33,20 +41,28 @@ struct PipelineOptions {
   // turns' questions and SQL plus the new question. Past it, a follow-up is refused (413) and
   // the caller starts a new session.
   size_t max_context_bytes = 1'000'000;
+  // Answers users mark correct become examples here (may be null: feedback is then refused),
+  // and the user-added examples are saved to learned_examples_path (empty: not saved).
+  examples::ExampleStore* examples = nullptr;
+  std::string learned_examples_path;
   // Where database call durations are recorded ({database} label: database_name); may be null.
   observability::HistogramFamily* db_query_duration = nullptr;
 };
 
 class Pipeline final : public QueryService {
  public:
+  // llm may be null (no provider configured): then every question goes to the engine.
   Pipeline(db::DataSource& source, std::shared_ptr<const engine::Engine> engine,
-           conversation::SessionStore& sessions, const Clock& clock, PipelineOptions options);
+           conversation::SessionStore& sessions, const Clock& clock, PipelineOptions options,
+           LlmAnswerer* llm = nullptr);
 
   Result<Answer> Ask(const AskRequest& request) override;
   HealthReport Health() override;
   Result<SessionView> GetSession(const std::string& tenant_id,
                                  const std::string& session_id) override;
   Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) override;
+  Result<void> MarkCorrect(const std::string& tenant_id, const std::string& session_id,
+                           int turn) override;
 
  private:
   db::DataSource& source_;
@@ -54,10 +70,21 @@ class Pipeline final : public QueryService {
   conversation::SessionStore& sessions_;
   const Clock& clock_;
   const PipelineOptions options_;
+  LlmAnswerer* const llm_;
+  std::mutex save_mu_;  // one save of the learned examples at a time, each of the latest state
+
+  // The answer from the engine's query, or from the language model (session: may be null).
+  Result<Answer> FromEngine(const engine::Understanding& understood);
+  Result<Answer> FromLlm(const AskRequest& request, const conversation::Session* session);
 };
 
 // A chart that fits the query's shape and its result: a single number, a line over time,
 // bars over categories, or a table.
+// For SQL without a query structure (a model's): from the result's shape alone — one number,
+// a line over dates, bars over labels with numeric measures, or a table.
+ChartSuggestion SuggestChartFromResult(const std::vector<std::string>& columns,
+                                       const std::vector<db::Row>& rows);
+
 ChartSuggestion SuggestChart(const sql::Query& query, const std::vector<std::string>& columns,
                              size_t row_count);
 

@@ -27,6 +27,37 @@ Result<SessionView> Pipeline::GetSession(const std::string& tenant_id,
   return view;
 }
 
+Result<void> Pipeline::MarkCorrect(const std::string& tenant_id, const std::string& session_id,
+                                   int turn) {
+  if (options_.examples == nullptr) {
+    return Fail(ErrorCode::kNotFound, "This server keeps no examples, so feedback is not recorded.");
+  }
+  auto session = sessions_.Load(tenant_id, session_id);
+  if (!session) return std::unexpected(session.error());
+  if (!*session) return std::unexpected(NoSuchSession(session_id));
+  const int first = (*session)->turn_count - static_cast<int>((*session)->turns.size()) + 1;
+  if (turn < first || turn > (*session)->turn_count) {
+    return Fail(ErrorCode::kNotFound,
+                fmt::format("Turn {} of session '{}' is not kept any more (turns {}..{} are).",
+                            turn, session_id, first, (*session)->turn_count));
+  }
+  const conversation::Turn& t = (*session)->turns[static_cast<size_t>(turn - first)];
+  examples::Example example;
+  example.question = t.question;
+  example.sql = t.sql;
+  example.database = options_.database_name;
+  example.tenant = tenant_id;
+  example.source = std::string(examples::kSourceUser);
+  auto added = options_.examples->Add(std::move(example));
+  if (!added) return std::unexpected(added.error());
+  if (!options_.learned_examples_path.empty()) {
+    std::lock_guard lock(save_mu_);
+    auto saved = options_.examples->Save(options_.learned_examples_path);
+    if (!saved) return std::unexpected(saved.error());
+  }
+  return {};
+}
+
 Result<void> Pipeline::EndSession(const std::string& tenant_id, const std::string& session_id) {
   auto removed = sessions_.Remove(tenant_id, session_id);
   if (!removed) return std::unexpected(removed.error());

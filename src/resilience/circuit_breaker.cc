@@ -113,6 +113,19 @@ void CircuitBreaker::RecordFailure() {
   Notify(from, to);
 }
 
+void CircuitBreaker::Reset() {
+  BreakerState from = BreakerState::kClosed;
+  {
+    std::lock_guard lock(mu_);
+    from = state_;
+    state_ = BreakerState::kClosed;
+    consecutive_failures_ = 0;
+    trials_in_flight_ = 0;
+    trial_successes_ = 0;
+  }
+  Notify(from, BreakerState::kClosed);
+}
+
 BreakerState CircuitBreaker::state() {
   const auto now = clock_.Steady();
   BreakerState from = BreakerState::kClosed;

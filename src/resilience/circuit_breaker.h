@@ -47,6 +47,9 @@ class CircuitBreaker {
   void RecordSuccess();
   void RecordFailure();
 
+  // Closes the breaker at once and forgets its failures (an operator's reset).
+  void Reset();
+
   // The current state; an open breaker whose timeout has passed reports half-open.
   BreakerState state();
   const std::string& service() const { return service_; }

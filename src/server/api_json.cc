@@ -82,6 +82,7 @@ std::string AnswerToJson(const nl2sql::Answer& answer) {
   json["truncated"] = answer.truncated;
   json["source"] = answer.source;
   json["confidence"] = Number(answer.confidence);
+  json["correction_rounds"] = answer.correction_rounds;
   json["cache_hit"] = answer.cache_hit;
   json["latency_ms"] = Number(answer.latency_ms);
   json["chart"] = {{"type", answer.chart.type}, {"x", answer.chart.x}, {"y", answer.chart.y}};

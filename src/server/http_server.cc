@@ -20,6 +20,7 @@
 #include "auth/authenticator.h"
 #include "common/text.h"
 #include "observability/metrics.h"
+#include "resilience/circuit_breaker.h"
 #include "security/sanitize.h"
 #include "server/api_json.h"
 #include "server/http_status.h"
@@ -49,6 +50,7 @@ enum class Access {
   kPublic,         // anyone (health, login)
   kAuthenticated,  // a valid token
   kAnalyst,        // a valid token with the analyst role
+  kAdmin,          // a valid token with the admin role
 };
 
 // The request body as read by a handler.
@@ -322,6 +324,12 @@ class HttpServer::Impl {
         {"/api/v1/auth/login", "/api/v1/auth/login",
          {{"POST", Access::kPublic, bind(&Impl::Login)}}},
         {"/api/v1/query", "/api/v1/query", {{"POST", Access::kAnalyst, bind(&Impl::Query)}}},
+        {"/api/v1/feedback", "/api/v1/feedback",
+         {{"POST", Access::kAnalyst, bind(&Impl::Feedback)}}},
+        {"/api/v1/admin/circuit-breaker", "/api/v1/admin/circuit-breaker",
+         {{"GET", Access::kAdmin, bind(&Impl::BreakerState)}}},
+        {"/api/v1/admin/circuit-breaker/reset", "/api/v1/admin/circuit-breaker/reset",
+         {{"POST", Access::kAdmin, bind(&Impl::BreakerReset)}}},
         {"/api/v1/sessions/([^/]+)", "/api/v1/sessions/{id}",
          {{"GET", Access::kAuthenticated, bind(&Impl::GetSession)},
           {"DELETE", Access::kAuthenticated, bind(&Impl::EndSession)}}},
@@ -517,6 +525,9 @@ class HttpServer::Impl {
       return FromError(Error(ErrorCode::kPermissionDenied,
                              "asking questions needs the \"analyst\" role; ask an "
                              "administrator to grant it"));
+    }
+    if (access == Access::kAdmin && !auth::HasRole(*ctx.principal, auth::kRoleAdmin)) {
+      return FromError(Error(ErrorCode::kPermissionDenied, "this needs the \"admin\" role"));
     }
     return std::nullopt;
   }
@@ -757,6 +768,67 @@ class HttpServer::Impl {
                     {"sql", answer ? answer->sql : std::string()}});
       if (guards_.metrics != nullptr) guards_.metrics->slow_queries_total.Inc({tenant});
     }
+  }
+
+  // {"session_id": string, "turn": integer >= 1, "correct": boolean}
+  Reply Feedback(const httplib::Request& req, const Body& body, Context& ctx) {
+    if (auto bad = CheckBody(req, body)) return std::move(*bad);
+    nlohmann::json doc = nlohmann::json::parse(body.bytes, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      return FromError(Error(ErrorCode::kInvalidArgument,
+                             "the body must be a JSON object {\"session_id\": ..., \"turn\": ..., "
+                             "\"correct\": true|false}"));
+    }
+    auto session = doc.find("session_id");
+    auto turn = doc.find("turn");
+    auto correct = doc.find("correct");
+    if (session == doc.end() || !session->is_string() ||
+        !IsValidId(session->get_ref<const std::string&>())) {
+      return FromError(Error(ErrorCode::kInvalidArgument, "\"session_id\" must be a session id"));
+    }
+    if (turn == doc.end() || !turn->is_number_integer() || turn->get<int64_t>() < 1 ||
+        turn->get<int64_t>() > 1'000'000) {
+      return FromError(Error(ErrorCode::kInvalidArgument, "\"turn\" must be an integer >= 1"));
+    }
+    if (correct == doc.end() || !correct->is_boolean()) {
+      return FromError(Error(ErrorCode::kInvalidArgument, "\"correct\" must be true or false"));
+    }
+    const std::string id = session->get<std::string>();
+    ctx.log.session_id = id;
+    if (!correct->get<bool>()) {
+      // Only correct answers teach; a wrong one is worth a log line for whoever curates.
+      logger_.Info("answer marked wrong", {{"tenant_id", ctx.tenant},
+                                           {"session_id", id},
+                                           {"turn", turn->get<int64_t>()}});
+      return Reply{204, "", {}, {}, false, {}};
+    }
+    auto marked = service_.MarkCorrect(ctx.tenant, id, static_cast<int>(turn->get<int64_t>()));
+    if (!marked) return FromError(marked.error());
+    return Reply{204, "", {}, {}, false, {}};
+  }
+
+  static std::string BreakerJson(resilience::CircuitBreaker& breaker) {
+    nlohmann::json body = {{"service", breaker.service()},
+                           {"state", std::string(resilience::BreakerStateName(breaker.state()))}};
+    return body.dump();
+  }
+
+  Reply BreakerState(const httplib::Request&, const Body&, Context&) {
+    if (guards_.breaker == nullptr) {
+      return FromError(Error(ErrorCode::kNotFound, "no language model is configured"));
+    }
+    return Reply{200, BreakerJson(*guards_.breaker), {}, {}, false, {}};
+  }
+
+  Reply BreakerReset(const httplib::Request&, const Body&, Context& ctx) {
+    if (guards_.breaker == nullptr) {
+      return FromError(Error(ErrorCode::kNotFound, "no language model is configured"));
+    }
+    guards_.breaker->Reset();
+    logger_.Warn("circuit breaker reset by an administrator",
+                 {{"service", guards_.breaker->service()},
+                  {"user", ctx.principal ? ctx.principal->user : std::string("(no auth)")}});
+    return Reply{200, BreakerJson(*guards_.breaker), {}, {}, false, {}};
   }
 
   static Result<std::string> SessionIdOf(const httplib::Request& req) {

@@ -7,6 +7,10 @@
 //   POST   /api/v1/query            {"session_id"?, "query", "database"?} -> AnswerToJson
 //   GET    /api/v1/sessions/{id}    the session's kept turns
 //   DELETE /api/v1/sessions/{id}    ends the session
+//   POST   /api/v1/feedback         {"session_id","turn","correct"}: a correct answer becomes an
+//                                   example for the language model's prompts
+//   GET    /api/v1/admin/circuit-breaker          the LLM breaker's state (role admin)
+//   POST   /api/v1/admin/circuit-breaker/reset    closes it at once (role admin)
 //   anything else                   404, or 405 with an Allow header for a known path
 // With an Authenticator every /api/v1/* route but login needs "Authorization: Bearer <JWT>"
 // (401 otherwise) and the caller's tenant scopes everything it touches; asking questions needs
@@ -45,6 +49,9 @@ class Authenticator;
 namespace helios::observability {
 struct ServiceMetrics;
 }
+namespace helios::resilience {
+class CircuitBreaker;
+}
 
 namespace helios::server {
 
@@ -62,6 +69,8 @@ struct ServerGuards {
   ratelimit::RateLimiter* limiter = nullptr;     // null: no rate limiting
   RateLimits rate_limits;
   observability::ServiceMetrics* metrics = nullptr;
+  // The language model's breaker, for the admin routes; null: those routes answer 404.
+  resilience::CircuitBreaker* breaker = nullptr;
 };
 
 struct ServerOptions {

@@ -982,5 +982,21 @@ TEST(MetricsConfigTest, HostDefaultsToTheServers) {
   EXPECT_TRUE(Parse("")->metrics.host.empty());
 }
 
+TEST(Nl2SqlConfigTest, ExamplesAndDescriptions) {
+  Result<Config> c = Parse(
+      "[nl2sql]\nexamples_file = \"examples/retail.jsonl\"\n"
+      "learned_examples_file = \"/var/lib/heliosdb/learned.jsonl\"\n"
+      "[nl2sql.descriptions]\ncustomers = \"People who ordered at least once\"\n"
+      "\"orders.status\" = \"pending, shipped, delivered, cancelled or returned\"\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->nl2sql.examples_file, "examples/retail.jsonl");
+  EXPECT_EQ(c->nl2sql.learned_examples_file, "/var/lib/heliosdb/learned.jsonl");
+  ASSERT_EQ(c->nl2sql.descriptions.size(), 2u);
+  EXPECT_EQ(c->nl2sql.descriptions.at("orders.status"),
+            "pending, shipped, delivered, cancelled or returned");
+  EXPECT_THAT(InvalidMessage(Parse("[nl2sql.descriptions]\ncustomers = 3\n")),
+              HasSubstr("[nl2sql.descriptions] customers: must be a string"));
+}
+
 }  // namespace
 }  // namespace helios::config

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -18,6 +19,8 @@
 #include "db/open.h"
 #include "nl2sql/engine/engine.h"
 #include "nl2sql/engine/schema_index.h"
+#include "nl2sql/llm_answerer.h"
+#include "resilience/circuit_breaker.h"
 
 namespace helios::nl2sql {
 namespace {
@@ -604,6 +607,247 @@ TEST(SuggestChartTest, ListingsAndEmptyResultsAreTables) {
   count.select = {{sql::Expr::CountStar(), ""}};
   EXPECT_EQ(SuggestChart(count, {"count"}, 0).type, "table");
   EXPECT_EQ(SuggestChart(count, {}, 1).type, "table");
+}
+
+TEST_F(PipelineTest, AnAnswerMarkedCorrectBecomesTheTenantsExample) {
+  examples::ExampleStore store(*clock_);
+  PipelineOptions options;
+  options.examples = &store;
+  options.learned_examples_path = (*dir_ / "learned.jsonl").string();
+  auto pipeline = NewPipeline(*source_, options);
+  Answer a = AskOk(*pipeline, Request("How many customers are in Germany?", "", "tenant-a"));
+  ASSERT_TRUE(pipeline->MarkCorrect("tenant-a", a.session_id, 1).has_value());
+  auto similar = store.Similar("customers in Germany", "default", "tenant-a", 3);
+  ASSERT_FALSE(similar.empty());
+  EXPECT_EQ(similar[0].example.sql, a.sql);
+  EXPECT_TRUE(store.Similar("customers in Germany", "default", "tenant-b", 3).empty());
+  // Another tenant cannot mark it; a turn not kept is not found.
+  EXPECT_EQ(pipeline->MarkCorrect("tenant-b", a.session_id, 1).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(pipeline->MarkCorrect("tenant-a", a.session_id, 2).error().code,
+            ErrorCode::kNotFound);
+  // The learned examples survive a restart.
+  examples::ExampleStore reloaded(*clock_);
+  ASSERT_TRUE(reloaded.Load(options.learned_examples_path).has_value());
+  EXPECT_EQ(reloaded.Size(), 1u);
+  // Without a store, feedback is refused.
+  EXPECT_EQ(pipeline_->MarkCorrect("default", a.session_id, 1).error().code,
+            ErrorCode::kNotFound);
+}
+
+// --- The language model's path ---------------------------------------------------------------
+
+// A model whose answers a test scripts in order; it records the prompts it was sent.
+class ScriptedModel final : public llm::LlmProvider {
+ public:
+  explicit ScriptedModel(std::vector<Result<llm::Completion>> script) : script_(std::move(script)) {}
+  std::string_view name() const override { return "scripted"; }
+  Result<llm::Completion> Complete(const llm::CompletionRequest& request) override {
+    requests_.push_back(request);
+    if (script_.empty()) return Fail(ErrorCode::kUnavailable, "the script ran out");
+    Result<llm::Completion> next = script_.front();
+    if (script_.size() > 1 || !repeat_last_) script_.erase(script_.begin());
+    return next;
+  }
+  void RepeatLast() { repeat_last_ = true; }
+  const std::vector<llm::CompletionRequest>& requests() const { return requests_; }
+
+ private:
+  std::vector<Result<llm::Completion>> script_;
+  std::vector<llm::CompletionRequest> requests_;
+  bool repeat_last_ = false;
+};
+
+Result<llm::Completion> Says(std::string text) {
+  llm::Completion c;
+  c.text = std::move(text);
+  return c;
+}
+
+// The prompt of a round: the question, and for a correction the failed SQL and the error.
+std::vector<llm::Message> EchoPrompt(const PromptRequest& r) {
+  std::string user = "question: " + r.question;
+  if (!r.failed_sql.empty()) user += "\nfailed: " + r.failed_sql + "\nerror: " + r.error;
+  for (const PriorTurn& t : r.turns) user += "\nearlier: " + t.question + " -> " + t.sql;
+  return {{llm::Role::kSystem, "rules"}, {llm::Role::kUser, user}};
+}
+
+class LlmPipelineTest : public PipelineTest {
+ protected:
+  std::unique_ptr<Pipeline> WithModel(ScriptedModel& model, Mode mode = Mode::kAuto) {
+    breaker_ = std::make_unique<resilience::CircuitBreaker>(
+        "nl2sql", *clock_,
+        resilience::BreakerOptions{true, 3, std::chrono::milliseconds(60'000), 1});
+    LlmAnswererOptions llm_options;
+    llm_options.max_rounds = 3;
+    answerer_ = std::make_unique<LlmAnswerer>(model, *source_, *breaker_, EchoPrompt, *clock_,
+                                              llm_options);
+    PipelineOptions options;
+    options.mode = mode;
+    return std::make_unique<Pipeline>(*source_, DemoEnvironment::Get().engine(), *store_,
+                                      *clock_, options, answerer_.get());
+  }
+
+  std::unique_ptr<resilience::CircuitBreaker> breaker_;
+  std::unique_ptr<LlmAnswerer> answerer_;
+};
+
+TEST_F(LlmPipelineTest, AConfidentEngineAnswersWithoutTheModel) {
+  ScriptedModel model({});
+  auto pipeline = WithModel(model);
+  Answer a = AskOk(*pipeline, Request("How many customers are there?"));
+  EXPECT_EQ(a.source, "engine");
+  EXPECT_TRUE(model.requests().empty());
+}
+
+TEST_F(LlmPipelineTest, TheModelAnswersWhatTheEngineCannot) {
+  ScriptedModel model({Says(R"({"sql": "SELECT COUNT(*) AS n FROM customers WHERE country = 'Germany'",
+                                "explanation": "Counts German customers."})")});
+  auto pipeline = WithModel(model);
+  Answer a = AskOk(*pipeline, Request("purple monkey dishwasher"));
+  EXPECT_EQ(a.source, "llm");
+  EXPECT_EQ(a.correction_rounds, 0);
+  EXPECT_TRUE(std::isnan(a.confidence));
+  EXPECT_EQ(a.explanation, "Counts German customers.");
+  ASSERT_EQ(a.rows.size(), 1u);
+  EXPECT_EQ(a.rows[0][0], Scalar("SELECT COUNT(*) FROM customers WHERE country = 'Germany'"));
+  EXPECT_EQ(a.chart.type, "number");
+  ASSERT_EQ(model.requests().size(), 1u);
+  EXPECT_TRUE(model.requests()[0].json_object);
+}
+
+TEST_F(LlmPipelineTest, AWrongColumnIsCorrectedInOneRound) {
+  ScriptedModel model({
+      Says(R"({"sql": "SELECT nation, COUNT(*) FROM customers GROUP BY nation", "explanation": "x"})"),
+      Says("Sorry, here it is:\n```sql\nSELECT country, COUNT(*) AS customers FROM customers "
+           "GROUP BY country ORDER BY country\n```"),
+  });
+  auto pipeline = WithModel(model);
+  Answer a = AskOk(*pipeline, Request("purple monkey dishwasher"));
+  EXPECT_EQ(a.source, "llm");
+  EXPECT_EQ(a.correction_rounds, 1);
+  EXPECT_EQ(a.rows.size(), 18u);  // the demo database's countries
+  EXPECT_EQ(a.chart.type, "bar");
+  ASSERT_EQ(model.requests().size(), 2u);
+  // The second round showed the model its SQL and the database's complaint.
+  const std::string& second = model.requests()[1].messages.back().content;
+  EXPECT_THAT(second, HasSubstr("failed: SELECT nation"));
+  EXPECT_THAT(second, HasSubstr("nation"));
+  EXPECT_THAT(second, HasSubstr("error: "));
+}
+
+TEST_F(LlmPipelineTest, WritesAreNeverRunEvenWhenTheModelInsists) {
+  ScriptedModel model({Says(R"({"sql": "DELETE FROM customers", "explanation": "cleanup"})")});
+  model.RepeatLast();
+  auto pipeline = WithModel(model);
+  auto answer = pipeline->Ask(Request("purple monkey dishwasher"));
+  ASSERT_FALSE(answer.has_value());
+  EXPECT_EQ(answer.error().code, ErrorCode::kNotUnderstood);
+  EXPECT_THAT(answer.error().message, HasSubstr("after 3 attempts"));
+  EXPECT_EQ(model.requests().size(), 3u);
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM customers"), db::Value{int64_t{5000}});
+}
+
+TEST_F(LlmPipelineTest, ADeclineEndsInA422WithTheModelsReason) {
+  ScriptedModel model({Says(R"({"sql": "", "explanation": "There is no weather data."})")});
+  auto pipeline = WithModel(model);
+  auto answer = pipeline->Ask(Request("purple monkey dishwasher"));
+  ASSERT_FALSE(answer.has_value());
+  EXPECT_EQ(answer.error().code, ErrorCode::kNotUnderstood);
+  EXPECT_THAT(answer.error().message, HasSubstr("There is no weather data."));
+  EXPECT_EQ(model.requests().size(), 1u);
+}
+
+TEST_F(LlmPipelineTest, AFailingModelOpensTheBreakerWhichHalfOpensAndCloses) {
+  ScriptedModel model({Fail(ErrorCode::kUnavailable, "HTTP 500 from the provider")});
+  model.RepeatLast();
+  auto pipeline = WithModel(model);
+  for (int i = 0; i < 3; ++i) {
+    auto answer = pipeline->Ask(Request("purple monkey dishwasher"));
+    ASSERT_FALSE(answer.has_value());
+    EXPECT_EQ(answer.error().code, ErrorCode::kUnavailable);
+  }
+  EXPECT_EQ(breaker_->state(), resilience::BreakerState::kOpen);
+  // Open: refused at once, without calling the model, and the engine still answers.
+  auto refused = pipeline->Ask(Request("purple monkey dishwasher"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  EXPECT_THAT(refused.error().message, HasSubstr("built-in engine"));
+  EXPECT_EQ(model.requests().size(), 3u);
+  EXPECT_EQ(AskOk(*pipeline, Request("How many customers are there?")).source, "engine");
+
+  // After the timeout one trial call goes through; it fails, so the breaker opens again.
+  clock_->Advance(std::chrono::seconds(60));
+  EXPECT_EQ(breaker_->state(), resilience::BreakerState::kHalfOpen);
+  EXPECT_FALSE(pipeline->Ask(Request("purple monkey dishwasher")).has_value());
+  EXPECT_EQ(model.requests().size(), 4u);
+  EXPECT_EQ(breaker_->state(), resilience::BreakerState::kOpen);
+
+  // The model recovers: the next trial succeeds and closes the breaker.
+  clock_->Advance(std::chrono::seconds(60));
+  ScriptedModel healthy({Says(R"({"sql": "SELECT COUNT(*) FROM products", "explanation": ""})")});
+  LlmAnswerer recovered(healthy, *source_, *breaker_, EchoPrompt, *clock_, {});
+  Pipeline again(*source_, DemoEnvironment::Get().engine(), *store_, *clock_, {}, &recovered);
+  Answer a = AskOk(again, Request("purple monkey dishwasher"));
+  EXPECT_EQ(a.source, "llm");
+  EXPECT_EQ(breaker_->state(), resilience::BreakerState::kClosed);
+}
+
+TEST_F(LlmPipelineTest, EngineModeNeverCallsTheModelAndLlmModeAlwaysDoes) {
+  ScriptedModel model({Says(R"({"sql": "SELECT COUNT(*) FROM customers", "explanation": ""})")});
+  auto engine_only = WithModel(model, Mode::kEngine);
+  EXPECT_EQ(engine_only->Ask(Request("purple monkey dishwasher")).error().code,
+            ErrorCode::kNotUnderstood);
+  EXPECT_TRUE(model.requests().empty());
+  auto llm_only = WithModel(model, Mode::kLlm);
+  EXPECT_EQ(AskOk(*llm_only, Request("How many customers are there?")).source, "llm");
+  EXPECT_EQ(model.requests().size(), 1u);
+}
+
+TEST_F(LlmPipelineTest, AFollowUpAfterAModelsAnswerSeesTheEarlierTurn) {
+  ScriptedModel model({
+      Says(R"({"sql": "SELECT COUNT(*) FROM customers", "explanation": ""})"),
+      Says(R"({"sql": "SELECT COUNT(*) FROM customers WHERE country = 'France'", "explanation": ""})"),
+  });
+  auto pipeline = WithModel(model, Mode::kLlm);
+  Answer first = AskOk(*pipeline, Request("how many clients do we have"));
+  Answer second = AskOk(*pipeline, Request("only in France", first.session_id));
+  EXPECT_EQ(second.turn, 2);
+  ASSERT_EQ(model.requests().size(), 2u);
+  EXPECT_THAT(model.requests()[1].messages.back().content,
+              HasSubstr("earlier: how many clients do we have -> SELECT COUNT(*) FROM customers"));
+  // The engine does not try to edit an answer it did not write.
+  auto stored = store_->Load("default", first.session_id);
+  ASSERT_TRUE(stored.has_value() && stored->has_value());
+  EXPECT_FALSE((*stored)->turns[0].has_query);
+}
+
+TEST_F(LlmPipelineTest, AnAnswerCutOffAtTheTokenLimitIsNeverRun) {
+  llm::Completion cut;
+  cut.text = R"({"sql": "SELECT COUNT(*) FROM customers", "explanation": "")";
+  cut.truncated = true;
+  ScriptedModel model({cut});
+  auto pipeline = WithModel(model);
+  auto answer = pipeline->Ask(Request("purple monkey dishwasher"));
+  ASSERT_FALSE(answer.has_value());
+  EXPECT_EQ(answer.error().code, ErrorCode::kNotUnderstood);
+  EXPECT_THAT(answer.error().message, HasSubstr("max_tokens"));
+}
+
+TEST(SuggestChartFromResultTest, FollowsTheShapeOfTheResult) {
+  using db::Value;
+  EXPECT_EQ(SuggestChartFromResult({"n"}, {{Value{int64_t{3}}}}).type, "number");
+  auto bars = SuggestChartFromResult({"country", "n"}, {{Value{std::string("DE")}, Value{1.5}},
+                                                       {Value{std::string("FR")}, Value{2.0}}});
+  EXPECT_EQ(bars.type, "bar");
+  EXPECT_EQ(bars.x, "country");
+  auto line = SuggestChartFromResult({"month", "n"}, {{Value{std::string("2024-01")}, Value{1.0}},
+                                                      {Value{std::string("2024-02")}, Value{2.0}}});
+  EXPECT_EQ(line.type, "line");
+  EXPECT_EQ(SuggestChartFromResult({"a", "b"}, {{Value{std::string("x")}, Value{std::string("y")}}})
+                .type,
+            "table");
+  EXPECT_EQ(SuggestChartFromResult({"n"}, {}).type, "table");
 }
 
 }  // namespace

@@ -93,6 +93,20 @@ TEST(CircuitBreakerTest, TheListenerSeesEveryTransition) {
   EXPECT_EQ(seen, expected);
 }
 
+TEST(CircuitBreakerTest, ResetClosesAnOpenBreakerAtOnce) {
+  FakeClock clock;
+  CircuitBreaker b("nl2sql", clock, Runbook());
+  FailTimes(b, 5);
+  ASSERT_EQ(b.state(), BreakerState::kOpen);
+  b.Reset();
+  EXPECT_EQ(b.state(), BreakerState::kClosed);
+  EXPECT_TRUE(b.Allow().has_value());
+  // The failure count starts over.
+  b.RecordFailure();
+  FailTimes(b, 3);
+  EXPECT_EQ(b.state(), BreakerState::kClosed);
+}
+
 TEST(CircuitBreakerTest, DisabledNeverRefuses) {
   FakeClock clock;
   BreakerOptions options = Runbook();

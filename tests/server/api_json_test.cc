@@ -74,13 +74,13 @@ TEST(AnswerToJsonTest, ShapeAndKeyOrder) {
   size_t last = 0;
   for (std::string key :
        {"session_id", "turn", "sql", "explanation", "columns", "rows", "row_count", "truncated",
-        "source", "confidence", "cache_hit", "latency_ms", "chart"}) {
+        "source", "confidence", "correction_rounds", "cache_hit", "latency_ms", "chart"}) {
     size_t at = text.find("\"" + key + "\":");
     ASSERT_NE(at, std::string::npos) << key;
     EXPECT_GT(at, last) << key << " out of order";
     last = at;
   }
-  EXPECT_EQ(keys.size(), 13u);
+  EXPECT_EQ(keys.size(), 14u);
   EXPECT_EQ(body["session_id"], "s-1");
   EXPECT_EQ(body["turn"], 2);
   EXPECT_EQ(body["sql"], "SELECT name, COUNT(*) FROM customers GROUP BY name");

@@ -22,6 +22,7 @@
 #include "observability/logger.h"
 #include "observability/metrics.h"
 #include "ratelimit/rate_limiter.h"
+#include "resilience/circuit_breaker.h"
 #include "server/http_server.h"
 #include "server/test_fakes.h"
 
@@ -116,6 +117,7 @@ class GuardsTest : public ::testing::Test {
     guards.rate_limits.default_policy = ratelimit::BucketPolicy{burst, 1.0, 60};
     guards.rate_limits.tenants = {{"globex", ratelimit::BucketPolicy{1, 1.0 / 60, 1}}};
     guards.metrics = &metrics_;
+    guards.breaker = &breaker_;
     server_ = std::make_unique<HttpServer>(service_, logger_, clock_, options, guards);
     auto port = server_->Bind();
     ASSERT_TRUE(port.has_value()) << port.error().message;
@@ -168,6 +170,7 @@ class GuardsTest : public ::testing::Test {
   ratelimit::MemoryRateLimiter limiter_;
   observability::MetricsRegistry registry_;
   observability::ServiceMetrics metrics_;
+  resilience::CircuitBreaker breaker_{"nl2sql", clock_, resilience::BreakerOptions{true, 2, 60s, 1}};
   FakeService service_;
   std::filesystem::path dir_;
   std::unique_ptr<auth::UserDirectory> users_;
@@ -437,6 +440,58 @@ TEST_F(GuardsTest, QuestionsAreCountedAndTimedPerTenant) {
   std::string text = registry_.Render();
   EXPECT_THAT(text, HasSubstr("queries_total{tenant=\"acme\"} 2"));
   EXPECT_THAT(text, HasSubstr("http_requests_total{route=\"/api/v1/query\",status=\"422\"} 1"));
+}
+
+TEST_F(GuardsTest, FeedbackMarksATurnOfTheCallersOwnSession) {
+  Start();
+  service_.PutSession("acme", nl2sql::SessionView{"s-acme", 1, {{1, "q", "SELECT 1", 1}}});
+  httplib::Headers alice = {{"Authorization", "Bearer " + TokenFor("alice")}};
+  httplib::Headers bob = {{"Authorization", "Bearer " + TokenFor("bob")}};
+  auto post = [&](const httplib::Headers& who, const std::string& body) {
+    return Client().Post("/api/v1/feedback", who, body, "application/json");
+  };
+  EXPECT_EQ(post(alice, R"({"session_id":"s-acme","turn":1,"correct":true})")->status, 204);
+  EXPECT_EQ(post(bob, R"({"session_id":"s-acme","turn":1,"correct":true})")->status, 404);
+  EXPECT_EQ(post(alice, R"({"session_id":"s-acme","turn":1,"correct":false})")->status, 204);
+  for (const char* bad : {R"({"session_id":"s-acme","turn":0,"correct":true})",
+                          R"({"session_id":"s-acme","turn":"1","correct":true})",
+                          R"({"session_id":"s acme","turn":1,"correct":true})",
+                          R"({"session_id":"s-acme","turn":1})", "[]"}) {
+    EXPECT_EQ(post(alice, bad)->status, 400) << bad;
+  }
+  EXPECT_EQ(Client().Post("/api/v1/feedback", R"({"session_id":"s-acme","turn":1,"correct":true})",
+                          "application/json")
+                ->status,
+            401);
+  auto marked = service_.marked();
+  ASSERT_EQ(marked.size(), 1u);
+  EXPECT_EQ(marked[0], (std::pair<std::string, std::string>{"acme", "s-acme#1"}));
+}
+
+TEST_F(GuardsTest, AnAdminResetsTheBreakerOthersMayNot) {
+  Start();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(breaker_.Allow().has_value());
+    breaker_.RecordFailure();
+  }
+  ASSERT_EQ(breaker_.state(), resilience::BreakerState::kOpen);
+  httplib::Headers analyst = {{"Authorization", "Bearer " + TokenFor("alice")}};
+  httplib::Headers admin = {{"Authorization", "Bearer " + TokenFor("root")}};
+  EXPECT_EQ(Client().Post("/api/v1/admin/circuit-breaker/reset", analyst, "", "application/json")
+                ->status,
+            403);
+  EXPECT_EQ(Client().Post("/api/v1/admin/circuit-breaker/reset", "", "application/json")->status,
+            401);
+  EXPECT_EQ(breaker_.state(), resilience::BreakerState::kOpen);
+  auto state = Client().Get("/api/v1/admin/circuit-breaker", admin);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(json::parse(state->body)["state"], "open");
+  auto reset = Client().Post("/api/v1/admin/circuit-breaker/reset", admin, "", "application/json");
+  ASSERT_TRUE(reset);
+  EXPECT_EQ(reset->status, 200) << reset->body;
+  EXPECT_EQ(json::parse(reset->body), json({{"service", "nl2sql"}, {"state", "closed"}}));
+  EXPECT_EQ(breaker_.state(), resilience::BreakerState::kClosed);
+  EXPECT_THAT(Log(), HasSubstr("circuit breaker reset by an administrator"));
 }
 
 TEST_F(GuardsTest, SlowQuestionsAreLoggedAsSuch) {

@@ -56,6 +56,19 @@ class FakeService : public nl2sql::QueryService {
     }
     return {};
   }
+  Result<void> MarkCorrect(const std::string& tenant_id, const std::string& session_id,
+                           int turn) override {
+    std::lock_guard lock(mutex_);
+    if (sessions_.find({tenant_id, session_id}) == sessions_.end()) {
+      return Fail(ErrorCode::kNotFound, "no such session");
+    }
+    marked_.push_back({tenant_id, session_id + "#" + std::to_string(turn)});
+    return {};
+  }
+  std::vector<std::pair<std::string, std::string>> marked() const {
+    std::lock_guard lock(mutex_);
+    return marked_;
+  }
   void PutSession(const std::string& tenant_id, nl2sql::SessionView view) {
     std::lock_guard lock(mutex_);
     sessions_[{tenant_id, view.session_id}] = std::move(view);
@@ -75,6 +88,7 @@ class FakeService : public nl2sql::QueryService {
   HealthFn health_;
   std::vector<nl2sql::AskRequest> requests_;
   std::map<std::pair<std::string, std::string>, nl2sql::SessionView> sessions_;
+  std::vector<std::pair<std::string, std::string>> marked_;  // tenant, "session#turn"
 };
 
 // A string sink the server's threads can write to while a test reads it.

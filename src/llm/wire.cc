@@ -1,0 +1,151 @@
+// Shared provider helpers (see wire.h).
+#include "llm/wire.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/text.h"
+
+namespace helios::llm::wire {
+namespace {
+
+std::string_view StripTrailingSlashes(std::string_view s) {
+  while (!s.empty() && s.back() == '/') s.remove_suffix(1);
+  return s;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The path of a URL ("" for "http://host:8000").
+std::string_view UrlPath(std::string_view url) {
+  const auto scheme = url.find("://");
+  const auto host_start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const auto slash = url.find('/', host_start);
+  return slash == std::string_view::npos ? std::string_view() : url.substr(slash);
+}
+
+}  // namespace
+
+std::string OpenAiChatUrl(std::string_view base) {
+  base = StripTrailingSlashes(base);
+  if (EndsWith(base, "/chat/completions")) return std::string(base);
+  if (UrlPath(base).empty()) return std::string(base) + "/v1/chat/completions";
+  return std::string(base) + "/chat/completions";
+}
+
+std::string RootJoinedUrl(std::string_view base, std::string_view path) {
+  base = StripTrailingSlashes(base);
+  if (EndsWith(base, path)) return std::string(base);
+  const auto second = path.find('/', 1);
+  if (second != std::string_view::npos && EndsWith(base, path.substr(0, second))) {
+    return std::string(base) + std::string(path.substr(second));
+  }
+  return std::string(base) + std::string(path);
+}
+
+bool IsHttpUrl(std::string_view url) {
+  std::string_view rest;
+  if (text::StartsWith(text::ToLower(url.substr(0, 8)), "https://")) {
+    rest = url.substr(8);
+  } else if (text::StartsWith(text::ToLower(url.substr(0, 7)), "http://")) {
+    rest = url.substr(7);
+  } else {
+    return false;
+  }
+  return !rest.empty() && rest.front() != '/' && rest.front() != ':' &&
+         rest.find_first_of(" \t\r\n") == std::string_view::npos;
+}
+
+std::string UrlHost(std::string_view url) {
+  if (auto scheme = url.find("://"); scheme != std::string_view::npos) {
+    url.remove_prefix(scheme + 3);
+  }
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (auto at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  return std::string(url);
+}
+
+bool WantsJsonMode(const CompletionRequest& request) {
+  if (!request.json_object) return false;
+  return std::any_of(request.messages.begin(), request.messages.end(), [](const Message& m) {
+    return text::ToLower(m.content).find("json") != std::string::npos;
+  });
+}
+
+std::optional<nlohmann::json> ParseJson(std::string_view body) {
+  nlohmann::json parsed = nlohmann::json::parse(body, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return std::nullopt;
+  return parsed;
+}
+
+std::string String(const nlohmann::json& object, std::string_view key) {
+  if (!object.is_object()) return "";
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+std::optional<int> Int(const nlohmann::json& object, std::string_view key) {
+  if (!object.is_object()) return std::nullopt;
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number()) return std::nullopt;
+  const double value = it->get<double>();
+  if (!std::isfinite(value)) return std::nullopt;
+  return static_cast<int>(
+      std::clamp(std::round(value), 0.0, static_cast<double>(std::numeric_limits<int>::max())));
+}
+
+const nlohmann::json* Object(const nlohmann::json& object, std::string_view key) {
+  if (!object.is_object()) return nullptr;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_object() ? &*it : nullptr;
+}
+
+const nlohmann::json* Array(const nlohmann::json& object, std::string_view key) {
+  if (!object.is_object()) return nullptr;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_array() ? &*it : nullptr;
+}
+
+std::string Shorten(std::string_view input, size_t max_bytes) {
+  std::string collapsed;
+  collapsed.reserve(std::min(input.size(), max_bytes + 8));
+  bool in_space = false;
+  for (char c : input) {
+    const bool space = c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v';
+    if (space) {
+      in_space = !collapsed.empty();
+      continue;
+    }
+    if (in_space) collapsed.push_back(' ');
+    in_space = false;
+    collapsed.push_back(c);
+    if (collapsed.size() > max_bytes + 4) break;  // enough to know it must be cut
+  }
+  if (collapsed.size() <= max_bytes) return collapsed;
+  size_t cut = max_bytes;
+  // Back up to the start of a UTF-8 character (continuation bytes are 10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(collapsed[cut]) & 0xC0) == 0x80) --cut;
+  collapsed.resize(cut);
+  while (!collapsed.empty() && collapsed.back() == ' ') collapsed.pop_back();
+  return collapsed + "...";
+}
+
+std::string Redact(std::string_view input, std::string_view secret) {
+  std::string out(input);
+  if (secret.empty()) return out;
+  for (size_t pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos)) {
+    out.replace(pos, secret.size(), "[redacted]");
+    pos += 10;
+  }
+  return out;
+}
+
+std::string Dump(const nlohmann::json& body) {
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace helios::llm::wire
