@@ -64,6 +64,11 @@ port = $port
 [auth]
 enabled = false
 
+[nl2sql]
+# Examples for a language model, if one is configured (docs/llm.md).
+examples_file = "$HELIOS_ROOT/examples/retail.jsonl"
+learned_examples_file = "$(build_dir demo)/learned-examples.jsonl"
+
 [metrics]
 prometheus_port = $metrics_port
 EOF
