@@ -112,6 +112,19 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
     const db::Dialect dialect = app->source_->dialect();
     nl2sql::prompt::SchemaNotes notes;
     notes.descriptions = n.descriptions;
+    // A few stored values of each low-cardinality text column, so the model writes 'Germany'
+    // and 'delivered' as stored (the linker shows them for the linked columns only).
+    constexpr size_t kSamples = 3;
+    for (const auto& table : index->tables()) {
+      for (const auto* column : table.columns) {
+        if (!column->is_text || column->distinct_values == 0) continue;
+        auto values = app->source_->DistinctTextValues(table.table->name, column->column->name,
+                                                       column->distinct_values);
+        if (!values || values->empty()) continue;
+        values->resize(std::min(values->size(), kSamples));
+        notes.sample_values[table.table->name + "." + column->column->name] = std::move(*values);
+      }
+    }
     nl2sql::PromptFunction prompt =
         [linker = app->linker_, store = app->examples_.get(), dialect,
          notes = std::move(notes)](const nl2sql::PromptRequest& request) {

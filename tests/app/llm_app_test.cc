@@ -155,6 +155,8 @@ TEST_P(LlmAppTest, AQuestionTheEngineDeclinesIsAnsweredThroughTheProvider) {
   // The prompt carried the linked schema: the customers table and its country column.
   EXPECT_THAT(bodies[0].dump(), HasSubstr("customers"));
   EXPECT_THAT(bodies[0].dump(), HasSubstr("country"));
+  // ...with a few stored values of its text columns.
+  EXPECT_THAT(bodies[0].dump(), HasSubstr("e.g. '"));
   EXPECT_THAT(log_text.str(), ::testing::Not(HasSubstr(kKey)));
 }
 
