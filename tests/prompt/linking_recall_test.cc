@@ -9,6 +9,8 @@
 //
 // Under AddressSanitizer (several times slower) only every 3rd question of each database is
 // linked, so the test stays well under a minute there too; the figures printed say so.
+#include "nl2sql/prompt/linking_recall.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
@@ -26,7 +28,6 @@
 
 #include "db/open.h"
 #include "nl2sql/engine/schema_index.h"
-#include "nl2sql/prompt/linking_recall.h"
 #include "nl2sql/prompt/schema_linker.h"
 
 namespace helios::nl2sql::prompt {
@@ -35,7 +36,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr size_t kHoldOutStride = 7;  // every 7th database, by sorted db_id, as the engine tests
+constexpr size_t kHoldOutStride = 7;   // every 7th database, by sorted db_id, as the engine tests
 constexpr size_t kMaxDistinct = 1000;  // as the server builds its index
 constexpr size_t kLargeSchemaTables = 10;
 #if defined(__SANITIZE_ADDRESS__)
@@ -43,6 +44,8 @@ constexpr size_t kQuestionStride = 3;
 #else
 constexpr size_t kQuestionStride = 1;
 #endif
+// Missed questions printed, from the tuning part only: the held-out part is for scoring, not
+// for reading.
 constexpr size_t kMissesShown = 25;
 
 fs::path SpiderRoot() {
@@ -99,8 +102,8 @@ struct Part {
 
 std::string Percent(size_t part, size_t whole) {
   return whole == 0 ? "n/a"
-                    : fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) /
-                                                 static_cast<double>(whole));
+                    : fmt::format("{:.1f}%",
+                                  100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
 void Report(const Part& p) {
@@ -122,8 +125,8 @@ void Report(const Part& p) {
       p.name, t.questions, t.tables_covered, Percent(t.tables_covered, t.questions),
       t.columns_covered, Percent(t.columns_covered, t.questions), l.questions, p.large.size(),
       kLargeSchemaTables, Percent(l.tables_covered, l.questions),
-      Percent(l.columns_covered, l.questions), 100 * l.mean_ratio(), worst.second,
-      100 * worst.first, 100 * l.worst_ratio);
+      Percent(l.columns_covered, l.questions), 100 * l.MeanRatio(), worst.second, 100 * worst.first,
+      100 * l.worst_ratio);
 }
 
 TEST(LinkingRecallTest, SpiderGoldTablesAndColumnsAreInThePrompt) {
@@ -169,15 +172,14 @@ TEST(LinkingRecallTest, SpiderGoldTablesAndColumnsAreInThePrompt) {
       const LinkingOutcome outcome = MeasureLinking(linker, list[k].text, list[k].gold_sql);
       db_tally.Add(outcome, large);
       if (outcome.gold_tables == 0) ++part.without_gold_tables;
-      if ((!outcome.tables_covered() || !outcome.columns_covered()) &&
+      if ((!outcome.TablesCovered() || !outcome.ColumnsCovered()) &&
           part.misses.size() < kMissesShown && &part == &tuning) {
         std::string missing;
         for (const auto& t : outcome.missing_tables) missing += " table " + t;
         for (const auto& c : outcome.missing_columns)
           missing += " column " + c.table + "." + c.column;
-        part.misses.push_back(
-            fmt::format("[{}] {}\n    gold: {}\n    missing:{}", id, list[k].text,
-                        list[k].gold_sql, missing));
+        part.misses.push_back(fmt::format("[{}] {}\n    gold: {}\n    missing:{}", id, list[k].text,
+                                          list[k].gold_sql, missing));
       }
     }
     const size_t whole_tokens = ApproxTokens(RenderSchema(WholeSchema(**catalog)));
@@ -186,7 +188,7 @@ TEST(LinkingRecallTest, SpiderGoldTablesAndColumnsAreInThePrompt) {
     else
       part.selective_tally.Merge(db_tally);
     if (large && db_tally.sized > 0) {
-      part.large.emplace_back(db_tally.mean_ratio(), id);
+      part.large.emplace_back(db_tally.MeanRatio(), id);
       part.large_tally.Merge(db_tally);
     }
     part.tally.Merge(db_tally);
@@ -207,23 +209,22 @@ TEST(LinkingRecallTest, SpiderGoldTablesAndColumnsAreInThePrompt) {
   Report(tuning);
   Report(held_out);
   Report(all);
-  fmt::print("[linking] {} databases, {}, {} gold queries naming no table, {:.1f} s\n",
-             ids.size(),
+  fmt::print("[linking] {} databases, {}, {} gold queries naming no table, {:.1f} s\n", ids.size(),
              kQuestionStride == 1
                  ? std::string("every question")
                  : fmt::format("every {}rd question (sanitizer build)", kQuestionStride),
              all.without_gold_tables, seconds);
-  RecordProperty("table_recall", fmt::format("{:.4f}", all.tally.table_recall()));
-  RecordProperty("column_recall", fmt::format("{:.4f}", all.tally.column_recall()));
-  RecordProperty("mean_size_ratio", fmt::format("{:.4f}", all.large_tally.mean_ratio()));
+  RecordProperty("table_recall", fmt::format("{:.4f}", all.tally.TableRecall()));
+  RecordProperty("column_recall", fmt::format("{:.4f}", all.tally.ColumnRecall()));
+  RecordProperty("mean_size_ratio", fmt::format("{:.4f}", all.large_tally.MeanRatio()));
 
   EXPECT_TRUE(load_failures.empty()) << fmt::format("{}", fmt::join(load_failures, "\n"));
   ASSERT_GT(all.tally.questions, 1000u);
   // The gold SQL must have been read: recall over queries naming no table would mean nothing.
   EXPECT_LT(all.without_gold_tables, all.tally.questions / 100);
-  EXPECT_GE(all.tally.table_recall(), 0.98);
-  EXPECT_GE(all.tally.column_recall(), 0.95);
-  EXPECT_LE(all.large_tally.mean_ratio(), 1.0 / 3.0);
+  EXPECT_GE(all.tally.TableRecall(), 0.98);
+  EXPECT_GE(all.tally.ColumnRecall(), 0.95);
+  EXPECT_LE(all.large_tally.MeanRatio(), 1.0 / 3.0);
 }
 
 }  // namespace

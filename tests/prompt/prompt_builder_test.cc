@@ -189,7 +189,7 @@ TEST(RenderSchemaTest, CompositeKeysUnusualNamesAndLongNotes) {
   s.omitted_tables = 3;
   SchemaNotes notes;
   notes.descriptions["ORDER ITEMS.NOTE"] = std::string(200, 'x') + "\nsecond line";
-  RenderOptions o;
+  SchemaRenderOptions o;
   o.notes = &notes;
   o.max_note_bytes = 10;
   EXPECT_EQ(RenderSchema(s, o),

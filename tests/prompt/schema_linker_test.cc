@@ -84,8 +84,7 @@ TEST_F(DemoLinkerTest, PicksTheObviousTables) {
   EXPECT_EQ(TableNames(Link("How many customers are there in each country?")),
             Strings{"customers"});
   EXPECT_EQ(TableNames(Link("List the products that are discontinued")), Strings{"products"});
-  EXPECT_EQ(TableNames(Link("Average salary of employees hired after 2020")),
-            Strings{"employees"});
+  EXPECT_EQ(TableNames(Link("Average salary of employees hired after 2020")), Strings{"employees"});
   const LinkedSchema s = Link("Total order amount per customer");
   EXPECT_TRUE(Has(s, "orders") && Has(s, "customers")) << Names(s);
   EXPECT_FALSE(Has(s, "regions"));
@@ -108,8 +107,7 @@ TEST_F(DemoLinkerTest, StoredValuesLinkTheirColumns) {
 TEST_F(DemoLinkerTest, AddsTheBridgeTableOfATwoHopQuestion) {
   // customers -> employees -> regions: the question names only the two ends.
   const LinkedSchema s = Link("How many customers are there per region?");
-  ASSERT_TRUE(Has(s, "customers") && Has(s, "regions"))
-      << Names(s);
+  ASSERT_TRUE(Has(s, "customers") && Has(s, "regions")) << Names(s);
   const LinkedTable* bridge = Find(s, "employees");
   ASSERT_NE(bridge, nullptr);
   EXPECT_TRUE(bridge->bridge);
@@ -117,7 +115,8 @@ TEST_F(DemoLinkerTest, AddsTheBridgeTableOfATwoHopQuestion) {
   // Keys always come with a linked table, so the join can be written.
   const auto& cols = bridge->columns;
   auto shown = [&](std::string_view c) {
-    return std::any_of(cols.begin(), cols.end(), [&](const LinkedColumn& x) { return x.name == c; });
+    return std::any_of(cols.begin(), cols.end(),
+                       [&](const LinkedColumn& x) { return x.name == c; });
   };
   EXPECT_TRUE(shown("employee_id"));
   EXPECT_TRUE(shown("region_id"));
@@ -199,17 +198,15 @@ class SyntheticSource : public db::DataSource {
 // each with a key, a name, a few measures and dates, and foreign keys to two earlier tables.
 std::shared_ptr<const db::SchemaCatalog> ThousandTables() {
   const Strings subjects = {
-      "account",  "invoice",  "shipment", "supplier",  "warehouse", "payment",   "contract",
-      "employee", "vehicle",  "route",    "campaign",  "ticket",    "device",    "sensor",
-      "patient",  "doctor",   "lab",      "claim",     "policy",    "broker",    "store",
-      "product",  "customer", "coupon",   "review",    "booking",   "flight",    "hotel",
-      "course",   "student",  "teacher",  "exam",      "project",   "task",      "budget",
-      "asset",    "license",  "vendor",   "region",    "meter"};
-  const Strings qualifiers = {"daily",   "archive", "audit",   "summary",  "detail",
-                              "history", "stage",   "backup",  "snapshot", "log",
-                              "queue",   "note",    "event",   "metric",   "plan",
-                              "quota",   "rule",    "score",   "status",   "target",
-                              "tier",    "trend",   "version", "window",   "zone"};
+      "account", "invoice", "shipment", "supplier", "warehouse", "payment", "contract", "employee",
+      "vehicle", "route",   "campaign", "ticket",   "device",    "sensor",  "patient",  "doctor",
+      "lab",     "claim",   "policy",   "broker",   "store",     "product", "customer", "coupon",
+      "review",  "booking", "flight",   "hotel",    "course",    "student", "teacher",  "exam",
+      "project", "task",    "budget",   "asset",    "license",   "vendor",  "region",   "meter"};
+  const Strings qualifiers = {
+      "daily",  "archive", "audit", "summary", "detail",  "history", "stage", "backup", "snapshot",
+      "log",    "queue",   "note",  "event",   "metric",  "plan",    "quota", "rule",   "score",
+      "status", "target",  "tier",  "trend",   "version", "window",  "zone"};
   auto catalog = std::make_shared<db::SchemaCatalog>();
   for (size_t i = 0; i < subjects.size() * qualifiers.size(); ++i) {
     db::TableInfo t;
@@ -268,8 +265,8 @@ TEST(LargeSchemaLinkerTest, AThousandTablesStayWithinTheBudget) {
     const std::string system = PromptBuilder().Build(in)[0].content;
     EXPECT_LE(ApproxTokens(system.substr(system.find("Schema:\n") + 8)), 1500u) << q;
   }
-  const LinkedSchema two = linker.Link("total amount of shipment audit rows per supplier history",
-                                       {}, options);
+  const LinkedSchema two =
+      linker.Link("total amount of shipment audit rows per supplier history", {}, options);
   EXPECT_TRUE(Has(two, "shipment_audit")) << Names(two);
   EXPECT_TRUE(Has(two, "supplier_history"));
   EXPECT_LT(two.tables.size(), 50u);

@@ -39,8 +39,8 @@ TEST(SqlReferencesTest, ResolvesAliasesAndBareColumns) {
       "T2.customer_id WHERE status = 'shipped' GROUP BY T1.name",
       cat);
   EXPECT_EQ(r.tables, (Strings{"customers", "orders"}));
-  EXPECT_EQ(Columns(r), (Strings{"customers.customer_id", "customers.name",
-                                 "orders.customer_id", "orders.status"}));
+  EXPECT_EQ(Columns(r), (Strings{"customers.customer_id", "customers.name", "orders.customer_id",
+                                 "orders.status"}));
 }
 
 TEST(SqlReferencesTest, SubqueriesAndCompoundSelectsHaveTheirOwnTables) {

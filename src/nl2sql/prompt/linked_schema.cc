@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unordered_map>
+
 #include "common/text.h"
 #include "sql/render.h"
 
@@ -24,32 +26,33 @@ std::string OneLine(std::string_view s, size_t max_bytes) {
   return out;
 }
 
-std::string Literal(std::string_view value, const RenderOptions& o) {
+std::string Literal(std::string_view value, const SchemaRenderOptions& o) {
   return sql::QuoteLiteral(db::Value(OneLine(value, o.max_note_bytes)), o.dialect);
 }
 
-const std::string* FindNote(const std::map<std::string, std::string>& notes, std::string_view key) {
-  for (const auto& [k, v] : notes)
-    if (text::EqualsIgnoreCase(k, key)) return &v;
-  return nullptr;
+// A map's entries by lowercase key, so "Customers.Name" finds "customers.name".
+template <typename T>
+std::unordered_map<std::string, const T*> ByLowercaseKey(const std::map<std::string, T>& map) {
+  std::unordered_map<std::string, const T*> out;
+  for (const auto& [k, v] : map) out.emplace(text::ToLower(k), &v);
+  return out;
 }
 
-const std::vector<std::string>* FindSamples(
-    const std::map<std::string, std::vector<std::string>>& samples, std::string_view key) {
-  for (const auto& [k, v] : samples)
-    if (text::EqualsIgnoreCase(k, key)) return &v;
-  return nullptr;
+template <typename T>
+const T* Find(const std::unordered_map<std::string, const T*>& map, const std::string& key) {
+  auto it = map.find(text::ToLower(key));
+  return it == map.end() ? nullptr : it->second;
 }
 
 // A table as lines: the optional description comment, then the CREATE TABLE statement.
 struct TableLines {
-  std::string description;            // empty: none
-  std::vector<std::string> items;     // SQL items (columns, PRIMARY KEY (...)), without commas
+  std::string description;         // empty: none
+  std::vector<std::string> items;  // SQL items (columns, PRIMARY KEY (...)), without commas
   std::vector<std::vector<std::string>> comments;  // per item
-  std::string omitted;                // the "more columns" comment line, or empty
+  std::string omitted;                             // the "more columns" comment line, or empty
 };
 
-TableLines Lines(const LinkedTable& t, const RenderOptions& o) {
+TableLines Lines(const LinkedTable& t, const SchemaRenderOptions& o) {
   TableLines out;
   size_t pk_count = 0;
   for (const auto& c : t.columns) pk_count += c.primary_key ? 1 : 0;
@@ -92,8 +95,8 @@ size_t Size(const TableLines& t, std::string_view name) {
   size_t n = t.description.empty() ? 0 : t.description.size() + 4;  // "-- " ... "\n"
   n += fmt::format("CREATE TABLE {} (\n", name).size() + 3;         // ");\n"
   for (size_t i = 0; i < t.items.size(); ++i)
-    n += 2 + t.items[i].size() + (i + 1 < t.items.size() ? 1 : 0) + CommentText(t.comments[i]).size() +
-         1;
+    n += 2 + t.items[i].size() + (i + 1 < t.items.size() ? 1 : 0) +
+         CommentText(t.comments[i]).size() + 1;
   return n + t.omitted.size();
 }
 
@@ -136,7 +139,7 @@ LinkedSchema WholeSchema(const db::SchemaCatalog& catalog) {
   return out;
 }
 
-std::string RenderSchema(const LinkedSchema& schema, const RenderOptions& o) {
+std::string RenderSchema(const LinkedSchema& schema, const SchemaRenderOptions& o) {
   std::vector<TableLines> lines;
   std::vector<std::string> names;
   size_t total = 0;
@@ -151,10 +154,12 @@ std::string RenderSchema(const LinkedSchema& schema, const RenderOptions& o) {
       o.token_budget >= static_cast<size_t>(-1) / 4 ? static_cast<size_t>(-1) : o.token_budget * 4;
   auto fits = [&](size_t extra) { return total + extra <= budget_bytes; };
   if (o.notes) {
+    const auto descriptions = ByLowercaseKey(o.notes->descriptions);
+    const auto sample_values = ByLowercaseKey(o.notes->sample_values);
     for (size_t ti = 0; ti < schema.tables.size(); ++ti) {
       const LinkedTable& t = schema.tables[ti];
       TableLines& tl = lines[ti];
-      if (const std::string* d = FindNote(o.notes->descriptions, t.name)) {
+      if (const std::string* d = Find(descriptions, t.name)) {
         std::string text = OneLine(*d, o.max_note_bytes);
         if (!text.empty() && fits(text.size() + 4)) {
           tl.description = text;
@@ -169,11 +174,11 @@ std::string RenderSchema(const LinkedSchema& schema, const RenderOptions& o) {
           tl.comments[ci].push_back(std::move(part));
           total += cost;
         };
-        if (const std::string* d = FindNote(o.notes->descriptions, key)) {
+        if (const std::string* d = Find(descriptions, key)) {
           std::string text = OneLine(*d, o.max_note_bytes);
           if (!text.empty()) add(text);
         }
-        const auto* samples = FindSamples(o.notes->sample_values, key);
+        const auto* samples = Find(sample_values, key);
         if (samples && !samples->empty() && o.max_samples_per_column > 0) {
           std::string part = "e.g. ";
           for (size_t k = 0; k < samples->size() && k < o.max_samples_per_column; ++k) {

@@ -54,7 +54,7 @@ inline size_t ApproxTokens(std::string_view text) { return (text.size() + 3) / 4
 // compared with.
 LinkedSchema WholeSchema(const db::SchemaCatalog& catalog);
 
-struct RenderOptions {
+struct SchemaRenderOptions {
   db::Dialect dialect = db::Dialect::kSqlite;  // identifier and literal quoting
   const SchemaNotes* notes = nullptr;
   // Notes (descriptions, sample values) are added, most relevant table first, only while the
@@ -64,6 +64,6 @@ struct RenderOptions {
   size_t max_note_bytes = 160;  // a longer description or value is cut, with "..."
 };
 
-std::string RenderSchema(const LinkedSchema& schema, const RenderOptions& options = {});
+std::string RenderSchema(const LinkedSchema& schema, const SchemaRenderOptions& options = {});
 
 }  // namespace helios::nl2sql::prompt

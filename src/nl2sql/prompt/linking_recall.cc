@@ -6,7 +6,7 @@
 
 namespace helios::nl2sql::prompt {
 
-double LinkingOutcome::size_ratio() const {
+double LinkingOutcome::SizeRatio() const {
   return full_tokens == 0 ? 0.0
                           : static_cast<double>(linked_tokens) / static_cast<double>(full_tokens);
 }
@@ -39,7 +39,7 @@ LinkingOutcome MeasureLinking(const SchemaLinker& linker, std::string_view quest
   const db::SchemaCatalog& catalog = linker.index().catalog();
   const LinkedSchema linked = linker.Link(question, {}, options);
   LinkingOutcome out = CompareLinking(linked, ExtractReferences(gold_sql, catalog));
-  RenderOptions render;
+  SchemaRenderOptions render;
   render.dialect = options.dialect;
   out.linked_tokens = ApproxTokens(RenderSchema(linked, render));
   out.full_tokens = ApproxTokens(RenderSchema(WholeSchema(catalog), render));
@@ -48,12 +48,12 @@ LinkingOutcome MeasureLinking(const SchemaLinker& linker, std::string_view quest
 
 void RecallTally::Add(const LinkingOutcome& outcome, bool count_size) {
   ++questions;
-  if (outcome.tables_covered()) ++tables_covered;
-  if (outcome.columns_covered()) ++columns_covered;
+  if (outcome.TablesCovered()) ++tables_covered;
+  if (outcome.ColumnsCovered()) ++columns_covered;
   if (count_size) {
     ++sized;
-    ratio_sum += outcome.size_ratio();
-    worst_ratio = std::max(worst_ratio, outcome.size_ratio());
+    ratio_sum += outcome.SizeRatio();
+    worst_ratio = std::max(worst_ratio, outcome.SizeRatio());
   }
 }
 
@@ -66,16 +66,17 @@ void RecallTally::Merge(const RecallTally& other) {
   worst_ratio = std::max(worst_ratio, other.worst_ratio);
 }
 
-double RecallTally::table_recall() const {
-  return questions == 0 ? 0.0 : static_cast<double>(tables_covered) / static_cast<double>(questions);
+double RecallTally::TableRecall() const {
+  return questions == 0 ? 0.0
+                        : static_cast<double>(tables_covered) / static_cast<double>(questions);
 }
 
-double RecallTally::column_recall() const {
+double RecallTally::ColumnRecall() const {
   return questions == 0 ? 0.0
                         : static_cast<double>(columns_covered) / static_cast<double>(questions);
 }
 
-double RecallTally::mean_ratio() const {
+double RecallTally::MeanRatio() const {
   return sized == 0 ? 0.0 : ratio_sum / static_cast<double>(sized);
 }
 

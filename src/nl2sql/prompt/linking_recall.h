@@ -28,10 +28,10 @@ struct LinkingOutcome {
   size_t linked_tokens = 0;  // ApproxTokens of the linked schema's rendering
   size_t full_tokens = 0;    // ApproxTokens of the whole schema's rendering
 
-  bool tables_covered() const { return missing_tables.empty(); }
-  bool columns_covered() const { return missing_columns.empty(); }
+  bool TablesCovered() const { return missing_tables.empty(); }
+  bool ColumnsCovered() const { return missing_columns.empty(); }
   // linked_tokens / full_tokens; 0 when the schema is empty.
-  double size_ratio() const;
+  double SizeRatio() const;
 };
 
 // Compares a linked schema with the references of a gold query.
@@ -53,9 +53,9 @@ struct RecallTally {
 
   void Add(const LinkingOutcome& outcome, bool count_size);
   void Merge(const RecallTally& other);
-  double table_recall() const;   // share of questions with every gold table linked
-  double column_recall() const;  // share of questions with every gold column linked
-  double mean_ratio() const;
+  double TableRecall() const;   // share of questions with every gold table linked
+  double ColumnRecall() const;  // share of questions with every gold column linked
+  double MeanRatio() const;
 };
 
 }  // namespace helios::nl2sql::prompt

@@ -15,7 +15,7 @@ std::string_view QuoteRule(db::Dialect dialect) {
 
 std::string SystemMessage(const PromptInput& in, const PromptOptions& o) {
   const std::string_view dialect = DialectName(in.dialect);
-  RenderOptions render;
+  SchemaRenderOptions render;
   render.dialect = in.dialect;
   render.notes = &in.notes;
   render.token_budget = o.schema_token_budget;

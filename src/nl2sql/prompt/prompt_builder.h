@@ -42,9 +42,9 @@ struct Correction {
 struct PromptInput {
   db::Dialect dialect = db::Dialect::kSqlite;
   LinkedSchema schema;
-  SchemaNotes notes;                 // business descriptions and sample values
-  std::vector<Turn> history;         // oldest first; the last few are used
-  std::vector<Example> examples;     // question -> SQL pairs chosen by the caller
+  SchemaNotes notes;              // business descriptions and sample values
+  std::vector<Turn> history;      // oldest first; the last few are used
+  std::vector<Example> examples;  // question -> SQL pairs chosen by the caller
   std::string question;
   std::optional<Correction> correction;
 };

@@ -60,8 +60,9 @@ bool IsYear(const Token& t) {
 
 bool IsTemporalWord(std::string_view w) {
   static const std::set<std::string_view> kWords = {
-      "year", "years", "month", "months", "date", "dates", "day", "days", "when", "recent",
-      "latest", "earliest", "oldest", "newest", "since", "before", "after", "during", "time"};
+      "year",  "years",  "month",  "months", "date",     "dates",  "day",
+      "days",  "when",   "recent", "latest", "earliest", "oldest", "newest",
+      "since", "before", "after",  "during", "time"};
   return kWords.contains(w);
 }
 
@@ -130,7 +131,6 @@ SchemaLinker::SchemaLinker(std::shared_ptr<const engine::SchemaIndex> index)
     const db::TableInfo& info = *tables[i].table;
     LinkedTable& t = templates_[i];
     t.name = info.name;
-
     for (const ColumnEntry* c : tables[i].columns) {
       LinkedColumn lc;
       lc.name = c->column->name;
@@ -398,7 +398,6 @@ std::vector<size_t> SchemaLinker::Bridges(const std::vector<bool>& in, size_t to
   return bridges;
 }
 
-
 LinkedSchema SchemaLinker::Link(std::string_view question, std::span<const Turn> history,
                                 const LinkOptions& options) const {
   const auto& tables = index_->tables();
@@ -411,7 +410,8 @@ LinkedSchema SchemaLinker::Link(std::string_view question, std::span<const Turn>
     size_t used = 0;
     for (auto it = history.rbegin(); it != history.rend() && used < kHistoryTurns;
          ++it, ++used, decay /= 2) {
-      if (!it->question.empty()) ScoreText(it->question, kHistoryQuestionWeight * decay, options, s);
+      if (!it->question.empty())
+        ScoreText(it->question, kHistoryQuestionWeight * decay, options, s);
       if (!it->sql.empty()) ScoreSql(it->sql, decay, s);
     }
   }
@@ -476,10 +476,9 @@ LinkedSchema SchemaLinker::Link(std::string_view question, std::span<const Turn>
     // ("pilots without any record", "the store that owns most items").
     size_t size = 0;
     for (size_t i = 0; i < n; ++i) size += included[i] ? table_bytes_[i] : 0;
-    const double cap = std::min(
-        std::max(options.context_share * static_cast<double>(whole_bytes_),
-                 static_cast<double>(options.context_floor_tokens) * 4),
-        static_cast<double>(options.token_budget) * 4);
+    const double cap = std::min(std::max(options.context_share * static_cast<double>(whole_bytes_),
+                                         static_cast<double>(options.context_floor_tokens) * 4),
+                                static_cast<double>(options.token_budget) * 4);
     // Nearest first: all tables one join away (best score first), then two, ...
     for (size_t hop = 0; hop < kContextHops; ++hop) {
       std::vector<size_t> ring;
@@ -546,7 +545,7 @@ LinkedSchema SchemaLinker::Link(std::string_view question, std::span<const Turn>
 
 LinkedSchema SchemaLinker::FitBudget(std::vector<Candidate> candidates,
                                      const LinkOptions& options) {
-  RenderOptions render;
+  SchemaRenderOptions render;
   render.dialect = options.dialect;
   // A table as shown with its chosen columns (null when none is chosen).
   auto shown = [](const Candidate& cand) {

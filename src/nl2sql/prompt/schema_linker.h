@@ -68,7 +68,7 @@ struct LinkOptions {
   size_t join_slack = 1;
   // The other tables next to linked ones are added as context while the linked schema stays
   // within this share of the whole schema, or within context_floor_tokens, whichever is more.
-  double context_share = 0.15;
+  double context_share = 0.2;
   size_t context_floor_tokens = 150;
   // A schema whose whole rendering is at most this many tokens is sent whole, linked tables
   // first.

@@ -65,7 +65,8 @@ std::vector<Tok> Scan(std::string_view s) {
       const size_t start = i;
       while (i < s.size() && IsIdentChar(static_cast<unsigned char>(s[i]))) ++i;
       Tok t{Kind::kIdent, std::string(s.substr(start, i - start)), ""};
-      for (char ch : t.text) t.upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      for (char ch : t.text)
+        t.upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
       out.push_back(std::move(t));
     } else if (std::isdigit(c)) {
       const size_t start = i;
@@ -82,14 +83,14 @@ std::vector<Tok> Scan(std::string_view s) {
 // Reserved words that end a table reference or can never be a column.
 bool IsKeyword(const Tok& t) {
   static const std::unordered_set<std::string_view> kWords = {
-      "SELECT", "FROM",    "WHERE",   "AND",     "OR",        "NOT",     "IN",     "IS",
-      "NULL",   "LIKE",    "GLOB",    "BETWEEN", "AS",        "ON",      "JOIN",   "INNER",
-      "LEFT",   "RIGHT",   "FULL",    "OUTER",   "CROSS",     "NATURAL", "USING",  "GROUP",
-      "BY",     "ORDER",   "HAVING",  "LIMIT",   "OFFSET",    "ASC",     "DESC",   "DISTINCT",
-      "ALL",    "UNION",   "EXCEPT",  "CASE",    "WHEN",      "THEN",    "ELSE",   "END",
-      "EXISTS", "WITH",    "CAST",    "TRUE",    "FALSE",     "ESCAPE",  "COLLATE", "INTERSECT",
-      "ILIKE",  "WINDOW",  "OVER",    "PARTITION", "RECURSIVE", "FETCH",  "FIRST",  "ROWS",
-      "ONLY",   "NULLS",   "LAST",    "FILTER"};
+      "SELECT", "FROM",   "WHERE",  "AND",       "OR",        "NOT",     "IN",      "IS",
+      "NULL",   "LIKE",   "GLOB",   "BETWEEN",   "AS",        "ON",      "JOIN",    "INNER",
+      "LEFT",   "RIGHT",  "FULL",   "OUTER",     "CROSS",     "NATURAL", "USING",   "GROUP",
+      "BY",     "ORDER",  "HAVING", "LIMIT",     "OFFSET",    "ASC",     "DESC",    "DISTINCT",
+      "ALL",    "UNION",  "EXCEPT", "CASE",      "WHEN",      "THEN",    "ELSE",    "END",
+      "EXISTS", "WITH",   "CAST",   "TRUE",      "FALSE",     "ESCAPE",  "COLLATE", "INTERSECT",
+      "ILIKE",  "WINDOW", "OVER",   "PARTITION", "RECURSIVE", "FETCH",   "FIRST",   "ROWS",
+      "ONLY",   "NULLS",  "LAST",   "FILTER"};
   return t.kind == Kind::kIdent && kWords.contains(t.upper);
 }
 
@@ -165,10 +166,7 @@ class Extractor {
       return i;
     }
     if (t.kind == Kind::kIdent && IsKeyword(t)) {
-      if (t.upper == "FROM") {
-        s.in_from = s.expect_table = true;
-        s.in_on = false;
-      } else if (t.upper == "JOIN") {
+      if (t.upper == "FROM" || t.upper == "JOIN") {
         s.in_from = s.expect_table = true;
         s.in_on = false;
       } else if (t.upper == "ON" || t.upper == "USING") {
