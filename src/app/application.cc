@@ -44,19 +44,17 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   observability::ServiceMetrics* metrics = app->metrics_.get();
   app->breaker_ = std::make_unique<resilience::CircuitBreaker>(
       "nl2sql", clock,
-      resilience::BreakerOptions{cb.enabled, cb.failure_threshold,
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     cb.reset_timeout),
-                                 cb.half_open_max_calls},
+      resilience::BreakerOptions{
+          cb.enabled, cb.failure_threshold,
+          std::chrono::duration_cast<std::chrono::milliseconds>(cb.reset_timeout),
+          cb.half_open_max_calls},
       [metrics, &logger](resilience::BreakerState from, resilience::BreakerState to) {
         metrics->circuit_breaker_state.Set({"nl2sql"}, static_cast<double>(to));
-        logger.Warn("circuit breaker state changed",
-                    {{"service", "nl2sql"},
-                     {"from", resilience::BreakerStateName(from)},
-                     {"to", resilience::BreakerStateName(to)}});
+        logger.Warn("circuit breaker state changed", {{"service", "nl2sql"},
+                                                      {"from", resilience::BreakerStateName(from)},
+                                                      {"to", resilience::BreakerStateName(to)}});
       });
-  app->metrics_->circuit_breaker_state.Set({"nl2sql"},
-                                           static_cast<double>(app->breaker_->state()));
+  app->metrics_->circuit_breaker_state.Set({"nl2sql"}, static_cast<double>(app->breaker_->state()));
 
   db::OpenOptions open;
   open.pool_size = static_cast<size_t>(std::max(1, config.database.pool_size));
@@ -104,8 +102,7 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
 
   if (config.llm.provider != config::LlmProvider::kNone) {
     app->transport_ = llm::MakeCurlTransport();
-    auto provider =
-        llm::MakeProvider(config.llm, *app->transport_, clock, llm::RealSleeper());
+    auto provider = llm::MakeProvider(config.llm, *app->transport_, clock, llm::RealSleeper());
     if (!provider) return std::unexpected(provider.error());
     app->provider_ = std::move(*provider);
     app->linker_ = std::make_shared<const nl2sql::prompt::SchemaLinker>(index);
@@ -125,30 +122,30 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
         notes.sample_values[table.table->name + "." + column->column->name] = std::move(*values);
       }
     }
-    nl2sql::PromptFunction prompt =
-        [linker = app->linker_, store = app->examples_.get(), dialect,
-         notes = std::move(notes)](const nl2sql::PromptRequest& request) {
-          std::vector<nl2sql::prompt::Turn> history;
-          for (const nl2sql::PriorTurn& t : request.turns) {
-            history.push_back(nl2sql::prompt::Turn{t.question, t.sql, ""});
-          }
-          nl2sql::prompt::LinkOptions link;
-          link.dialect = dialect;
-          nl2sql::prompt::PromptInput input;
-          input.dialect = dialect;
-          input.schema = linker->Link(request.question, history, link);
-          input.notes = notes;
-          input.history = std::move(history);
-          for (const auto& match :
-               store->Similar(request.question, kDatabaseName, request.tenant_id, 5)) {
-            input.examples.push_back({match.example.question, match.example.sql});
-          }
-          input.question = request.question;
-          if (!request.failed_sql.empty()) {
-            input.correction = nl2sql::prompt::Correction{request.failed_sql, request.error};
-          }
-          return nl2sql::prompt::PromptBuilder().Build(input);
-        };
+    nl2sql::PromptFunction prompt = [linker = app->linker_, store = app->examples_.get(), dialect,
+                                     notes =
+                                         std::move(notes)](const nl2sql::PromptRequest& request) {
+      std::vector<nl2sql::prompt::Turn> history;
+      for (const nl2sql::PriorTurn& t : request.turns) {
+        history.push_back(nl2sql::prompt::Turn{t.question, t.sql, ""});
+      }
+      nl2sql::prompt::LinkOptions link;
+      link.dialect = dialect;
+      nl2sql::prompt::PromptInput input;
+      input.dialect = dialect;
+      input.schema = linker->Link(request.question, history, link);
+      input.notes = notes;
+      input.history = std::move(history);
+      for (const auto& match :
+           store->Similar(request.question, kDatabaseName, request.tenant_id, 5)) {
+        input.examples.push_back({match.example.question, match.example.sql});
+      }
+      input.question = request.question;
+      if (!request.failed_sql.empty()) {
+        input.correction = nl2sql::prompt::Correction{request.failed_sql, request.error};
+      }
+      return nl2sql::prompt::PromptBuilder().Build(input);
+    };
     nl2sql::LlmAnswererOptions llm_options;
     llm_options.max_rounds = config.llm.max_retries + 1;
     llm_options.max_tokens = config.llm.max_tokens;
@@ -190,8 +187,8 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   options.strip_sql_comments = security.enabled && security.output_sanitization;
   options.max_context_bytes = static_cast<size_t>(security.max_context_size);
   options.db_query_duration = &app->metrics_->db_query_duration_seconds;
-  app->pipeline_ = std::make_unique<nl2sql::Pipeline>(
-      *app->source_, app->engine_, *app->sessions_, clock, options, app->answerer_.get());
+  app->pipeline_ = std::make_unique<nl2sql::Pipeline>(*app->source_, app->engine_, *app->sessions_,
+                                                      clock, options, app->answerer_.get());
   return app;
 }
 
@@ -240,9 +237,10 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
     auto directory =
         auth::UserDirectory::Open(config.auth.users_file, clock, std::move(directory_options));
     if (!directory) {
-      return fail(fmt::format("{} (add the first user with `heliosdb-conversational-bi user add "
-                              "NAME --tenant TENANT`)",
-                              directory.error().message));
+      return fail(
+          fmt::format("{} (add the first user with `heliosdb-conversational-bi user add "
+                      "NAME --tenant TENANT`)",
+                      directory.error().message));
     }
     users = std::move(*directory);
     auth::LoginLimits limits;
@@ -252,9 +250,10 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
     if (!created) return fail(created.error().message);
     authenticator = std::move(*created);
   } else {
-    logger.Warn("authentication is OFF: every caller is the tenant \"default\"; this is allowed "
-                "only on a loopback address",
-                {{"host", config.server.host}});
+    logger.Warn(
+        "authentication is OFF: every caller is the tenant \"default\"; this is allowed "
+        "only on a loopback address",
+        {{"host", config.server.host}});
   }
 
   server::ServerGuards guards;
@@ -264,9 +263,9 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   const config::RateLimitConfig& rl = config.production.rate_limiting;
   if (rl.enabled) {
     guards.limiter = &limiter;
-    guards.rate_limits.default_policy = ratelimit::BucketPolicy{
-        static_cast<double>(rl.burst_allowance), rl.token_bucket_refill_rate,
-        rl.queries_per_minute};
+    guards.rate_limits.default_policy =
+        ratelimit::BucketPolicy{static_cast<double>(rl.burst_allowance),
+                                rl.token_bucket_refill_rate, rl.queries_per_minute};
     for (const config::TenantRateLimit& t : rl.tenants) {
       guards.rate_limits.tenants.emplace_back(
           t.tenant, ratelimit::BucketPolicy{static_cast<double>(t.burst_allowance),

@@ -1,8 +1,8 @@
 #include "auth/user_store.h"
-#include <sys/file.h>
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>

@@ -303,8 +303,8 @@ std::vector<Issue> Check(const Config& c) {
   if (text::Trim(a.issuer).empty()) k.Add("auth.issuer", "must not be empty");
   k.Range("auth.login_failures_per_user_per_minute", a.login_failures_per_user_per_minute, 1,
           kUnbounded);
-  k.Range("auth.login_failures_per_address_per_minute", a.login_failures_per_address_per_minute,
-          1, kUnbounded);
+  k.Range("auth.login_failures_per_address_per_minute", a.login_failures_per_address_per_minute, 1,
+          kUnbounded);
 
   const LlmConfig& l = c.llm;
   if (l.provider != LlmProvider::kNone && text::Trim(l.model).empty()) {
@@ -785,9 +785,9 @@ void ReadLlm(TomlReader& r, const toml::table& t, LlmConfig& l) {
 
 void ReadNl2Sql(TomlReader& r, const toml::table& t, Nl2SqlConfig& n) {
   constexpr std::string_view kName = "nl2sql";
-  r.RejectUnknown(t, kName,
-                  {"mode", "confidence_threshold", "examples_file", "learned_examples_file",
-                   "descriptions"});
+  r.RejectUnknown(
+      t, kName,
+      {"mode", "confidence_threshold", "examples_file", "learned_examples_file", "descriptions"});
   r.ReadEnum(t, kName, "mode", n.mode, kModeNames);
   r.Read(t, kName, "confidence_threshold", n.confidence_threshold);
   r.Read(t, kName, "examples_file", n.examples_file);
@@ -822,8 +822,8 @@ void ReadProduction(TomlReader& r, const toml::table& t, ProductionConfig& p) {
   RateLimitConfig& rl = p.rate_limiting;
   if (rate) {
     r.RejectUnknown(*rate, kRate,
-                    {"enabled", "queries_per_minute", "burst_allowance",
-                     "token_bucket_refill_rate", "tenants"});
+                    {"enabled", "queries_per_minute", "burst_allowance", "token_bucket_refill_rate",
+                     "tenants"});
   }
   r.ReadEither(t, kName, "enable_rate_limiting", rate, kRate, "enabled", rl.enabled);
   r.ReadEither(t, kName, "rate_limit_qpm", rate, kRate, "queries_per_minute",
@@ -855,8 +855,9 @@ void ReadProduction(TomlReader& r, const toml::table& t, ProductionConfig& p) {
       }
       rl.tenants.push_back(std::move(t));
     }
-    std::sort(rl.tenants.begin(), rl.tenants.end(),
-              [](const TenantRateLimit& x, const TenantRateLimit& y) { return x.tenant < y.tenant; });
+    std::sort(
+        rl.tenants.begin(), rl.tenants.end(),
+        [](const TenantRateLimit& x, const TenantRateLimit& y) { return x.tenant < y.tenant; });
   }
 
   SecurityConfig& sec = p.security;
@@ -976,8 +977,8 @@ Result<Config> FromToml(std::string_view toml_text, std::string_view file, const
   Config config;
   TomlReader r(file);
   r.RejectUnknown(root, "",
-                  {"server", "auth", "llm", "nl2sql", "production", "cache", "session",
-                   "logging", "metrics", "database"});
+                  {"server", "auth", "llm", "nl2sql", "production", "cache", "session", "logging",
+                   "metrics", "database"});
   if (const auto* t = r.Table(root, "", "server")) ReadServer(r, *t, config.server);
   if (const auto* t = r.Table(root, "", "auth")) ReadAuth(r, *t, config.auth);
   if (const auto* t = r.Table(root, "", "llm")) ReadLlm(r, *t, config.llm);

@@ -50,7 +50,7 @@ int DefaultWorkerCount();
 
 struct ServerConfig {
   std::string host = "127.0.0.1";
-  int port = 8080;                 // 0 binds any free port
+  int port = 8080;  // 0 binds any free port
   int workers = DefaultWorkerCount();
   int64_t max_result_rows = 1000;  // rows beyond are dropped and the answer flagged truncated
   int64_t max_request_body_bytes = 1 << 20;

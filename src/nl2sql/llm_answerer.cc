@@ -86,11 +86,11 @@ Result<LlmAnswer> LlmAnswerer::Answer(const PromptRequest& request) {
     auto generated = llm::ExtractSql(completion->text);
     if (!generated) return std::unexpected(generated.error());
     if (generated->sql.empty()) {
-      return Fail(ErrorCode::kNotUnderstood,
-                  generated->explanation.empty()
-                      ? "The language model could not answer this question from the schema."
-                      : "The language model could not answer: " +
-                            Shorten(generated->explanation, 400));
+      return Fail(
+          ErrorCode::kNotUnderstood,
+          generated->explanation.empty()
+              ? "The language model could not answer this question from the schema."
+              : "The language model could not answer: " + Shorten(generated->explanation, 400));
     }
     auto checked = source_.Check(generated->sql);
     Result<db::QueryResult> result =

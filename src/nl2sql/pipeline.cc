@@ -4,8 +4,8 @@
 
 #include <cctype>
 #include <limits>
-#include <variant>
 #include <optional>
+#include <variant>
 
 #include "common/text.h"
 #include "security/question_screen.h"
@@ -91,8 +91,7 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   } else if (use_llm) {
     answer = FromLlm(request, current);
     turn.has_query = false;
-    if (!answer && answer.error().code == ErrorCode::kUnavailable &&
-        options_.mode == Mode::kAuto) {
+    if (!answer && answer.error().code == ErrorCode::kUnavailable && options_.mode == Mode::kAuto) {
       // The model is unavailable (or its breaker open); the engine answers only what it is
       // sure of, and this was not such a question.
       answer = Fail(ErrorCode::kUnavailable,
@@ -152,8 +151,7 @@ Result<Answer> Pipeline::FromEngine(const engine::Understanding& understood) {
   return answer;
 }
 
-Result<Answer> Pipeline::FromLlm(const AskRequest& request,
-                                 const conversation::Session* session) {
+Result<Answer> Pipeline::FromLlm(const AskRequest& request, const conversation::Session* session) {
   PromptRequest prompt;
   prompt.tenant_id = request.tenant_id;
   prompt.question = request.question;
@@ -297,4 +295,3 @@ ChartSuggestion SuggestChartFromResult(const std::vector<std::string>& columns,
 }
 
 }  // namespace helios::nl2sql
-

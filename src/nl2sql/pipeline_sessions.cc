@@ -30,7 +30,8 @@ Result<SessionView> Pipeline::GetSession(const std::string& tenant_id,
 Result<void> Pipeline::MarkCorrect(const std::string& tenant_id, const std::string& session_id,
                                    int turn) {
   if (options_.examples == nullptr) {
-    return Fail(ErrorCode::kNotFound, "This server keeps no examples, so feedback is not recorded.");
+    return Fail(ErrorCode::kNotFound,
+                "This server keeps no examples, so feedback is not recorded.");
   }
   auto session = sessions_.Load(tenant_id, session_id);
   if (!session) return std::unexpected(session.error());

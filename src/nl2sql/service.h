@@ -31,10 +31,10 @@ struct Answer {
   std::string explanation;
   std::vector<std::string> columns;
   std::vector<db::Row> rows;
-  size_t row_count = 0;    // rows returned (after the cap)
-  bool truncated = false;  // the cap dropped rows
-  std::string source;      // "engine" or "llm" (later "cache")
-  double confidence = 0;   // 0..1 for the engine; NaN (shown as null) for a model's answer
+  size_t row_count = 0;       // rows returned (after the cap)
+  bool truncated = false;     // the cap dropped rows
+  std::string source;         // "engine" or "llm" (later "cache")
+  double confidence = 0;      // 0..1 for the engine; NaN (shown as null) for a model's answer
   int correction_rounds = 0;  // LLM answers: rounds in which the database's error went back
   bool cache_hit = false;
   double latency_ms = 0;
@@ -79,8 +79,7 @@ class QueryService {
   virtual Result<SessionView> GetSession(const std::string& tenant_id,
                                          const std::string& session_id) = 0;
   // Forgets the session; kNotFound when there is none (for this tenant).
-  virtual Result<void> EndSession(const std::string& tenant_id,
-                                  const std::string& session_id) = 0;
+  virtual Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) = 0;
   // The user says turn `turn` of the session was answered correctly: its question and SQL
   // become an example for the language model's prompts (this tenant's only). kNotFound for an
   // unknown session or a turn no longer kept.

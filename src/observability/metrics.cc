@@ -631,9 +631,8 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& registry)
           registry.Counter("queries_total", "Questions received, answered or failed.", {"tenant"})),
       queries_failed_total(registry.Counter("queries_failed_total",
                                             "Questions that failed (any error code).", {"tenant"})),
-      query_errors_total(registry.Counter("query_errors_total",
-                                          "Questions that failed, by error code.",
-                                          {"tenant", "code"})),
+      query_errors_total(registry.Counter(
+          "query_errors_total", "Questions that failed, by error code.", {"tenant", "code"})),
       cache_hits_total(registry.Counter("cache_hits_total",
                                         "Questions answered from the query cache.", {"tenant"})),
       cache_requests_total(registry.Counter("cache_requests_total",

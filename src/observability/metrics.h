@@ -143,8 +143,8 @@ std::string FormatMetricValue(double value);
 // second ServiceMetrics over the same registry returns the same families.
 struct ServiceMetrics {
   explicit ServiceMetrics(MetricsRegistry& registry);
-  HistogramFamily& query_duration_seconds;        // {tenant}   every answered or failed question
-  CounterFamily& queries_total;                   // {tenant}
+  HistogramFamily& query_duration_seconds;  // {tenant}   every answered or failed question
+  CounterFamily& queries_total;             // {tenant}
   // The same labels as queries_total, so that the runbook's rate(failed) / rate(total) matches.
   CounterFamily& queries_failed_total;            // {tenant}
   CounterFamily& query_errors_total;              // {tenant, code}  code = ErrorCodeName

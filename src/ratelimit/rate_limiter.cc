@@ -32,14 +32,14 @@ Decision Describe(bool allowed, double tokens, double cost, const BucketPolicy& 
 
 Result<void> ValidatePolicy(const BucketPolicy& policy) {
   if (!(policy.capacity >= 1) || !std::isfinite(policy.capacity)) {
-    return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("a rate-limit bucket must hold at least 1 token, got {}",
-                            policy.capacity));
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("a rate-limit bucket must hold at least 1 token, got {}", policy.capacity));
   }
   if (!(policy.refill_per_second > 0) || !std::isfinite(policy.refill_per_second)) {
-    return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("a rate-limit refill rate must be positive, got {}",
-                            policy.refill_per_second));
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("a rate-limit refill rate must be positive, got {}", policy.refill_per_second));
   }
   if (policy.requests_per_minute < 0) {
     return Fail(ErrorCode::kInvalidArgument, "requests_per_minute must not be negative");
@@ -102,9 +102,9 @@ void MemoryRateLimiter::DropFullBuckets(std::chrono::steady_clock::time_point no
   if (buckets_.size() < options_.max_keys || buckets_.empty()) return;
   // Still full of busy buckets (a flood of distinct keys): forget the one nearest to full,
   // which loses the least of anyone's limit.
-  auto nearest = std::min_element(buckets_.begin(), buckets_.end(), [&](const auto& x, const auto& y) {
-    return deficit(x.second) < deficit(y.second);
-  });
+  auto nearest = std::min_element(
+      buckets_.begin(), buckets_.end(),
+      [&](const auto& x, const auto& y) { return deficit(x.second) < deficit(y.second); });
   buckets_.erase(nearest);
 }
 

@@ -22,7 +22,7 @@
 namespace helios::ratelimit {
 
 struct BucketPolicy {
-  double capacity = 20;              // tokens; the largest burst
+  double capacity = 20;  // tokens; the largest burst
   double refill_per_second = 100.0 / 60.0;
   // Requests per minute the policy is sold as; reported in X-RateLimit-Limit. When 0,
   // refill_per_second * 60 is reported.
@@ -31,8 +31,8 @@ struct BucketPolicy {
 
 struct Decision {
   bool allowed = false;
-  double limit = 0;       // the bucket's capacity
-  double remaining = 0;   // tokens left after this request (whole tokens are reported)
+  double limit = 0;      // the bucket's capacity
+  double remaining = 0;  // tokens left after this request (whole tokens are reported)
   // How long until the bucket is full again (X-RateLimit-Reset).
   std::chrono::milliseconds reset_after{0};
   // When refused: how long until `cost` tokens are available (Retry-After). Zero when allowed.

@@ -26,8 +26,7 @@ CircuitBreaker::CircuitBreaker(std::string service, const Clock& clock, BreakerO
       options_(options),
       listener_(std::move(listener)) {}
 
-bool CircuitBreaker::AdvanceLocked(std::chrono::steady_clock::time_point now,
-                                   BreakerState& from) {
+bool CircuitBreaker::AdvanceLocked(std::chrono::steady_clock::time_point now, BreakerState& from) {
   if (state_ != BreakerState::kOpen || now - opened_at_ < options_.reset_timeout) return false;
   from = state_;
   state_ = BreakerState::kHalfOpen;
@@ -50,17 +49,17 @@ Result<void> CircuitBreaker::Allow() {
     std::lock_guard lock(mu_);
     moved = AdvanceLocked(now, from);
     if (state_ == BreakerState::kOpen) {
-      auto wait = std::chrono::ceil<std::chrono::seconds>(options_.reset_timeout -
-                                                          (now - opened_at_));
+      auto wait =
+          std::chrono::ceil<std::chrono::seconds>(options_.reset_timeout - (now - opened_at_));
       verdict = Fail(ErrorCode::kUnavailable,
                      fmt::format("The {} service is temporarily unavailable after repeated "
                                  "failures; retry in {} s.",
                                  service_, std::max<int64_t>(1, wait.count())));
     } else if (state_ == BreakerState::kHalfOpen) {
       if (trials_in_flight_ + trial_successes_ >= options_.half_open_max_calls) {
-        verdict = Fail(ErrorCode::kUnavailable,
-                       fmt::format("The {} service is recovering; retry in a few seconds.",
-                                   service_));
+        verdict =
+            Fail(ErrorCode::kUnavailable,
+                 fmt::format("The {} service is recovering; retry in a few seconds.", service_));
       } else {
         ++trials_in_flight_;
       }

@@ -82,8 +82,12 @@ bool FromDependency(ErrorCode code) {
 Reply FromError(const Error& error) {
   Error shown = error;
   if (FromDependency(error.code)) shown.message = security::SanitizeErrorMessage(error.message);
-  Reply reply{HttpStatusFor(error.code), ErrorToJson(shown), std::string(ErrorCodeName(error.code)),
-              {},                        false,              {}};
+  Reply reply{HttpStatusFor(error.code),
+              ErrorToJson(shown),
+              std::string(ErrorCodeName(error.code)),
+              {},
+              false,
+              {}};
   if (error.code == ErrorCode::kUnauthenticated) {
     reply.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"heliosdb\"");
   }
@@ -321,16 +325,21 @@ class HttpServer::Impl {
     };
     std::vector<Resource> resources = {
         {"/health", "/health", {{"GET", Access::kPublic, bind(&Impl::Health)}}},
-        {"/api/v1/auth/login", "/api/v1/auth/login",
+        {"/api/v1/auth/login",
+         "/api/v1/auth/login",
          {{"POST", Access::kPublic, bind(&Impl::Login)}}},
         {"/api/v1/query", "/api/v1/query", {{"POST", Access::kAnalyst, bind(&Impl::Query)}}},
-        {"/api/v1/feedback", "/api/v1/feedback",
+        {"/api/v1/feedback",
+         "/api/v1/feedback",
          {{"POST", Access::kAnalyst, bind(&Impl::Feedback)}}},
-        {"/api/v1/admin/circuit-breaker", "/api/v1/admin/circuit-breaker",
+        {"/api/v1/admin/circuit-breaker",
+         "/api/v1/admin/circuit-breaker",
          {{"GET", Access::kAdmin, bind(&Impl::BreakerState)}}},
-        {"/api/v1/admin/circuit-breaker/reset", "/api/v1/admin/circuit-breaker/reset",
+        {"/api/v1/admin/circuit-breaker/reset",
+         "/api/v1/admin/circuit-breaker/reset",
          {{"POST", Access::kAdmin, bind(&Impl::BreakerReset)}}},
-        {"/api/v1/sessions/([^/]+)", "/api/v1/sessions/{id}",
+        {"/api/v1/sessions/([^/]+)",
+         "/api/v1/sessions/{id}",
          {{"GET", Access::kAuthenticated, bind(&Impl::GetSession)},
           {"DELETE", Access::kAuthenticated, bind(&Impl::EndSession)}}},
     };
@@ -376,8 +385,7 @@ class HttpServer::Impl {
   // httplib's content-reader form so that the body is read under our size limit.
   void Add(std::string_view method, const std::string& pattern, const std::string& name,
            Access access, Route route) {
-    auto plain = [this, name, access, route](const httplib::Request& req,
-                                             httplib::Response& res) {
+    auto plain = [this, name, access, route](const httplib::Request& req, httplib::Response& res) {
       Serve(req, res, nullptr, name, access, route);
     };
     auto with_body = [this, name, access, route](const httplib::Request& req,
@@ -401,9 +409,9 @@ class HttpServer::Impl {
   }
 
   bool OriginAllowed(std::string_view origin) const {
-    return !origin.empty() && std::find(options_.cors_allowed_origins.begin(),
-                                        options_.cors_allowed_origins.end(),
-                                        origin) != options_.cors_allowed_origins.end();
+    return !origin.empty() &&
+           std::find(options_.cors_allowed_origins.begin(), options_.cors_allowed_origins.end(),
+                     origin) != options_.cors_allowed_origins.end();
   }
 
   // OPTIONS on a known path: a CORS preflight from an allowed origin asking for one of the
@@ -417,8 +425,7 @@ class HttpServer::Impl {
       if (origin.empty() || wanted.empty()) return MethodNotAllowed(allow)(req, body, ctx);
       if (!OriginAllowed(origin)) {
         return Reply{403,
-                     ErrorBodyToJson("cors_origin_not_allowed",
-                                     "this origin may not call the API"),
+                     ErrorBodyToJson("cors_origin_not_allowed", "this origin may not call the API"),
                      "cors_origin_not_allowed",
                      {},
                      false,
@@ -428,14 +435,14 @@ class HttpServer::Impl {
         return m.name == wanted || (m.name == "GET" && wanted == "HEAD");
       });
       if (!known) {
-        return Reply{405,
-                     ErrorBodyToJson("method_not_allowed",
-                                     fmt::format("method {} is not allowed here; use {}", wanted,
-                                                 allow)),
-                     "method_not_allowed",
-                     allow,
-                     false,
-                     {}};
+        return Reply{
+            405,
+            ErrorBodyToJson("method_not_allowed",
+                            fmt::format("method {} is not allowed here; use {}", wanted, allow)),
+            "method_not_allowed",
+            allow,
+            false,
+            {}};
       }
       Reply reply{204, "", "", {}, false, {}};
       reply.headers = {{"Access-Control-Allow-Methods", allow},
@@ -537,8 +544,8 @@ class HttpServer::Impl {
                   {{"request_id", log.request_id}, {"path", log.path}, {"exception", what}});
   }
 
-  void Finish(const httplib::Request& req, httplib::Response& res, const Reply& reply,
-              Context& ctx, std::chrono::steady_clock::time_point start) {
+  void Finish(const httplib::Request& req, httplib::Response& res, const Reply& reply, Context& ctx,
+              std::chrono::steady_clock::time_point start) {
     res.status = reply.status;
     if (reply.status == 204) {
       res.body.clear();
@@ -562,8 +569,7 @@ class HttpServer::Impl {
     }
     ctx.log.status = reply.status;
     ctx.log.error_code = reply.error_code;
-    ctx.log.latency_ms =
-        std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
+    ctx.log.latency_ms = std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
     observability::LogRequest(logger_, ctx.log);
     if (guards_.metrics != nullptr) {
       guards_.metrics->http_requests_total.Inc({ctx.route, std::to_string(reply.status)});
@@ -686,10 +692,10 @@ class HttpServer::Impl {
     headers.emplace_back("X-RateLimit-Limit", std::to_string(limit));
     headers.emplace_back("X-RateLimit-Remaining",
                          std::to_string(static_cast<int64_t>(std::floor(decision->remaining))));
-    headers.emplace_back("X-RateLimit-Reset", std::to_string(decision->reset_after.count() == 0
-                                                                 ? 0
-                                                                 : CeilSeconds(
-                                                                       decision->reset_after)));
+    headers.emplace_back(
+        "X-RateLimit-Reset",
+        std::to_string(decision->reset_after.count() == 0 ? 0
+                                                          : CeilSeconds(decision->reset_after)));
     if (decision->allowed) return std::nullopt;
     const int64_t retry = CeilSeconds(decision->retry_after);
     logger_.Warn("Rate limit exceeded", {{"tenant_id", tenant},
@@ -697,11 +703,11 @@ class HttpServer::Impl {
                                          {"limit_per_minute", limit},
                                          {"retry_after_s", retry}});
     if (guards_.metrics != nullptr) guards_.metrics->rate_limit_rejections_total.Inc({tenant});
-    Reply reply = FromError(Error(
-        ErrorCode::kRateLimited,
-        fmt::format("Too many questions: the limit for your organisation is {} per minute "
-                    "(bursts of {}). Retry in {} s.",
-                    limit, static_cast<int64_t>(policy.capacity), retry)));
+    Reply reply = FromError(
+        Error(ErrorCode::kRateLimited,
+              fmt::format("Too many questions: the limit for your organisation is {} per minute "
+                          "(bursts of {}). Retry in {} s.",
+                          limit, static_cast<int64_t>(policy.capacity), retry)));
     reply.headers = headers;
     reply.headers.emplace_back("Retry-After", std::to_string(retry));
     return reply;
@@ -797,9 +803,8 @@ class HttpServer::Impl {
     ctx.log.session_id = id;
     if (!correct->get<bool>()) {
       // Only correct answers teach; a wrong one is worth a log line for whoever curates.
-      logger_.Info("answer marked wrong", {{"tenant_id", ctx.tenant},
-                                           {"session_id", id},
-                                           {"turn", turn->get<int64_t>()}});
+      logger_.Info("answer marked wrong",
+                   {{"tenant_id", ctx.tenant}, {"session_id", id}, {"turn", turn->get<int64_t>()}});
       return Reply{204, "", {}, {}, false, {}};
     }
     auto marked = service_.MarkCorrect(ctx.tenant, id, static_cast<int>(turn->get<int64_t>()));
@@ -876,8 +881,8 @@ class HttpServer::Impl {
 
 HttpServer::HttpServer(nl2sql::QueryService& service, observability::Logger& logger,
                        const Clock& clock, ServerOptions options, ServerGuards guards)
-    : impl_(std::make_unique<Impl>(service, logger, clock, std::move(options),
-                                   std::move(guards))) {}
+    : impl_(std::make_unique<Impl>(service, logger, clock, std::move(options), std::move(guards))) {
+}
 
 HttpServer::~HttpServer() = default;
 

@@ -115,12 +115,13 @@ TEST_P(LlmAppTest, AQuestionTheEngineDeclinesIsAnsweredThroughTheProvider) {
   } stop{fake, serving};
 
   auto parsed = config::ParseConfig(
-      fmt::format("[llm]\nprovider = \"{}\"\nmodel = \"test-model\"\nbase_url = "
-                  "\"http://127.0.0.1:{}{}\"\nmax_retries = 0\n",
-                  c.provider, port, std::string(c.provider) == "openai" ||
-                                            std::string(c.provider) == "openai-compatible"
-                                        ? "/v1"
-                                        : ""),
+      fmt::format(
+          "[llm]\nprovider = \"{}\"\nmodel = \"test-model\"\nbase_url = "
+          "\"http://127.0.0.1:{}{}\"\nmax_retries = 0\n",
+          c.provider, port,
+          std::string(c.provider) == "openai" || std::string(c.provider) == "openai-compatible"
+              ? "/v1"
+              : ""),
       "test.toml", [&](std::string_view name) -> std::optional<std::string> {
         if (name == "OPENAI_API_KEY") return std::string(kKey);
         return std::nullopt;
@@ -162,13 +163,13 @@ TEST_P(LlmAppTest, AQuestionTheEngineDeclinesIsAnsweredThroughTheProvider) {
 
 INSTANTIATE_TEST_SUITE_P(
     Providers, LlmAppTest,
-    ::testing::Values(
-        ProviderCase{"openai", "/v1/chat/completions", "Authorization", "Bearer ", OpenAiReply},
-        ProviderCase{"openai-compatible", "/v1/chat/completions", "Authorization", "Bearer ",
-                     OpenAiReply},
-        ProviderCase{"anthropic", "/v1/messages", "x-api-key", "", AnthropicReply},
-        ProviderCase{"cohere", "/v2/chat", "Authorization", "Bearer ", CohereReply},
-        ProviderCase{"ollama", "/api/chat", "", "", OllamaReply}),
+    ::testing::Values(ProviderCase{"openai", "/v1/chat/completions", "Authorization", "Bearer ",
+                                   OpenAiReply},
+                      ProviderCase{"openai-compatible", "/v1/chat/completions", "Authorization",
+                                   "Bearer ", OpenAiReply},
+                      ProviderCase{"anthropic", "/v1/messages", "x-api-key", "", AnthropicReply},
+                      ProviderCase{"cohere", "/v2/chat", "Authorization", "Bearer ", CohereReply},
+                      ProviderCase{"ollama", "/api/chat", "", "", OllamaReply}),
     [](const ::testing::TestParamInfo<ProviderCase>& info) {
       std::string name = info.param.provider;
       for (char& ch : name) {

@@ -8,8 +8,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -129,9 +129,9 @@ TEST_F(ServeAuthTest, RefusesToStartWithoutTheUsersFile) {
 TEST_F(ServeAuthTest, AuthenticationOffOnlyOnLoopbackAndWithAWarning) {
   std::ofstream(dir_ / "open.toml") << "[server]\nport = 0\n[metrics]\nenabled = false\n"
                                     << "[auth]\nenabled = false\n";
-  Child public_host({"--config", "open.toml", "serve", "--host", "0.0.0.0", "--database",
-                     "sqlite://demo.db"},
-                    dir_, {});
+  Child public_host(
+      {"--config", "open.toml", "serve", "--host", "0.0.0.0", "--database", "sqlite://demo.db"},
+      dir_, {});
   ASSERT_NE(public_host.Wait(60s).value_or(0), 0);
   EXPECT_THAT(public_host.err(), HasSubstr("may be false only when [server] host is a loopback"));
 
@@ -156,9 +156,9 @@ TEST_F(ServeAuthTest, TenantsNeverSeeEachOthersSessions) {
   client.set_read_timeout(30, 0);
 
   auto token_of = [&](const std::string& user) {
-    auto res = client.Post("/api/v1/auth/login",
-                           json({{"username", user}, {"password", kPassword}}).dump(),
-                           "application/json");
+    auto res =
+        client.Post("/api/v1/auth/login",
+                    json({{"username", user}, {"password", kPassword}}).dump(), "application/json");
     EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no response");
     return res ? json::parse(res->body).value("token", "") : std::string();
   };
@@ -170,10 +170,11 @@ TEST_F(ServeAuthTest, TenantsNeverSeeEachOthersSessions) {
     return client.Post("/api/v1/query", who, body.dump(), "application/json");
   };
 
-  EXPECT_EQ(client.Post("/api/v1/query", R"({"query":"How many customers are there?"})",
-                        "application/json")
-                ->status,
-            401);
+  EXPECT_EQ(
+      client
+          .Post("/api/v1/query", R"({"query":"How many customers are there?"})", "application/json")
+          ->status,
+      401);
 
   auto first = ask(alice, "How many customers are in Germany?", "");
   ASSERT_TRUE(first);

@@ -167,9 +167,9 @@ TEST_F(UserCliTest, ConcurrentAddsLoseNoUser) {
     posix_spawn_file_actions_addopen(&stdio, 0, password.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&stdio, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&stdio, 2, "/dev/null", O_WRONLY, 0);
-    children.push_back(Spawn({"user", "add", "user" + std::to_string(i), "--tenant", "acme",
-                              "--password-stdin"},
-                             dir_, &stdio));
+    children.push_back(
+        Spawn({"user", "add", "user" + std::to_string(i), "--tenant", "acme", "--password-stdin"},
+              dir_, &stdio));
     posix_spawn_file_actions_destroy(&stdio);
   }
   for (pid_t pid : children) EXPECT_EQ(Wait(pid), 0);

@@ -622,17 +622,14 @@ TEST_F(PipelineTest, AnAnswerMarkedCorrectBecomesTheTenantsExample) {
   EXPECT_EQ(similar[0].example.sql, a.sql);
   EXPECT_TRUE(store.Similar("customers in Germany", "default", "tenant-b", 3).empty());
   // Another tenant cannot mark it; a turn not kept is not found.
-  EXPECT_EQ(pipeline->MarkCorrect("tenant-b", a.session_id, 1).error().code,
-            ErrorCode::kNotFound);
-  EXPECT_EQ(pipeline->MarkCorrect("tenant-a", a.session_id, 2).error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(pipeline->MarkCorrect("tenant-b", a.session_id, 1).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(pipeline->MarkCorrect("tenant-a", a.session_id, 2).error().code, ErrorCode::kNotFound);
   // The learned examples survive a restart.
   examples::ExampleStore reloaded(*clock_);
   ASSERT_TRUE(reloaded.Load(options.learned_examples_path).has_value());
   EXPECT_EQ(reloaded.Size(), 1u);
   // Without a store, feedback is refused.
-  EXPECT_EQ(pipeline_->MarkCorrect("default", a.session_id, 1).error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(pipeline_->MarkCorrect("default", a.session_id, 1).error().code, ErrorCode::kNotFound);
 }
 
 // --- The language model's path ---------------------------------------------------------------
@@ -640,7 +637,8 @@ TEST_F(PipelineTest, AnAnswerMarkedCorrectBecomesTheTenantsExample) {
 // A model whose answers a test scripts in order; it records the prompts it was sent.
 class ScriptedModel final : public llm::LlmProvider {
  public:
-  explicit ScriptedModel(std::vector<Result<llm::Completion>> script) : script_(std::move(script)) {}
+  explicit ScriptedModel(std::vector<Result<llm::Completion>> script)
+      : script_(std::move(script)) {}
   std::string_view name() const override { return "scripted"; }
   Result<llm::Completion> Complete(const llm::CompletionRequest& request) override {
     requests_.push_back(request);
@@ -680,12 +678,12 @@ class LlmPipelineTest : public PipelineTest {
         resilience::BreakerOptions{true, 3, std::chrono::milliseconds(60'000), 1});
     LlmAnswererOptions llm_options;
     llm_options.max_rounds = 3;
-    answerer_ = std::make_unique<LlmAnswerer>(model, *source_, *breaker_, EchoPrompt, *clock_,
-                                              llm_options);
+    answerer_ =
+        std::make_unique<LlmAnswerer>(model, *source_, *breaker_, EchoPrompt, *clock_, llm_options);
     PipelineOptions options;
     options.mode = mode;
-    return std::make_unique<Pipeline>(*source_, DemoEnvironment::Get().engine(), *store_,
-                                      *clock_, options, answerer_.get());
+    return std::make_unique<Pipeline>(*source_, DemoEnvironment::Get().engine(), *store_, *clock_,
+                                      options, answerer_.get());
   }
 
   std::unique_ptr<resilience::CircuitBreaker> breaker_;
@@ -701,7 +699,8 @@ TEST_F(LlmPipelineTest, AConfidentEngineAnswersWithoutTheModel) {
 }
 
 TEST_F(LlmPipelineTest, TheModelAnswersWhatTheEngineCannot) {
-  ScriptedModel model({Says(R"({"sql": "SELECT COUNT(*) AS n FROM customers WHERE country = 'Germany'",
+  ScriptedModel model(
+      {Says(R"({"sql": "SELECT COUNT(*) AS n FROM customers WHERE country = 'Germany'",
                                 "explanation": "Counts German customers."})")});
   auto pipeline = WithModel(model);
   Answer a = AskOk(*pipeline, Request("purple monkey dishwasher"));
@@ -718,7 +717,8 @@ TEST_F(LlmPipelineTest, TheModelAnswersWhatTheEngineCannot) {
 
 TEST_F(LlmPipelineTest, AWrongColumnIsCorrectedInOneRound) {
   ScriptedModel model({
-      Says(R"({"sql": "SELECT nation, COUNT(*) FROM customers GROUP BY nation", "explanation": "x"})"),
+      Says(
+          R"({"sql": "SELECT nation, COUNT(*) FROM customers GROUP BY nation", "explanation": "x"})"),
       Says("Sorry, here it is:\n```sql\nSELECT country, COUNT(*) AS customers FROM customers "
            "GROUP BY country ORDER BY country\n```"),
   });
@@ -807,7 +807,8 @@ TEST_F(LlmPipelineTest, EngineModeNeverCallsTheModelAndLlmModeAlwaysDoes) {
 TEST_F(LlmPipelineTest, AFollowUpAfterAModelsAnswerSeesTheEarlierTurn) {
   ScriptedModel model({
       Says(R"({"sql": "SELECT COUNT(*) FROM customers", "explanation": ""})"),
-      Says(R"({"sql": "SELECT COUNT(*) FROM customers WHERE country = 'France'", "explanation": ""})"),
+      Says(
+          R"({"sql": "SELECT COUNT(*) FROM customers WHERE country = 'France'", "explanation": ""})"),
   });
   auto pipeline = WithModel(model, Mode::kLlm);
   Answer first = AskOk(*pipeline, Request("how many clients do we have"));
@@ -838,15 +839,15 @@ TEST(SuggestChartFromResultTest, FollowsTheShapeOfTheResult) {
   using db::Value;
   EXPECT_EQ(SuggestChartFromResult({"n"}, {{Value{int64_t{3}}}}).type, "number");
   auto bars = SuggestChartFromResult({"country", "n"}, {{Value{std::string("DE")}, Value{1.5}},
-                                                       {Value{std::string("FR")}, Value{2.0}}});
+                                                        {Value{std::string("FR")}, Value{2.0}}});
   EXPECT_EQ(bars.type, "bar");
   EXPECT_EQ(bars.x, "country");
   auto line = SuggestChartFromResult({"month", "n"}, {{Value{std::string("2024-01")}, Value{1.0}},
                                                       {Value{std::string("2024-02")}, Value{2.0}}});
   EXPECT_EQ(line.type, "line");
-  EXPECT_EQ(SuggestChartFromResult({"a", "b"}, {{Value{std::string("x")}, Value{std::string("y")}}})
-                .type,
-            "table");
+  EXPECT_EQ(
+      SuggestChartFromResult({"a", "b"}, {{Value{std::string("x")}, Value{std::string("y")}}}).type,
+      "table");
   EXPECT_EQ(SuggestChartFromResult({"n"}, {}).type, "table");
 }
 

@@ -127,8 +127,7 @@ TEST(MemoryRateLimiterTest, BadPoliciesAndCostsAreRefused) {
   EXPECT_EQ(limiter.Acquire("t", BucketPolicy{0, 1.0, 0}).error().code,
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(limiter.Acquire("t", BucketPolicy{5, 0, 0}).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(limiter.Acquire("t", BucketPolicy{5, -1, 0}).error().code,
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(limiter.Acquire("t", BucketPolicy{5, -1, 0}).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(limiter.Acquire("t", Runbook(), -1).error().code, ErrorCode::kInvalidArgument);
   EXPECT_TRUE(ValidatePolicy(Runbook()).has_value());
 }
@@ -138,7 +137,7 @@ TEST(MemoryRateLimiterTest, TheKeyMapIsBoundedAndKeepsBusyBucketsFirst) {
   MemoryRateLimiter limiter(clock, MemoryLimiterOptions{3});
   BucketPolicy policy{1, 1.0, 60};
   EXPECT_TRUE(limiter.Acquire("busy", policy)->allowed);
-  clock.Advance(seconds(5));  // "busy" is full again by now...
+  clock.Advance(seconds(5));                              // "busy" is full again by now...
   EXPECT_TRUE(limiter.Acquire("busy", policy)->allowed);  // ...and empty again
   EXPECT_TRUE(limiter.Acquire("a", policy)->allowed);
   EXPECT_TRUE(limiter.Acquire("b", policy)->allowed);

@@ -64,8 +64,7 @@ class GuardsTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("helios-guards-" + text::NewUuid());
+    dir_ = std::filesystem::temp_directory_path() / ("helios-guards-" + text::NewUuid());
     std::filesystem::create_directories(dir_);
     auth::UserStore store;
     AddUser(store, "alice", "acme", {"analyst"});
@@ -81,8 +80,8 @@ class GuardsTest : public ::testing::Test {
     tokens_ = std::make_unique<auth::TokenService>(std::move(*tokens));
     auth::AuthenticatorOptions options;
     options.dummy_hash_params = kCheap;
-    auto authenticator = auth::Authenticator::Create(*users_, *tokens_, limiter_,
-                                                     auth::LoginLimits{3, 10}, options);
+    auto authenticator =
+        auth::Authenticator::Create(*users_, *tokens_, limiter_, auth::LoginLimits{3, 10}, options);
     ASSERT_TRUE(authenticator.has_value()) << authenticator.error().message;
     authenticator_ = std::move(*authenticator);
   }
@@ -170,7 +169,8 @@ class GuardsTest : public ::testing::Test {
   ratelimit::MemoryRateLimiter limiter_;
   observability::MetricsRegistry registry_;
   observability::ServiceMetrics metrics_;
-  resilience::CircuitBreaker breaker_{"nl2sql", clock_, resilience::BreakerOptions{true, 2, 60s, 1}};
+  resilience::CircuitBreaker breaker_{"nl2sql", clock_,
+                                      resilience::BreakerOptions{true, 2, 60s, 1}};
   FakeService service_;
   std::filesystem::path dir_;
   std::unique_ptr<auth::UserDirectory> users_;
@@ -349,8 +349,10 @@ TEST_F(GuardsTest, WithoutAuthenticationEveryoneIsTheDefaultTenant) {
 
 TEST_F(GuardsTest, SessionsAreScopedToTheTokensTenant) {
   Start();
-  nl2sql::SessionView view{"s-acme", 2, {{1, "how many customers", "SELECT 1", 1},
-                                          {2, "only in Germany", "SELECT 2", 1}}};
+  nl2sql::SessionView view{
+      "s-acme",
+      2,
+      {{1, "how many customers", "SELECT 1", 1}, {2, "only in Germany", "SELECT 2", 1}}};
   service_.PutSession("acme", view);
   const std::string alice = TokenFor("alice");
   const std::string bob = TokenFor("bob");
@@ -459,8 +461,9 @@ TEST_F(GuardsTest, FeedbackMarksATurnOfTheCallersOwnSession) {
                           R"({"session_id":"s-acme","turn":1})", "[]"}) {
     EXPECT_EQ(post(alice, bad)->status, 400) << bad;
   }
-  EXPECT_EQ(Client().Post("/api/v1/feedback", R"({"session_id":"s-acme","turn":1,"correct":true})",
-                          "application/json")
+  EXPECT_EQ(Client()
+                .Post("/api/v1/feedback", R"({"session_id":"s-acme","turn":1,"correct":true})",
+                      "application/json")
                 ->status,
             401);
   auto marked = service_.marked();
@@ -477,9 +480,9 @@ TEST_F(GuardsTest, AnAdminResetsTheBreakerOthersMayNot) {
   ASSERT_EQ(breaker_.state(), resilience::BreakerState::kOpen);
   httplib::Headers analyst = {{"Authorization", "Bearer " + TokenFor("alice")}};
   httplib::Headers admin = {{"Authorization", "Bearer " + TokenFor("root")}};
-  EXPECT_EQ(Client().Post("/api/v1/admin/circuit-breaker/reset", analyst, "", "application/json")
-                ->status,
-            403);
+  EXPECT_EQ(
+      Client().Post("/api/v1/admin/circuit-breaker/reset", analyst, "", "application/json")->status,
+      403);
   EXPECT_EQ(Client().Post("/api/v1/admin/circuit-breaker/reset", "", "application/json")->status,
             401);
   EXPECT_EQ(breaker_.state(), resilience::BreakerState::kOpen);

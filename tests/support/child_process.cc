@@ -91,8 +91,7 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
-std::unique_ptr<ChildProcess> ChildProcess::Start(const SpawnOptions& options,
-                                                  std::string* error) {
+std::unique_ptr<ChildProcess> ChildProcess::Start(const SpawnOptions& options, std::string* error) {
   std::vector<std::string> argv_storage = options.argv;
   std::vector<std::string> env_storage = options.env;
   std::vector<char*> argv, envp;
@@ -184,8 +183,8 @@ RunResult RunToCompletion(std::vector<std::string> argv, const fs::path& cwd,
   const fs::path err_path = cwd / ("stderr-" + suffix + ".txt");
   RunResult result;
   std::string error;
-  auto child = ChildProcess::Start({std::move(argv), env, stdin_path, out_path, err_path, cwd},
-                                   &error);
+  auto child =
+      ChildProcess::Start({std::move(argv), env, stdin_path, out_path, err_path, cwd}, &error);
   if (!child) {
     result.err = error;
     return result;
