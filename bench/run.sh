@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load test of POST /api/v1/query on the demo database, with wrk.
-#   bench/run.sh                      # cheap mix, 16 connections, 20 s
+#   bench/run.sh                      # cheap mix, 16 connections, 20 s, SQLite
 #   MIX=heavy CONNECTIONS=8 DURATION=20 bench/run.sh
+#   DATABASE=postgres POOL_SIZE=8 bench/run.sh   # the demo on a PostgreSQL server of its own
+#   DATABASE=mariadb POOL_SIZE=8 bench/run.sh    # ... or MariaDB (scripts/dbserver.sh)
 # Builds the release binary if needed, writes the demo database, starts the server on a free
 # loopback port with authentication and rate limiting on (a bench user, a token, a tenant limit
 # high enough never to refuse), warms it up, runs wrk, prints its figures and stops the server.
@@ -12,6 +14,8 @@ MIX="${MIX:-cheap}"
 CONNECTIONS="${CONNECTIONS:-16}"
 DURATION="${DURATION:-20}"
 THREADS="${THREADS:-2}"
+DATABASE="${DATABASE:-sqlite}"
+POOL_SIZE="${POOL_SIZE:-8}"
 build="$root/build/release"
 work="$root/build/bench"
 mkdir -p "$work"
@@ -22,7 +26,23 @@ if [ ! -x "$build/src/heliosdb-conversational-bi" ]; then
 fi
 cmake --build "$build" --target heliosdb-conversational-bi >/dev/null
 bin="$build/src/heliosdb-conversational-bi"
-[ -f "$work/demo.db" ] || "$bin" demo-data "$work/demo.db" >/dev/null
+case "$DATABASE" in
+  sqlite)
+    [ -f "$work/demo.db" ] || "$bin" demo-data "$work/demo.db" >/dev/null
+    database_url="sqlite://$work/demo.db"
+    ;;
+  postgres | mariadb)
+    "$root/scripts/dbserver.sh" start "$DATABASE" "$work/$DATABASE" >/dev/null
+    "$root/scripts/dbserver.sh" load-demo "$DATABASE" "$work/$DATABASE" "$bin"
+    database_url="$(cat "$work/$DATABASE/reader_url")"
+    ;;
+  *) echo "DATABASE must be sqlite, postgres or mariadb" >&2; exit 2 ;;
+esac
+stop_database() {
+  if [ "$DATABASE" != sqlite ]; then
+    "$root/scripts/dbserver.sh" stop "$DATABASE" "$work/$DATABASE" || true
+  fi
+}
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log="$work/server.log"
@@ -40,14 +60,16 @@ port = $port
 users_file = "$work/users.json"
 [metrics]
 prometheus_port = 0
+[database]
+pool_size = $POOL_SIZE
 [production.rate_limiting.tenants.bench]
 queries_per_minute = 100000000
 burst_allowance = 100000000
 EOF
 JWT_SECRET="$(head -c 48 /dev/urandom | base64)" HELIOSDB_WORKER_THREADS="${WORKERS:-16}" \
-  "$bin" --config "$work/bench.toml" serve --database "sqlite://$work/demo.db" >"$log" 2>&1 &
+  DATABASE_URL="$database_url" "$bin" --config "$work/bench.toml" serve >"$log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; stop_database' EXIT
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
   sleep 0.1
@@ -60,6 +82,7 @@ export TOKEN
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "binary: $("$bin" --version); workers: ${WORKERS:-16} (HELIOSDB_WORKER_THREADS); log: JSON lines to a file"
+echo "database: $DATABASE, pool_size $POOL_SIZE"
 echo "mix: $MIX, wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s (after a 5 s warm-up)"
 MIX="$MIX" wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$root/bench/query.lua" \
   "http://127.0.0.1:$port" >/dev/null

@@ -20,9 +20,12 @@ build_packages=(
   libgtest-dev libgmock-dev
   libstemmer-dev wordnet-dev wordnet-base
   libargon2-dev libjwt-dev libpg-query-dev libcurl4-openssl-dev
+  libpq-dev libmariadb-dev
 )
-# prometheus also brings promtool, which checks deploy/alerts.yml.
-test_packages=(curl jq wrk prometheus)
+# prometheus also brings promtool, which checks deploy/alerts.yml. The PostgreSQL and MariaDB
+# servers (and their clients) are what the data-source tests run against (scripts/dbserver.sh).
+test_packages=(curl jq wrk prometheus python3 postgresql postgresql-client mariadb-server
+  mariadb-client)
 
 packages=("${build_packages[@]}")
 for arg in "$@"; do

@@ -7,12 +7,14 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "app/version.h"
 #include "auth/authenticator.h"
 #include "auth/token.h"
 #include "auth/user_store.h"
+#include "common/text.h"
 #include "db/open.h"
 #include "llm/factory.h"
 #include "llm/retry.h"
@@ -27,16 +29,101 @@ std::string VersionString() {
                      HELIOS_GIT_REVISION);
 }
 
+namespace {
+
+// Descriptions for the language model: the database's own comments, then the configuration's
+// [nl2sql.descriptions] (which win where both describe the same table or column).
+void AddCatalogDescriptions(const db::SchemaCatalog& catalog,
+                            std::map<std::string, std::string>& descriptions) {
+  for (const db::TableInfo& table : catalog.tables) {
+    if (!table.description.empty()) descriptions.try_emplace(table.name, table.description);
+    for (const db::ColumnInfo& column : table.columns) {
+      if (!column.description.empty())
+        descriptions.try_emplace(table.name + "." + column.name, column.description);
+    }
+  }
+}
+
+}  // namespace
+
+// What one data source's questions are answered with, rebuilt together when its schema
+// changes: the engine's index, the linker and the notes for prompts.
+struct Application::SchemaState {
+  std::mutex mu;
+  uint64_t version = 0;                                        // guarded by mu
+  std::shared_ptr<const nl2sql::prompt::SchemaLinker> linker;  // guarded by mu
+  std::shared_ptr<const nl2sql::prompt::SchemaNotes> notes;    // guarded by mu
+  size_t tables = 0;                                           // guarded by mu
+};
+
+struct Application::Source {
+  std::string name;
+  std::unique_ptr<db::DataSource> source;
+  std::shared_ptr<SchemaState> schema;
+  std::unique_ptr<nl2sql::LlmAnswerer> answerer;
+  std::unique_ptr<nl2sql::Pipeline> pipeline;
+  std::mutex refresh_mu;  // one refresh of this source at a time
+};
+
+Application::Application(const Clock& clock, observability::Logger& logger)
+    : clock_(clock), logger_(logger) {}
+Application::~Application() = default;
+
+Result<void> Application::LoadSchema(Source& s,
+                                     const std::shared_ptr<const db::SchemaCatalog>& catalog,
+                                     bool first) {
+  auto built = nl2sql::engine::SchemaIndex::Build(catalog, *s.source, 1000);
+  if (!built) return std::unexpected(built.error());
+  std::shared_ptr<const nl2sql::engine::SchemaIndex> index(std::move(*built));
+  auto engine = std::make_shared<const nl2sql::engine::Engine>(index, clock_);
+  std::shared_ptr<const nl2sql::prompt::SchemaLinker> linker;
+  std::shared_ptr<const nl2sql::prompt::SchemaNotes> notes;
+  if (provider_) {
+    linker = std::make_shared<const nl2sql::prompt::SchemaLinker>(index);
+    auto n = std::make_shared<nl2sql::prompt::SchemaNotes>();
+    n->descriptions = descriptions_;
+    AddCatalogDescriptions(*catalog, n->descriptions);
+    // A few stored values of each low-cardinality text column, so the model writes 'Germany'
+    // and 'delivered' as stored (the linker shows them for the linked columns only).
+    constexpr size_t kSamples = 3;
+    for (const auto& table : index->tables()) {
+      for (const auto* column : table.columns) {
+        if (!column->is_text || column->distinct_values == 0) continue;
+        auto values = s.source->DistinctTextValues(table.table->name, column->column->name,
+                                                   column->distinct_values);
+        if (!values || values->empty()) continue;
+        values->resize(std::min(values->size(), kSamples));
+        n->sample_values[table.table->name + "." + column->column->name] = std::move(*values);
+      }
+    }
+    notes = std::move(n);
+  }
+  {
+    std::lock_guard lock(s.schema->mu);
+    s.schema->version = catalog->version;
+    s.schema->linker = std::move(linker);
+    s.schema->notes = std::move(notes);
+    s.schema->tables = catalog->tables.size();
+  }
+  if (first) {
+    engine_for_build_ = std::move(engine);
+  } else {
+    s.pipeline->SetEngine(std::move(engine));
+  }
+  return {};
+}
+
 Result<std::unique_ptr<Application>> Application::Build(const config::Config& config,
                                                         const Clock& clock,
                                                         observability::Logger& logger) {
-  if (config.database.url.empty()) {
+  const std::vector<config::NamedDatabaseConfig> databases = config::DataSources(config);
+  if (databases.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 "No database is configured. Pass --database sqlite:///path/to/file.db, set "
                 "DATABASE_URL, or set [database] url in the configuration. "
                 "`heliosdb-conversational-bi demo-data demo.db` writes a demo database.");
   }
-  auto app = std::unique_ptr<Application>(new Application());
+  auto app = std::unique_ptr<Application>(new Application(clock, logger));
   app->registry_ = std::make_unique<observability::MetricsRegistry>();
   app->metrics_ = std::make_unique<observability::ServiceMetrics>(*app->registry_);
   // The breaker guards the LLM provider; with none configured it stays closed.
@@ -56,75 +143,102 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
       });
   app->metrics_->circuit_breaker_state.Set({"nl2sql"}, static_cast<double>(app->breaker_->state()));
 
-  db::OpenOptions open;
-  open.pool_size = static_cast<size_t>(std::max(1, config.database.pool_size));
-  open.acquire_timeout =
-      std::chrono::duration_cast<std::chrono::milliseconds>(config.database.connection_timeout);
-  open.clock = &clock;
-  auto source = db::OpenDataSource(config.database.url, open);
-  if (!source) return std::unexpected(source.error());
-  app->source_ = std::move(*source);
-
-  const auto start = clock.Steady();
-  auto catalog = app->source_->Introspect();
-  if (!catalog) return std::unexpected(catalog.error());
-  auto built = nl2sql::engine::SchemaIndex::Build(*catalog, *app->source_, 1000);
-  if (!built) return std::unexpected(built.error());
-  std::shared_ptr<const nl2sql::engine::SchemaIndex> index(std::move(*built));
-  app->engine_ = std::make_shared<const nl2sql::engine::Engine>(index, clock);
-  logger.Info(
-      "schema loaded",
-      {{"database", app->source_->DisplayName()},
-       {"tables", static_cast<int64_t>((*catalog)->tables.size())},
-       {"elapsed_ms", std::chrono::duration<double, std::milli>(clock.Steady() - start).count()}});
-
   conversation::MemoryStoreOptions store;
   store.timeout = config.session.session_timeout;
   store.max_sessions = static_cast<size_t>(config.session.max_concurrent_sessions);
   app->sessions_ = std::make_unique<conversation::MemorySessionStore>(clock, store);
 
-  // Examples for the language model: the seed file, then what users marked correct before.
-  constexpr std::string_view kDatabaseName = "default";
-  app->examples_ = std::make_unique<nl2sql::examples::ExampleStore>(clock);
+  // Examples for the language model: the seed file (about the default database), then what
+  // users marked correct before (each example names its database).
   const config::Nl2SqlConfig& n = config.nl2sql;
+  app->examples_ = std::make_unique<nl2sql::examples::ExampleStore>(clock);
   if (!n.examples_file.empty()) {
-    auto loaded = app->examples_->Load(n.examples_file, {std::string(kDatabaseName)});
+    auto loaded = app->examples_->Load(n.examples_file, {databases.front().name});
     if (!loaded) return std::unexpected(loaded.error());
   }
   if (!n.learned_examples_file.empty()) {
-    auto learned = app->examples_->Load(
-        n.learned_examples_file,
-        {std::string(kDatabaseName), std::string(nl2sql::examples::kSourceUser)});
+    auto learned =
+        app->examples_->Load(n.learned_examples_file,
+                             {databases.front().name, std::string(nl2sql::examples::kSourceUser)});
     if (!learned && learned.error().code != ErrorCode::kNotFound) {
       return std::unexpected(learned.error());
     }
   }
-
+  app->descriptions_ = n.descriptions;
   if (config.llm.provider != config::LlmProvider::kNone) {
     app->transport_ = llm::MakeCurlTransport();
     auto provider = llm::MakeProvider(config.llm, *app->transport_, clock, llm::RealSleeper());
     if (!provider) return std::unexpected(provider.error());
     app->provider_ = std::move(*provider);
-    app->linker_ = std::make_shared<const nl2sql::prompt::SchemaLinker>(index);
-    const db::Dialect dialect = app->source_->dialect();
-    nl2sql::prompt::SchemaNotes notes;
-    notes.descriptions = n.descriptions;
-    // A few stored values of each low-cardinality text column, so the model writes 'Germany'
-    // and 'delivered' as stored (the linker shows them for the linked columns only).
-    constexpr size_t kSamples = 3;
-    for (const auto& table : index->tables()) {
-      for (const auto* column : table.columns) {
-        if (!column->is_text || column->distinct_values == 0) continue;
-        auto values = app->source_->DistinctTextValues(table.table->name, column->column->name,
-                                                       column->distinct_values);
-        if (!values || values->empty()) continue;
-        values->resize(std::min(values->size(), kSamples));
-        notes.sample_values[table.table->name + "." + column->column->name] = std::move(*values);
-      }
+    logger.Info("language model configured",
+                {{"provider", config::LlmProviderName(config.llm.provider)},
+                 {"model", config.llm.model},
+                 {"mode", config::Nl2SqlModeName(n.mode)}});
+  }
+
+  for (const config::NamedDatabaseConfig& database : databases) {
+    auto built = app->OpenSource(config, database);
+    if (!built) {
+      return Fail(built.error().code,
+                  fmt::format("database '{}': {}", database.name, built.error().message));
     }
-    nl2sql::PromptFunction prompt = [linker = app->linker_, store = app->examples_.get(), dialect,
-                                     notes =
-                                         std::move(notes)](const nl2sql::PromptRequest& request) {
+  }
+  std::vector<nl2sql::Pipeline*> pipelines;
+  for (const auto& s : app->sources_) pipelines.push_back(s->pipeline.get());
+  app->router_ = std::make_unique<nl2sql::SourceRouter>(std::move(pipelines), *app->sessions_);
+  return app;
+}
+
+Result<void> Application::OpenSource(const config::Config& config,
+                                     const config::NamedDatabaseConfig& database) {
+  auto s = std::make_unique<Source>();
+  s->name = database.name;
+  s->schema = std::make_shared<SchemaState>();
+  db::OpenOptions open;
+  open.pool_size = static_cast<size_t>(std::max(1, config.database.pool_size));
+  open.max_idle = static_cast<size_t>(std::max(0, config.database.max_idle_connections));
+  open.acquire_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.database.connection_timeout);
+  open.schemas = database.schemas;
+  open.clock = &clock_;
+  auto source = db::OpenDataSource(database.url, open);
+  if (!source) return std::unexpected(source.error());
+  s->source = std::move(*source);
+
+  // The database should refuse writes on its own (docs/security.md); say so when it would not.
+  if (auto privileges = s->source->WritePrivileges(); !privileges) {
+    logger_.Warn("could not check what the database role may change",
+                 {{"database", s->name}, {"error", privileges.error().message}});
+  } else if (!privileges->empty()) {
+    logger_.Warn(
+        "the database role can write: generated SQL is still checked and run read-only, but "
+        "use a role that can only read (docs/security.md)",
+        {{"database", s->name}, {"privileges", text::Join(*privileges, "; ")}});
+  }
+
+  const auto start = clock_.Steady();
+  auto catalog = s->source->Introspect();
+  if (!catalog) return std::unexpected(catalog.error());
+  if (auto loaded = LoadSchema(*s, *catalog, true); !loaded) return loaded;
+  logger_.Info(
+      "schema loaded",
+      {{"database", s->name},
+       {"source", s->source->DisplayName()},
+       {"tables", static_cast<int64_t>((*catalog)->tables.size())},
+       {"elapsed_ms", std::chrono::duration<double, std::milli>(clock_.Steady() - start).count()}});
+
+  const config::Nl2SqlConfig& n = config.nl2sql;
+  if (provider_) {
+    const db::Dialect dialect = s->source->dialect();
+    nl2sql::PromptFunction prompt = [schema = s->schema, store = examples_.get(), dialect,
+                                     name = s->name](const nl2sql::PromptRequest& request) {
+      std::shared_ptr<const nl2sql::prompt::SchemaLinker> linker;
+      std::shared_ptr<const nl2sql::prompt::SchemaNotes> notes;
+      {
+        std::lock_guard lock(schema->mu);
+        linker = schema->linker;
+        notes = schema->notes;
+      }
       std::vector<nl2sql::prompt::Turn> history;
       for (const nl2sql::PriorTurn& t : request.turns) {
         history.push_back(nl2sql::prompt::Turn{t.question, t.sql, ""});
@@ -134,10 +248,9 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
       nl2sql::prompt::PromptInput input;
       input.dialect = dialect;
       input.schema = linker->Link(request.question, history, link);
-      input.notes = notes;
+      input.notes = *notes;
       input.history = std::move(history);
-      for (const auto& match :
-           store->Similar(request.question, kDatabaseName, request.tenant_id, 5)) {
+      for (const auto& match : store->Similar(request.question, name, request.tenant_id, 5)) {
         input.examples.push_back({match.example.question, match.example.sql});
       }
       input.question = request.question;
@@ -155,13 +268,9 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
     llm_options.max_rows = static_cast<size_t>(config.server.max_result_rows);
     llm_options.statement_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(config.database.statement_timeout);
-    llm_options.llm_duration = &app->metrics_->llm_request_duration_seconds;
-    app->answerer_ = std::make_unique<nl2sql::LlmAnswerer>(
-        *app->provider_, *app->source_, *app->breaker_, std::move(prompt), clock, llm_options);
-    logger.Info("language model configured",
-                {{"provider", config::LlmProviderName(config.llm.provider)},
-                 {"model", config.llm.model},
-                 {"mode", config::Nl2SqlModeName(n.mode)}});
+    llm_options.llm_duration = &metrics_->llm_request_duration_seconds;
+    s->answerer = std::make_unique<nl2sql::LlmAnswerer>(*provider_, *s->source, *breaker_,
+                                                        std::move(prompt), clock_, llm_options);
   }
 
   nl2sql::PipelineOptions options;
@@ -176,7 +285,8 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
       options.mode = nl2sql::Mode::kAuto;
       break;
   }
-  options.examples = app->examples_.get();
+  options.database_name = s->name;
+  options.examples = examples_.get();
   options.learned_examples_path = n.learned_examples_file;
   options.max_rows = static_cast<size_t>(config.server.max_result_rows);
   options.statement_timeout =
@@ -186,10 +296,70 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   options.screen_questions = security.enabled && security.sql_injection_detection;
   options.strip_sql_comments = security.enabled && security.output_sanitization;
   options.max_context_bytes = static_cast<size_t>(security.max_context_size);
-  options.db_query_duration = &app->metrics_->db_query_duration_seconds;
-  app->pipeline_ = std::make_unique<nl2sql::Pipeline>(*app->source_, app->engine_, *app->sessions_,
-                                                      clock, options, app->answerer_.get());
-  return app;
+  options.db_query_duration = &metrics_->db_query_duration_seconds;
+  s->pipeline = std::make_unique<nl2sql::Pipeline>(*s->source, std::move(engine_for_build_),
+                                                   *sessions_, clock_, options, s->answerer.get());
+  sources_.push_back(std::move(s));
+  return {};
+}
+
+Result<std::vector<SchemaRefresh>> Application::RefreshSchemas(const std::string& database) {
+  std::vector<SchemaRefresh> out;
+  bool found = false;
+  for (auto& s : sources_) {
+    if (!database.empty() && s->name != database) continue;
+    found = true;
+    std::lock_guard refresh(s->refresh_mu);
+    SchemaRefresh r;
+    r.database = s->name;
+    auto catalog = s->source->Introspect();
+    if (!catalog) {
+      r.error = catalog.error().message;
+      logger_.Warn("schema refresh failed", {{"database", s->name}, {"error", r.error}});
+      out.push_back(std::move(r));
+      continue;
+    }
+    r.tables = (*catalog)->tables.size();
+    uint64_t current = 0;
+    {
+      std::lock_guard lock(s->schema->mu);
+      current = s->schema->version;
+    }
+    if ((*catalog)->version != current) {
+      if (auto loaded = LoadSchema(*s, *catalog, false); !loaded) {
+        r.error = loaded.error().message;
+        logger_.Warn("schema refresh failed", {{"database", s->name}, {"error", r.error}});
+        out.push_back(std::move(r));
+        continue;
+      }
+      r.changed = true;
+      logger_.Info("schema changed and was reloaded",
+                   {{"database", s->name}, {"tables", static_cast<int64_t>(r.tables)}});
+    }
+    out.push_back(std::move(r));
+  }
+  if (!found) {
+    std::vector<std::string> names;
+    for (const auto& s : sources_) names.push_back("'" + s->name + "'");
+    return Fail(ErrorCode::kNotFound, fmt::format("Unknown database '{}'; this server has {}.",
+                                                  database, text::Join(names, ", ")));
+  }
+  return out;
+}
+
+nl2sql::QueryService& Application::service() { return *router_; }
+
+std::string SchemaRefreshJson(const std::vector<SchemaRefresh>& refreshed) {
+  nlohmann::ordered_json databases = nlohmann::ordered_json::array();
+  for (const SchemaRefresh& r : refreshed) {
+    nlohmann::ordered_json entry;
+    entry["database"] = r.database;
+    entry["status"] = !r.error.empty() ? "failed" : r.changed ? "changed" : "unchanged";
+    if (r.error.empty()) entry["tables"] = r.tables;
+    if (!r.error.empty()) entry["error"] = r.error;
+    databases.push_back(std::move(entry));
+  }
+  return nlohmann::ordered_json{{"databases", std::move(databases)}}.dump();
 }
 
 int Serve(const config::Config& config, const Clock& clock, observability::Logger& logger) {
@@ -260,6 +430,11 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   guards.authenticator = authenticator.get();
   guards.metrics = &(*app)->metrics();
   if ((*app)->provider() != nullptr) guards.breaker = &(*app)->breaker();
+  guards.refresh_schema = [&app](const std::string& database) -> Result<std::string> {
+    auto refreshed = (*app)->RefreshSchemas(database);
+    if (!refreshed) return std::unexpected(refreshed.error());
+    return SchemaRefreshJson(*refreshed);
+  };
   const config::RateLimitConfig& rl = config.production.rate_limiting;
   if (rl.enabled) {
     guards.limiter = &limiter;
@@ -282,7 +457,7 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   options.version = VersionString();
   options.cors_allowed_origins = config.server.cors_allowed_origins;
   options.slow_query_threshold = config.production.performance.slow_query_threshold;
-  server::HttpServer server((*app)->pipeline(), logger, clock, options, guards);
+  server::HttpServer server((*app)->service(), logger, clock, options, guards);
   auto port = server.Bind();
   if (!port) {
     logger.Error("start-up failed", {{"error", port.error().message}});
@@ -313,8 +488,16 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   std::thread sweeper([&] {
     constexpr auto kGaugeInterval = std::chrono::seconds(5);
     auto next_sweep = clock.Steady() + config.session.cleanup_interval;
+    const auto refresh_every = config.database.schema_refresh_interval;
+    auto next_refresh = clock.Steady() + refresh_every;
     std::unique_lock lock(mu);
     do {
+      if (refresh_every.count() > 0 && clock.Steady() >= next_refresh) {
+        lock.unlock();
+        (void)(*app)->RefreshSchemas();  // failures are logged; the old schema stays
+        lock.lock();
+        next_refresh = clock.Steady() + refresh_every;
+      }
       if (clock.Steady() >= next_sweep) {
         size_t dropped = (*app)->sessions().Sweep();
         if (dropped)

@@ -6,12 +6,17 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/application.h"
@@ -21,6 +26,7 @@
 #include "common/text.h"
 #include "config/config.h"
 #include "db/demo_data.h"
+#include "db/demo_sql.h"
 #include "server/api_json.h"
 
 namespace helios::app {
@@ -83,7 +89,7 @@ int Ask(const Overrides& o, const std::vector<std::string>& questions, bool json
     nl2sql::AskRequest request;
     request.question = q;
     request.session_id = session;
-    auto answer = (*app)->pipeline().Ask(request);
+    auto answer = (*app)->service().Ask(request);
     if (!answer) {
       ++failures;
       if (json) {
@@ -113,6 +119,94 @@ int DemoData(const std::string& path, bool force, uint64_t seed) {
   if (!summary) return PrintError(summary.error());
   fmt::print("Wrote the demo database to {}:\n", path);
   for (const auto& t : summary->tables) fmt::print("  {:<12} {:>8} rows\n", t.table, t.rows);
+  return 0;
+}
+
+// A directory of our own under the system's temp directory, removed with its contents.
+class ScratchDir {
+ public:
+  static Result<ScratchDir> Create() {
+    std::error_code ec;
+    std::string dir = (std::filesystem::temp_directory_path(ec) / "helios-demo-XXXXXX").string();
+    if (ec || mkdtemp(dir.data()) == nullptr)
+      return Fail(ErrorCode::kUnavailable, "cannot create a temporary directory");
+    return ScratchDir(std::move(dir));
+  }
+  ScratchDir(ScratchDir&& other) noexcept : dir_(std::exchange(other.dir_, "")) {}
+  ScratchDir& operator=(ScratchDir&&) = delete;
+  ~ScratchDir() {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+  const std::string& path() const { return dir_; }
+
+ private:
+  explicit ScratchDir(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
+// `demo-data --sql DIALECT [PATH]`: the demo as a SQL script, to standard output or to PATH.
+// The rows come from a SQLite demo written to a temporary directory first, so the script holds
+// exactly what `demo-data PATH --seed N` writes.
+int DemoSql(db::Dialect dialect, const std::string& path, bool force, uint64_t seed) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  std::error_code ec;
+  if (!path.empty() && std::filesystem::exists(std::filesystem::symlink_status(path, ec)) && !force)
+    return PrintError(Error(ErrorCode::kInvalidArgument,
+                            fmt::format("'{}' already exists; refusing to overwrite it (--force "
+                                        "replaces it)",
+                                        name)));
+  auto scratch = ScratchDir::Create();
+  if (!scratch) return PrintError(scratch.error());
+  const std::string sqlite_path = scratch->path() + "/demo.db";
+  if (auto summary = db::WriteDemoDatabase(sqlite_path, seed); !summary)
+    return PrintError(summary.error());
+
+  if (path.empty()) {
+    // A reader that goes away early (`| head`) makes the write fail instead of killing the
+    // process, so the temporary directory is still removed.
+    std::signal(SIGPIPE, SIG_IGN);
+    auto written = db::WriteDemoSql(sqlite_path, dialect, std::cout);
+    std::cout.flush();
+    if (written && !std::cout)
+      written = Fail(ErrorCode::kUnavailable, "writing the SQL script failed");
+    return written ? 0 : PrintError(written.error());
+  }
+  // Written next to PATH and renamed into place, so PATH never holds half a script.
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = mkstemp(tmp.data());
+  if (fd < 0)
+    return PrintError(Error(ErrorCode::kUnavailable,
+                            fmt::format("cannot create '{}': {}", name, std::strerror(errno))));
+  close(fd);
+  struct RemoveUnlessKept {
+    const std::string& file;
+    bool keep = false;
+    ~RemoveUnlessKept() {
+      std::error_code ignored;
+      if (!keep) std::filesystem::remove(file, ignored);
+    }
+  } temp{tmp};
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    auto written = db::WriteDemoSql(sqlite_path, dialect, out);
+    out.close();
+    if (written && !out) written = Fail(ErrorCode::kUnavailable, "writing the SQL script failed");
+    if (!written) return PrintError(written.error());
+  }
+  // mkstemp made it private; a script is as readable as the SQLite demo.
+  std::filesystem::permissions(
+      tmp,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+          std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+      ec);
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    return PrintError(
+        Error(ErrorCode::kUnavailable, fmt::format("cannot write '{}': {}", name, ec.message())));
+  temp.keep = true;
+  fmt::print("Wrote the demo database as a {} script to {}\n",
+             dialect == db::Dialect::kPostgres ? "PostgreSQL" : "MySQL/MariaDB", path);
   return 0;
 }
 
@@ -367,10 +461,18 @@ int RunCli(int argc, char** argv) {
   std::string demo_path;
   bool force = false;
   uint64_t seed = 42;
+  std::string demo_sql;
   CLI::App* demo = cli.add_subcommand("demo-data", "Write the demo retail database");
-  demo->add_option("path", demo_path, "Where to write the SQLite file")->required();
+  demo->add_option("path", demo_path,
+                   "Where to write the SQLite file (with --sql: the script; standard output "
+                   "when omitted)");
   demo->add_flag("--force", force, "Replace an existing file");
   demo->add_option("--seed", seed, "Random seed (the same seed gives the same data)");
+  demo->add_option("--sql", demo_sql,
+                   "Write a SQL script that loads the demo into a PostgreSQL or MySQL/MariaDB "
+                   "database instead")
+      ->option_text("postgresql|postgres|mysql|mariadb")
+      ->check(CLI::IsMember({"postgresql", "postgres", "mysql", "mariadb"}, CLI::ignore_case));
 
   CLI::App* config_cmd = cli.add_subcommand("config", "Configuration tools");
   config_cmd->require_subcommand(1);
@@ -415,7 +517,17 @@ int RunCli(int argc, char** argv) {
     return 0;
   }
   if (ask->parsed()) return Ask(o, questions, json);
-  if (demo->parsed()) return DemoData(demo_path, force, seed);
+  if (demo->parsed()) {
+    if (!demo_sql.empty())
+      return DemoSql(demo_sql == "postgresql" || demo_sql == "postgres" ? db::Dialect::kPostgres
+                                                                        : db::Dialect::kMysql,
+                     demo_path, force, seed);
+    if (demo_path.empty())
+      return PrintError(Error(ErrorCode::kInvalidArgument,
+                              "demo-data needs a PATH for the SQLite file (or --sql DIALECT for "
+                              "a SQL script)"));
+    return DemoData(demo_path, force, seed);
+  }
   if (check->parsed()) return ConfigCheck(o);
   if (user_add->parsed()) return UserAdd(o, user_args);
   if (user_remove->parsed()) return UserRemove(o, user_args);

@@ -30,9 +30,7 @@ std::string Cut(const std::string& s, size_t max) {
   return out + "...";
 }
 
-bool IsNumeric(const db::Value& v) {
-  return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-}
+bool IsNumeric(const db::Value& v) { return db::IsNumber(v); }
 
 }  // namespace
 

@@ -405,6 +405,38 @@ std::vector<Issue> Check(const Config& c) {
   }
   k.Range("database.connection_timeout_secs", d.connection_timeout.count(), 1, kDaySecs);
   k.Range("database.statement_timeout_secs", d.statement_timeout.count(), 1, kDaySecs);
+  k.Range("database.schema_refresh_interval_secs", d.schema_refresh_interval.count(), 0, kDaySecs);
+  auto check_schemas = [&k](const std::string& path, const std::vector<std::string>& schemas) {
+    for (const std::string& schema : schemas) {
+      if (text::Trim(schema).empty() || schema.size() > 63)
+        k.Add(path, fmt::format("schema names must be 1 to 63 characters, got {}", Quote(schema)));
+    }
+  };
+  check_schemas("database.schemas", d.schemas);
+  std::vector<std::string> names;
+  if (!d.url.empty()) names.push_back("default");
+  for (const NamedDatabaseConfig& n : c.databases) {
+    const std::string path = "databases." + n.name;
+    const bool valid_name =
+        !n.name.empty() && n.name.size() <= 64 &&
+        std::all_of(n.name.begin(), n.name.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+        });
+    if (!valid_name)
+      k.Add(path, "a database name may hold only letters, digits, '_' and '-' (at most 64)");
+    if (std::find(names.begin(), names.end(), n.name) != names.end())
+      k.Add(path, fmt::format("the name {} is already taken{}", Quote(n.name),
+                              n.name == "default" ? " by [database] url" : ""));
+    names.push_back(n.name);
+    if (n.url.empty()) {
+      k.Add(path + ".url", "is required");
+    } else {
+      Checker sub;
+      CheckDatabaseUrl(sub, n.url);
+      for (const Issue& issue : sub.Take()) k.Add(path + ".url", issue.message);
+    }
+    check_schemas(path + ".schemas", n.schemas);
+  }
 
   if (!c.redis_url.empty()) {
     std::string lower = text::ToLower(c.redis_url);
@@ -681,6 +713,35 @@ class TomlReader {
     return std::nullopt;
   }
 
+  // t[key] as an array of strings; reported when it is something else.
+  void ReadStrings(const toml::table& t, std::string_view table, std::string_view key,
+                   std::vector<std::string>& out) {
+    auto it = t.find(key);
+    if (it == t.end()) return;
+    const toml::node& node = it->second;
+    Origin origin{Where(it->first, node), DisplayKey(JoinPath(table, key))};
+    const toml::array* array = node.as_array();
+    std::vector<std::string> values;
+    bool ok = array != nullptr;
+    if (array) {
+      for (const toml::node& element : *array) {
+        const auto* v = element.as_string();
+        if (!v) {
+          ok = false;
+          break;
+        }
+        values.push_back(v->get());
+      }
+    }
+    if (!ok) {
+      errors_.push_back(fmt::format("{}: {}: must be an array of strings, got {}", origin.where,
+                                    origin.display, TypeName(node)));
+      return;
+    }
+    out = std::move(values);
+    origins_[JoinPath(table, key)] = std::move(origin);
+  }
+
   // Assigns a read value to its field, recording its origin under the canonical path.
   template <typename Field, typename V>
   void Store(const std::optional<Located<V>>& given, Field& out, std::string_view path) {
@@ -952,7 +1013,7 @@ void ReadDatabase(TomlReader& r, const toml::table& t, DatabaseConfig& d) {
   constexpr std::string_view kName = "database";
   r.RejectUnknown(t, kName,
                   {"url", "pool_size", "max_idle_connections", "connection_timeout_secs",
-                   "statement_timeout_secs"});
+                   "statement_timeout_secs", "schemas", "schema_refresh_interval_secs"});
   r.Read(t, kName, "url", d.url);
   r.Read(t, kName, "pool_size", d.pool_size);
   if (t.contains("max_idle_connections")) {
@@ -962,6 +1023,30 @@ void ReadDatabase(TomlReader& r, const toml::table& t, DatabaseConfig& d) {
   }
   r.Read(t, kName, "connection_timeout_secs", d.connection_timeout);
   r.Read(t, kName, "statement_timeout_secs", d.statement_timeout);
+  r.ReadStrings(t, kName, "schemas", d.schemas);
+  r.Read(t, kName, "schema_refresh_interval_secs", d.schema_refresh_interval);
+}
+
+// [databases.NAME] tables, in the order the file lists them (toml++ keeps keys sorted, so the
+// order comes from their source positions).
+void ReadDatabases(TomlReader& r, const toml::table& t, std::vector<NamedDatabaseConfig>& out) {
+  std::vector<std::pair<toml::source_position, NamedDatabaseConfig>> found;
+  for (auto&& [key, node] : t) {
+    const std::string name(key.str());
+    const std::string path = "databases." + name;
+    const toml::table* table = r.Table(t, "databases", name);
+    if (!table) continue;
+    r.RejectUnknown(*table, path, {"url", "schemas"});
+    NamedDatabaseConfig d;
+    d.name = name;
+    r.Read(*table, path, "url", d.url);
+    r.ReadStrings(*table, path, "schemas", d.schemas);
+    found.emplace_back(node.source().begin, std::move(d));
+  }
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
+  });
+  for (auto& [at, d] : found) out.push_back(std::move(d));
 }
 
 Result<Config> FromToml(std::string_view toml_text, std::string_view file, const EnvLookup& env) {
@@ -978,7 +1063,7 @@ Result<Config> FromToml(std::string_view toml_text, std::string_view file, const
   TomlReader r(file);
   r.RejectUnknown(root, "",
                   {"server", "auth", "llm", "nl2sql", "production", "cache", "session", "logging",
-                   "metrics", "database"});
+                   "metrics", "database", "databases"});
   if (const auto* t = r.Table(root, "", "server")) ReadServer(r, *t, config.server);
   if (const auto* t = r.Table(root, "", "auth")) ReadAuth(r, *t, config.auth);
   if (const auto* t = r.Table(root, "", "llm")) ReadLlm(r, *t, config.llm);
@@ -989,6 +1074,7 @@ Result<Config> FromToml(std::string_view toml_text, std::string_view file, const
   if (const auto* t = r.Table(root, "", "logging")) ReadLogging(r, *t, config.logging);
   if (const auto* t = r.Table(root, "", "metrics")) ReadMetrics(r, *t, config.metrics);
   if (const auto* t = r.Table(root, "", "database")) ReadDatabase(r, *t, config.database);
+  if (const auto* t = r.Table(root, "", "databases")) ReadDatabases(r, *t, config.databases);
   if (!r.errors().empty()) return Fail(ErrorCode::kInvalidArgument, Join(r.errors()));
   return Finish(std::move(config), std::move(r.origins()), file, env);
 }
@@ -1166,6 +1252,26 @@ std::string RedactedSummary(const Config& c) {
   number("max_idle_connections", c.database.max_idle_connections);
   number("connection_timeout_secs", c.database.connection_timeout.count());
   number("statement_timeout_secs", c.database.statement_timeout.count());
+  auto schema_list = [](const std::vector<std::string>& schemas) {
+    std::vector<std::string> quoted;
+    for (const std::string& s : schemas) quoted.push_back(Quote(s));
+    return fmt::format("[{}]", text::Join(quoted, ", "));
+  };
+  line("schemas", schema_list(c.database.schemas));
+  number("schema_refresh_interval_secs", c.database.schema_refresh_interval.count());
+  for (const NamedDatabaseConfig& d : c.databases) {
+    section("databases." + d.name);
+    line("url", UrlOrUnset(d.url));
+    line("schemas", schema_list(d.schemas));
+  }
+  return out;
+}
+
+std::vector<NamedDatabaseConfig> DataSources(const Config& config) {
+  std::vector<NamedDatabaseConfig> out;
+  if (!config.database.url.empty())
+    out.push_back({"default", config.database.url, config.database.schemas});
+  for (const NamedDatabaseConfig& d : config.databases) out.push_back(d);
   return out;
 }
 

@@ -180,6 +180,20 @@ struct DatabaseConfig {
   int max_idle_connections = 8;  // <= pool_size; when the file omits it: pool_size
   std::chrono::seconds connection_timeout{30};
   std::chrono::seconds statement_timeout{10};
+  // PostgreSQL schemas whose tables are queried, in search order (the connection's
+  // search_path); empty: the role's default.
+  std::vector<std::string> schemas;
+  // How often each data source's schema is read again (new tables, columns, comments);
+  // 0: only at start-up and on POST /api/v1/admin/schema/refresh.
+  std::chrono::seconds schema_refresh_interval{0};
+};
+
+// [databases.NAME]: a further data source, chosen per request by the API's "database" field.
+// Pool and timeout settings come from [database].
+struct NamedDatabaseConfig {
+  std::string name;  // letters, digits, '_' and '-'
+  std::string url;
+  std::vector<std::string> schemas;
 };
 
 // [auth]: who may call the API. Tokens are signed with JWT_SECRET (HS256).
@@ -208,9 +222,14 @@ struct Config {
   LoggingConfig logging;
   MetricsConfig metrics;
   DatabaseConfig database;
-  std::string redis_url;  // REDIS_URL; empty: everything stays in-process
-  Secret jwt_secret;      // JWT_SECRET; when set, at least 32 bytes
+  std::vector<NamedDatabaseConfig> databases;  // in the order the file lists them
+  std::string redis_url;                       // REDIS_URL; empty: everything stays in-process
+  Secret jwt_secret;                           // JWT_SECRET; when set, at least 32 bytes
 };
+
+// The data sources to open, the default first: [database] url (or DATABASE_URL) named
+// "default" when set, then each [databases.NAME] in file order.
+std::vector<NamedDatabaseConfig> DataSources(const Config& config);
 
 // Looks up an environment variable; nullopt when unset. Empty values count as unset.
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;

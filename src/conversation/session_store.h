@@ -27,6 +27,7 @@ struct Turn {
   std::string sql;
   size_t row_count = 0;
   bool has_query = true;  // false: `query` is empty (an LLM answer has no IR to edit)
+  std::string database;   // the data source the turn was asked of; a session keeps to one
 };
 
 struct Session {

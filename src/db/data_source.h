@@ -1,5 +1,5 @@
 // DataSource: the seam between the product and a database. One implementation per engine
-// (sqlite/ now; postgres/ and mysql/ later), built by the composition root from a URL.
+// (sqlite/, postgres/, mysql/), built by the composition root from a URL (db/open.h).
 //
 // Contract: Execute() runs exactly one read-only statement. Every implementation enforces that
 // twice: with the database's own parser (Check) before running, and by asking the database for
@@ -26,6 +26,14 @@ struct ExecuteOptions {
   std::chrono::milliseconds timeout{5000};  // statement time limit
 };
 
+// Connections of a data source's pool, for /health and metrics.
+struct PoolUsage {
+  size_t max_size = 0;  // pool_size
+  size_t open = 0;      // connections currently open (in use + idle)
+  size_t in_use = 0;    // leased to a running statement
+  size_t waiting = 0;   // callers waiting for a connection
+};
+
 struct QueryResult {
   std::vector<std::string> columns;
   std::vector<Row> rows;
@@ -47,7 +55,10 @@ class DataSource {
   // kUnsafeSql when it writes or holds several statements, kDatabaseError when it does not parse.
   virtual Result<void> Check(std::string_view sql) = 0;
 
-  // Checks, then runs sql with positional parameters (?1, ?2, ... in SQLite).
+  // Checks, then runs sql with positional parameters: ?1, ?2, ... in SQLite, $1, $2, ... in
+  // PostgreSQL, ? in MySQL (sql/render.h writes each). Rows stream from the server and only
+  // max_rows are kept. kUnavailable when no connection could be had (pool exhausted past
+  // the acquire timeout, database unreachable); kDeadlineExceeded past options.timeout.
   virtual Result<QueryResult> Execute(std::string_view sql, const std::vector<Value>& params,
                                       const ExecuteOptions& options) = 0;
 
@@ -59,6 +70,13 @@ class DataSource {
 
   // Cheap liveness check for /health.
   virtual Result<void> Ping() = 0;
+
+  // The pool's connections right now.
+  virtual PoolUsage Usage() const = 0;
+
+  // What the connecting role may change, for the start-up warning: e.g. "INSERT on
+  // public.orders", "CREATE on schema public", "superuser". Empty when it can only read.
+  virtual Result<std::vector<std::string>> WritePrivileges() = 0;
 };
 
 }  // namespace helios::db

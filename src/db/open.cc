@@ -5,14 +5,17 @@
 #include <cctype>
 
 #include "common/text.h"
+#include "db/mysql/mysql_data_source.h"
+#include "db/postgres/postgres_data_source.h"
 #include "db/sqlite/sqlite_data_source.h"
 
 namespace helios::db {
 namespace {
 
 constexpr std::string_view kAcceptedForms =
-    "use sqlite:///absolute/path.db, sqlite://relative/path.db, sqlite:relative.db or a file "
-    "path ending in .db, .sqlite or .sqlite3";
+    "use postgresql://user:password@host:port/db, mysql://user:password@host:port/db (or "
+    "mariadb://), sqlite:///absolute/path.db, sqlite://relative/path.db, sqlite:relative.db or "
+    "a file path ending in .db, .sqlite or .sqlite3";
 
 bool EndsWithIgnoreCase(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() &&
@@ -64,12 +67,23 @@ Result<std::unique_ptr<DataSource>> OpenDataSource(std::string_view url,
   }
 
   const std::string scheme = SchemeOf(u);
-  if (scheme == "postgresql" || scheme == "postgres" || text::StartsWith(scheme, "postgresql+"))
-    return Fail(ErrorCode::kInvalidArgument,
-                "PostgreSQL data sources are not supported in this version");
-  if (scheme == "mysql" || scheme == "mariadb" || text::StartsWith(scheme, "mysql+"))
-    return Fail(ErrorCode::kInvalidArgument,
-                "MySQL and MariaDB data sources are not supported in this version");
+  if (scheme == "postgresql" || scheme == "postgres" || text::StartsWith(scheme, "postgresql+")) {
+    // "postgresql+psycopg://" (a driver name from other tools' URLs) is plain PostgreSQL here.
+    std::string libpq_url(u);
+    if (scheme.find('+') != std::string::npos)
+      libpq_url = "postgresql" + libpq_url.substr(scheme.size());
+    auto source = PostgresDataSource::Open(libpq_url, options);
+    if (!source) return std::unexpected(source.error());
+    return std::unique_ptr<DataSource>(std::move(*source));
+  }
+  if (scheme == "mysql" || scheme == "mariadb" || text::StartsWith(scheme, "mysql+")) {
+    std::string mysql_url(u);
+    if (scheme.find('+') != std::string::npos)
+      mysql_url = "mysql" + mysql_url.substr(scheme.size());
+    auto source = MysqlDataSource::Open(mysql_url, options);
+    if (!source) return std::unexpected(source.error());
+    return std::unique_ptr<DataSource>(std::move(*source));
+  }
   if (scheme.empty() && (EndsWithIgnoreCase(u, ".db") || EndsWithIgnoreCase(u, ".sqlite") ||
                          EndsWithIgnoreCase(u, ".sqlite3")))
     return OpenSqlite(u, options);

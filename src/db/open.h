@@ -2,9 +2,11 @@
 //
 //   sqlite:///absolute/path.db   sqlite://relative/path.db   sqlite:relative.db
 //   path/to/file.db (.sqlite, .sqlite3)
+//   postgresql://user:password@host:port/db?sslmode=require (also postgres://; libpq's own
+//     URI, so every libpq parameter such as sslrootcert or options works)
+//   mysql://user:password@host:port/db?ssl-mode=REQUIRED, mariadb://... (libmariadb)
 //
-// PostgreSQL and MySQL URLs are recognised and refused for now. Error messages never repeat
-// a password from the URL.
+// Error messages never repeat a password from the URL.
 // Thread-safety: free functions without shared state.
 #pragma once
 
@@ -13,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -23,9 +26,16 @@ namespace helios::db {
 
 struct OpenOptions {
   size_t pool_size = 4;                             // connections per data source
+  size_t max_idle = 4;                              // idle connections kept open (servers)
   std::chrono::milliseconds acquire_timeout{2000};  // wait for a free connection
-  std::chrono::milliseconds busy_timeout{1000};     // wait on a locked database
-  const Clock* clock = nullptr;                     // statement time limits; null: system clock
+  std::chrono::milliseconds busy_timeout{1000};     // wait on a locked database (SQLite)
+  // Time limit of the data source's own queries (introspection, sample values, pings).
+  std::chrono::milliseconds internal_timeout{10000};
+  // Schemas whose tables are queried, in search order (PostgreSQL search_path); empty: the
+  // server's default (the role's search_path, usually "$user", public). Ignored by SQLite;
+  // MySQL's is the database of the URL.
+  std::vector<std::string> schemas;
+  const Clock* clock = nullptr;  // statement time limits; null: system clock
 };
 
 // kInvalidArgument for an unknown or unsupported URL; otherwise the engine's own errors

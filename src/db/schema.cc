@@ -21,10 +21,10 @@ TypeFamily FamilyOfDeclaredType(std::string_view declared) {
   auto has = [&](std::string_view w) { return t.find(w) != std::string::npos; };
   if (has("datetime") || has("timestamp")) return TypeFamily::kDateTime;
   if (has("date")) return TypeFamily::kDate;
-  if (has("bool")) return TypeFamily::kBoolean;
+  if (has("bool") || t.starts_with("tinyint(1)") || t == "bit(1)") return TypeFamily::kBoolean;
   if (has("int")) return TypeFamily::kInteger;
   if (has("char") || has("clob") || has("text")) return TypeFamily::kText;
-  if (has("blob") || has("binary")) return TypeFamily::kBlob;
+  if (has("blob") || has("binary") || t == "bytea") return TypeFamily::kBlob;
   if (has("real") || has("floa") || has("doub") || has("num") || has("dec") || has("money"))
     return TypeFamily::kReal;
   if (t.empty()) return TypeFamily::kOther;

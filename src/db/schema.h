@@ -20,6 +20,7 @@ struct ColumnInfo {
   TypeFamily family = TypeFamily::kOther;
   bool primary_key = false;
   bool not_null = false;
+  std::string description = {};  // the database's comment on the column; empty when none
 };
 
 struct ForeignKey {
@@ -29,7 +30,10 @@ struct ForeignKey {
 };
 
 struct TableInfo {
+  // How SQL names the table: unqualified, as the connection's search path resolves it.
   std::string name;
+  std::string schema;  // namespace holding it (PostgreSQL schema, MySQL database); may be empty
+  std::string description;  // the database's comment on the table; empty when none
   std::vector<ColumnInfo> columns;
   std::vector<ForeignKey> foreign_keys;
   int64_t row_count = -1;  // -1 when unknown

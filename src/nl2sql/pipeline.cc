@@ -47,8 +47,7 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
                   fmt::format("The question looks like it contains SQL ({}); ask in plain words.",
                               screening.reason));
   }
-  if (!request.database.empty() && request.database != options_.database_name &&
-      request.database != "default") {
+  if (!request.database.empty() && request.database != options_.database_name) {
     return Fail(ErrorCode::kNotFound, fmt::format("Unknown database '{}'; this server has '{}'.",
                                                   request.database, options_.database_name));
   }
@@ -56,6 +55,13 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   auto session = sessions_.Load(request.tenant_id, session_id);
   if (!session) return std::unexpected(session.error());
   const conversation::Session* current = *session ? &**session : nullptr;
+  if (current && !current->turns.empty() && !current->turns.back().database.empty() &&
+      current->turns.back().database != options_.database_name) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("This conversation is about the database '{}'; start a new session "
+                            "(send no session_id) to ask about '{}'.",
+                            current->turns.back().database, options_.database_name));
+  }
   // A follow-up edits the previous turn's query when the engine wrote it.
   const sql::Query* previous = nullptr;
   if (current && !current->turns.empty() && current->turns.back().has_query) {
@@ -81,7 +87,7 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   const bool use_llm = llm_ != nullptr && options_.mode != Mode::kEngine;
   std::optional<engine::Understanding> understood;
   if (options_.mode != Mode::kLlm || llm_ == nullptr) {
-    auto parsed = engine_->Understand(request.question, previous);
+    auto parsed = CurrentEngine()->Understand(request.question, previous);
     if (!parsed && !use_llm) return std::unexpected(parsed.error());
     if (parsed) understood = std::move(*parsed);
   }
@@ -112,6 +118,7 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   if (options_.strip_sql_comments) answer->sql = security::StripSqlComments(answer->sql);
   turn.sql = answer->sql;
   turn.row_count = answer->row_count;
+  turn.database = options_.database_name;
   auto turn_number = sessions_.Append(request.tenant_id, session_id, std::move(turn));
   if (!turn_number) return std::unexpected(turn_number.error());
   answer->turn = *turn_number;
@@ -176,15 +183,27 @@ Result<Answer> Pipeline::FromLlm(const AskRequest& request, const conversation::
   return answer;
 }
 
+void Pipeline::SetEngine(std::shared_ptr<const engine::Engine> engine) {
+  std::lock_guard lock(engine_mu_);
+  engine_ = std::move(engine);
+}
+
+std::shared_ptr<const engine::Engine> Pipeline::CurrentEngine() const {
+  std::lock_guard lock(engine_mu_);
+  return engine_;
+}
+
 HealthReport Pipeline::Health() {
   HealthReport report;
   const auto start = clock_.Steady();
   auto ping = source_.Ping();
   DependencyHealth db;
   db.name = "database";
+  db.database = options_.database_name;
   db.ok = ping.has_value();
   db.detail = ping ? source_.DisplayName() : ping.error().message;
   db.latency_ms = std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
+  db.pool = source_.Usage();
   report.dependencies.push_back(db);
   report.ok = db.ok;
   return report;
@@ -246,7 +265,7 @@ bool LooksLikeDate(const std::string& s) {
 enum class CellKind { kNumber, kDate, kText, kOther };
 
 CellKind KindOf(const db::Value& v) {
-  if (std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v)) {
+  if (db::IsNumber(v)) {
     return CellKind::kNumber;
   }
   if (const auto* s = std::get_if<std::string>(&v)) {

@@ -64,9 +64,18 @@ class Pipeline final : public QueryService {
   Result<void> MarkCorrect(const std::string& tenant_id, const std::string& session_id,
                            int turn) override;
 
+  // Swaps in an engine built on a newly read schema; questions already running finish with
+  // the old one.
+  void SetEngine(std::shared_ptr<const engine::Engine> engine);
+  const std::string& database_name() const { return options_.database_name; }
+  db::DataSource& source() { return source_; }
+
  private:
+  std::shared_ptr<const engine::Engine> CurrentEngine() const;
+
   db::DataSource& source_;
-  std::shared_ptr<const engine::Engine> engine_;
+  mutable std::mutex engine_mu_;
+  std::shared_ptr<const engine::Engine> engine_;  // guarded by engine_mu_
   conversation::SessionStore& sessions_;
   const Clock& clock_;
   const PipelineOptions options_;

@@ -3,10 +3,12 @@
 // with a fake and the pipeline can grow (cache, LLM, several data sources) behind it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "db/data_source.h"
 #include "db/value.h"
 
 namespace helios::nl2sql {
@@ -46,6 +48,8 @@ struct DependencyHealth {
   bool ok = false;
   std::string detail;  // safe to show: no credentials or paths
   double latency_ms = 0;
+  std::string database = {};               // for a data source: its name ("default", "warehouse")
+  std::optional<db::PoolUsage> pool = {};  // for a data source: its connections
 };
 
 struct HealthReport {

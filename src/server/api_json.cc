@@ -22,6 +22,34 @@ OrderedJson Number(double d) {
   return d;
 }
 
+// Significant digits of a decimal's text ("-0012.3400" has 4: 1234).
+size_t SignificantDigits(std::string_view digits) {
+  std::string all;
+  for (char c : digits) {
+    if (c >= '0' && c <= '9') all += c;
+    if (c == 'e' || c == 'E') break;
+  }
+  const size_t first = all.find_first_not_of('0');
+  if (first == std::string::npos) return 0;
+  size_t last = all.size();
+  // Zeros after the point are not significant; zeros before it are (1200 has 4 digits here,
+  // which is the safe side).
+  if (digits.find('.') != std::string_view::npos) {
+    while (last > first + 1 && all[last - 1] == '0') --last;
+  }
+  return last - first;
+}
+
+// An exact decimal becomes a JSON number when a double holds it exactly to its last digit (at
+// most 15 significant digits: every JSON reader gets the same value back), and a JSON string
+// with the exact digits otherwise. docs/api.md states this.
+OrderedJson DecimalToJson(const db::Decimal& d) {
+  if (SignificantDigits(d.digits) <= 15) {
+    if (auto parsed = db::AsDouble(db::Value{d}); parsed && std::isfinite(*parsed)) return *parsed;
+  }
+  return d.digits;
+}
+
 OrderedJson CellToJson(const db::Value& value) {
   struct Visitor {
     OrderedJson operator()(std::monostate) const { return nullptr; }
@@ -32,6 +60,8 @@ OrderedJson CellToJson(const db::Value& value) {
       return Base64Encode(
           std::string_view(reinterpret_cast<const char*>(b.bytes.data()), b.bytes.size()));
     }
+    OrderedJson operator()(bool b) const { return b; }
+    OrderedJson operator()(const db::Decimal& d) const { return DecimalToJson(d); }
   };
   return std::visit(Visitor{}, value);
 }
@@ -137,6 +167,15 @@ std::string HealthToJson(const nl2sql::HealthReport& report, std::string_view ve
     entry["status"] = dependency.ok ? "ok" : "down";
     entry["detail"] = dependency.detail;
     entry["latency_ms"] = Number(dependency.latency_ms);
+    if (!dependency.database.empty()) entry["database"] = dependency.database;
+    if (dependency.pool) {
+      const db::PoolUsage& pool = *dependency.pool;
+      entry["pool"] = {{"size", pool.max_size},
+                       {"open", pool.open},
+                       {"in_use", pool.in_use},
+                       {"idle", pool.open - std::min(pool.open, pool.in_use)},
+                       {"waiting", pool.waiting}};
+    }
     dependencies[dependency.name] = std::move(entry);
   }
   OrderedJson json;

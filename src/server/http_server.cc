@@ -338,6 +338,9 @@ class HttpServer::Impl {
         {"/api/v1/admin/circuit-breaker/reset",
          "/api/v1/admin/circuit-breaker/reset",
          {{"POST", Access::kAdmin, bind(&Impl::BreakerReset)}}},
+        {"/api/v1/admin/schema/refresh",
+         "/api/v1/admin/schema/refresh",
+         {{"POST", Access::kAdmin, bind(&Impl::SchemaRefresh)}}},
         {"/api/v1/sessions/([^/]+)",
          "/api/v1/sessions/{id}",
          {{"GET", Access::kAuthenticated, bind(&Impl::GetSession)},
@@ -834,6 +837,38 @@ class HttpServer::Impl {
                  {{"service", guards_.breaker->service()},
                   {"user", ctx.principal ? ctx.principal->user : std::string("(no auth)")}});
     return Reply{200, BreakerJson(*guards_.breaker), {}, {}, false, {}};
+  }
+
+  // Body: nothing, {} or {"database": "NAME"}.
+  Reply SchemaRefresh(const httplib::Request&, const Body& body, Context& ctx) {
+    if (!guards_.refresh_schema) {
+      return FromError(Error(ErrorCode::kNotFound, "schema refresh is not available"));
+    }
+    std::string database;
+    if (!text::Trim(body.bytes).empty()) {
+      nlohmann::json parsed = nlohmann::json::parse(body.bytes, nullptr, false);
+      if (parsed.is_discarded() || !parsed.is_object()) {
+        return FromError(Error(ErrorCode::kInvalidArgument,
+                               "the body must be empty or a JSON object like {\"database\": "
+                               "\"NAME\"}"));
+      }
+      for (const auto& [key, value] : parsed.items()) {
+        if (key != "database") {
+          return FromError(
+              Error(ErrorCode::kInvalidArgument, fmt::format("unknown field '{}'", key)));
+        }
+        if (!value.is_null() && !value.is_string()) {
+          return FromError(Error(ErrorCode::kInvalidArgument, "'database' must be a string"));
+        }
+        if (value.is_string()) database = value.get<std::string>();
+      }
+    }
+    auto refreshed = guards_.refresh_schema(database);
+    if (!refreshed) return FromError(refreshed.error());
+    logger_.Info("schema refresh requested by an administrator",
+                 {{"database", database.empty() ? std::string("(all)") : database},
+                  {"user", ctx.principal ? ctx.principal->user : std::string("(no auth)")}});
+    return Reply{200, std::move(*refreshed), {}, {}, false, {}};
   }
 
   static Result<std::string> SessionIdOf(const httplib::Request& req) {

@@ -31,6 +31,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,6 +72,9 @@ struct ServerGuards {
   observability::ServiceMetrics* metrics = nullptr;
   // The language model's breaker, for the admin routes; null: those routes answer 404.
   resilience::CircuitBreaker* breaker = nullptr;
+  // POST /api/v1/admin/schema/refresh: reads the schema of the named database (empty: every
+  // one) again; returns the JSON body of the reply. Null: the route answers 404.
+  std::function<Result<std::string>(const std::string& database)> refresh_schema;
 };
 
 struct ServerOptions {

@@ -2,33 +2,26 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <array>
-#include <cctype>
 #include <cmath>
 
-#include "common/text.h"
+#include "sql/keywords.h"
 
 namespace helios::sql {
 namespace {
 
 using db::Dialect;
 
-constexpr std::array<std::string_view, 40> kReserved = {
-    "select", "from",  "where",    "group",   "order",  "by",         "having",  "limit",
-    "join",   "on",    "and",      "or",      "not",    "null",       "as",      "in",
-    "is",     "like",  "between",  "case",    "when",   "then",       "else",    "end",
-    "table",  "index", "values",   "insert",  "update", "delete",     "create",  "drop",
-    "union",  "all",   "distinct", "default", "check",  "references", "primary", "key"};
-
-bool NeedsQuoting(std::string_view id) {
-  if (id.empty()) return true;
-  if (!(std::isalpha(static_cast<unsigned char>(id[0])) || id[0] == '_')) return true;
-  for (char c : id)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return true;
-  std::string lower = text::ToLower(id);
-  if (lower != id) return true;  // keep mixed case exact
-  return std::find(kReserved.begin(), kReserved.end(), lower) != kReserved.end();
+// An identifier stays bare only when the dialect reads it back as the same name: lower-case
+// ASCII letters, digits and underscores (PostgreSQL folds upper case; the others would keep it,
+// but quoting keeps the name exactly as the schema has it everywhere), not starting with a
+// digit (MySQL reads 1e5 or 0x1f as numbers), and not a keyword the dialect needs quoted
+// (sql/keywords.h).
+bool NeedsQuoting(std::string_view id, Dialect dialect) {
+  if (id.empty() || (id[0] >= '0' && id[0] <= '9')) return true;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return true;
+  }
+  return IsKeywordNeedingQuotes(id, dialect);
 }
 
 class Renderer {
@@ -93,7 +86,12 @@ class Renderer {
           case TimeGrain::kMonth:
             return fmt::format("strftime('%Y-%m', {})", col);
           case TimeGrain::kWeek:
-            return fmt::format("strftime('%Y-W%W', {})", col);
+            // ISO 8601 weeks, as PostgreSQL's IYYY-IW and MySQL's %x-%v: the week's Thursday
+            // decides its year (SQLite before 3.46 has no %G/%V).
+            return fmt::format(
+                "strftime('%Y', date({0}, '-3 days', 'weekday 4')) || '-W' || printf('%02d', "
+                "(CAST(strftime('%j', date({0}, '-3 days', 'weekday 4')) AS INTEGER) - 1) / 7 + 1)",
+                col);
           case TimeGrain::kDay:
             return fmt::format("date({})", col);
           case TimeGrain::kQuarter:
@@ -263,7 +261,7 @@ class Renderer {
 }  // namespace
 
 std::string QuoteIdentifier(std::string_view id, db::Dialect dialect) {
-  if (!NeedsQuoting(id)) return std::string(id);
+  if (!NeedsQuoting(id, dialect)) return std::string(id);
   char q = dialect == db::Dialect::kMysql ? '`' : '"';
   std::string out(1, q);
   for (char c : id) {
@@ -293,7 +291,17 @@ std::string QuoteLiteral(const db::Value& value, db::Dialect dialect) {
       }
       return out + "'";
     }
+    std::string operator()(bool b) const {
+      if (dialect == db::Dialect::kSqlite) return b ? "1" : "0";
+      return b ? "TRUE" : "FALSE";
+    }
+    std::string operator()(const db::Decimal& d) const { return d.digits; }
     std::string operator()(const db::Blob& b) const {
+      if (dialect == db::Dialect::kPostgres) {
+        std::string out = "'\\x";
+        for (uint8_t byte : b.bytes) out += fmt::format("{:02x}", byte);
+        return out + "'::bytea";
+      }
       std::string out = "X'";
       for (uint8_t byte : b.bytes) out += fmt::format("{:02X}", byte);
       return out + "'";

@@ -139,7 +139,7 @@ TEST_P(LlmAppTest, AQuestionTheEngineDeclinesIsAnsweredThroughTheProvider) {
 
   nl2sql::AskRequest ask;
   ask.question = "how are our clients spread over the nations of the world";
-  auto answer = (*app)->pipeline().Ask(ask);
+  auto answer = (*app)->service().Ask(ask);
   ASSERT_TRUE(answer.has_value()) << answer.error().message;
   EXPECT_EQ(answer->source, "llm");
   EXPECT_EQ(answer->sql, kSql);

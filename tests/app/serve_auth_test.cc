@@ -19,6 +19,7 @@
 #include "auth/user_store.h"
 #include "common/text.h"
 #include "support/child_process.h"
+#include "support/served_binary.h"
 
 namespace helios::app {
 namespace {
@@ -32,51 +33,13 @@ constexpr char kSecret[] = "an-end-to-end-test-secret-of-more-than-32-bytes";
 constexpr char kPassword[] = "a long enough password";
 
 // The binary serving in dir, its output in files there; stopped when it goes out of scope.
-class Child {
+class Child : public testing::ServedBinary {
  public:
   Child(const std::vector<std::string>& args, const fs::path& dir,
         const std::vector<std::string>& extra_env)
-      : out_(dir / ("out-" + text::NewUuid() + ".log")),
-        err_(dir / ("err-" + text::NewUuid() + ".log")) {
-    std::vector<std::string> argv = {HELIOS_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::string error;
-    process_ = testing::ChildProcess::Start(
-        {argv, testing::ChildEnvironment(extra_env), "/dev/null", out_, err_, dir}, &error);
-    EXPECT_NE(process_, nullptr) << error;
+      : ServedBinary(HELIOS_BINARY, args, dir, extra_env) {
+    EXPECT_TRUE(started());
   }
-
-  std::optional<int> Wait(std::chrono::milliseconds timeout) {
-    return process_ ? process_->Wait(timeout) : std::optional<int>(-1);
-  }
-  void Stop() {
-    if (process_) process_->Stop();
-  }
-
-  // The port of the first log line with this message, waiting for it to appear; 0 when the
-  // process exits first or a minute passes.
-  int PortOf(std::string_view message) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      for (const std::string& line : text::Split(out(), '\n')) {
-        json j = json::parse(line, nullptr, false);
-        if (j.is_object() && j.value("message", "") == message && j.contains("port")) {
-          return j["port"].get<int>();
-        }
-      }
-      if (Wait(0ms)) return 0;
-      std::this_thread::sleep_for(20ms);
-    }
-    return 0;
-  }
-
-  std::string out() const { return testing::ReadFile(out_); }
-  std::string err() const { return testing::ReadFile(err_); }
-
- private:
-  fs::path out_;
-  fs::path err_;
-  std::unique_ptr<testing::ChildProcess> process_;
 };
 
 class ServeAuthTest : public ::testing::Test {

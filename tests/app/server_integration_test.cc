@@ -62,7 +62,7 @@ class ServerIntegrationTest : public ::testing::Test {
     options.max_query_length = kMaxQueryLength;
     options.version = VersionString();
     options.keep_alive_timeout = 1s;
-    server_ = new server::HttpServer(app_->pipeline(), *logger_, *clock_, options);
+    server_ = new server::HttpServer(app_->service(), *logger_, *clock_, options);
     auto port = server_->Bind();
     ASSERT_TRUE(port.has_value()) << port.error().message;
     port_ = *port;
@@ -306,7 +306,7 @@ TEST_F(ServerIntegrationTest, StopEndsRun) {
   options.port = 0;
   options.workers = 2;
   options.keep_alive_timeout = 1s;
-  server::HttpServer server(app_->pipeline(), *logger_, *clock_, options);
+  server::HttpServer server(app_->service(), *logger_, *clock_, options);
   auto port = server.Bind();
   ASSERT_TRUE(port.has_value()) << port.error().message;
   auto run = std::async(std::launch::async, [&] { server.Run(); });

@@ -414,6 +414,51 @@ TEST(SectionsTest, DatabaseUrlFormsTheDatabaseLayerOpens) {
   }
 }
 
+TEST(SectionsTest, NamedDatabasesKeepTheFileOrderAfterTheDefault) {
+  Result<Config> c = Parse(
+      "[database]\nurl = \"sqlite:demo.db\"\nschemas = [\"sales\", \"public\"]\n"
+      "schema_refresh_interval_secs = 600\n"
+      "[databases.zeta]\nurl = \"postgresql://u@h/z\"\n"
+      "[databases.alpha]\nurl = \"mysql://u@h/a\"\nschemas = []\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->database.schemas, (std::vector<std::string>{"sales", "public"}));
+  EXPECT_EQ(c->database.schema_refresh_interval, 600s);
+  std::vector<NamedDatabaseConfig> sources = DataSources(*c);
+  ASSERT_EQ(sources.size(), 3u);
+  EXPECT_EQ(sources[0].name, "default");
+  EXPECT_EQ(sources[0].schemas, c->database.schemas);
+  EXPECT_EQ(sources[1].name, "zeta");  // the file's order, not the alphabet's
+  EXPECT_EQ(sources[2].name, "alpha");
+  EXPECT_EQ(sources[2].url, "mysql://u@h/a");
+
+  // Without [database] url the first named source is the default.
+  Result<Config> named =
+      Parse("[databases.b]\nurl = \"sqlite:b.db\"\n[databases.a]\nurl = \"sqlite:a.db\"\n");
+  ASSERT_TRUE(named.has_value()) << named.error().message;
+  EXPECT_EQ(DataSources(*named).front().name, "b");
+}
+
+TEST(SectionsTest, NamedDatabaseMistakesAreNamed) {
+  EXPECT_THAT(InvalidMessage(Parse("[databases.w]\nschemas = [\"x\"]\n")),
+              HasSubstr("[databases.w] url: is required"));
+  EXPECT_THAT(InvalidMessage(Parse("[database]\nurl = \"sqlite:a.db\"\n"
+                                   "[databases.default]\nurl = \"sqlite:b.db\"\n")),
+              HasSubstr("already taken by [database] url"));
+  EXPECT_THAT(InvalidMessage(Parse("[databases.\"bad name\"]\nurl = \"sqlite:b.db\"\n")),
+              HasSubstr("letters, digits"));
+  EXPECT_THAT(InvalidMessage(Parse("[databases.w]\nurl = \"oracle://h/db\"\n")),
+              HasSubstr("[databases.w] url: unsupported scheme"));
+  EXPECT_THAT(InvalidMessage(Parse("[databases.w]\nurl = \"sqlite:b.db\"\npool = 3\n")),
+              HasSubstr("unknown key 'pool' in [databases.w]"));
+  EXPECT_THAT(InvalidMessage(Parse("[database]\nschemas = \"public\"\n")),
+              HasSubstr("must be an array of strings"));
+  EXPECT_THAT(InvalidMessage(Parse("[database]\nschemas = [1]\n")),
+              HasSubstr("must be an array of strings"));
+  EXPECT_THAT(InvalidMessage(Parse("[database]\nschema_refresh_interval_secs = -1\n")),
+              HasSubstr("schema_refresh_interval_secs"));
+  EXPECT_THAT(InvalidMessage(Parse("databases = 3\n")), HasSubstr("must be a table"));
+}
+
 TEST(SectionsTest, MaxIdleDefaultsToPoolSize) {
   Result<Config> c = Parse("[database]\npool_size = 3\n");
   ASSERT_TRUE(c.has_value()) << c.error().message;

@@ -59,6 +59,10 @@ Rules:
 - "sql" is one read-only SQLite statement: a SELECT, or WITH ... SELECT. Never write INSERT, UPDATE, DELETE, MERGE, DDL or more than one statement.
 - Use only the tables and columns listed below, spelled as listed; quote a name that needs it with double quotes ("like this").
 - Comments in the schema show stored values; compare with values as stored.
+- Dates are ISO-8601 text: use date('now', '-1 month'), strftime('%Y-%m', col) and compare with '2024-01-01'; there is no INTERVAL.
+- Match text case-insensitively with LIKE (ASCII) or col = 'x' COLLATE NOCASE.
+- Integer / integer truncates: write 1.0 * a / b for a fraction.
+- Yes/no columns hold 1 and 0. Limit rows with LIMIT n.
 - "explanation" says in one or two plain sentences what the query returns and any assumption made.
 - If the question cannot be answered from these tables and columns, set "sql" to "" and say why in "explanation".
 
@@ -148,10 +152,18 @@ TEST(PromptBuilderTest, DialectNameAndQuoting) {
   EXPECT_NE(system.find("one read-only MySQL statement"), std::string::npos);
   EXPECT_NE(system.find("with backquotes (`like this`)"), std::string::npos);
   EXPECT_NE(system.find("CREATE TABLE `Customer Accounts` ("), std::string::npos);
+  // Each dialect's own rules for dates, text matching, division and booleans.
+  EXPECT_NE(system.find("CURDATE() - INTERVAL 1 MONTH"), std::string::npos);
+  EXPECT_NE(system.find("DIV truncates"), std::string::npos);
+  EXPECT_EQ(system.find("ILIKE"), std::string::npos);
   in.dialect = db::Dialect::kPostgres;
   system = PromptBuilder().Build(in)[0].content;
   EXPECT_NE(system.find("one read-only PostgreSQL statement"), std::string::npos);
   EXPECT_NE(system.find("CREATE TABLE \"Customer Accounts\" ("), std::string::npos);
+  EXPECT_NE(system.find("case-insensitively with ILIKE"), std::string::npos);
+  EXPECT_NE(system.find("INTERVAL '1 month'"), std::string::npos);
+  EXPECT_NE(system.find("take TRUE and FALSE"), std::string::npos);
+  EXPECT_EQ(system.find("COLLATE NOCASE"), std::string::npos);
   EXPECT_EQ(DialectName(db::Dialect::kSqlite), "SQLite");
 }
 
@@ -206,11 +218,11 @@ TEST(RenderSchemaTest, WholeSchemaHasEveryTableAndColumn) {
   db::SchemaCatalog cat;
   db::TableInfo a;
   a.name = "a";
-  a.columns = {{"id", "INTEGER", db::TypeFamily::kInteger, true, true}};
+  a.columns = {{"id", "INTEGER", db::TypeFamily::kInteger, true, true, ""}};
   db::TableInfo b;
   b.name = "b";
-  b.columns = {{"id", "INTEGER", db::TypeFamily::kInteger, true, true},
-               {"a_id", "INTEGER", db::TypeFamily::kInteger, false, false}};
+  b.columns = {{"id", "INTEGER", db::TypeFamily::kInteger, true, true, ""},
+               {"a_id", "INTEGER", db::TypeFamily::kInteger, false, false, ""}};
   b.foreign_keys = {{"a_id", "a", "id"}};
   cat.tables = {a, b};
   EXPECT_EQ(RenderSchema(WholeSchema(cat)),

@@ -188,6 +188,8 @@ class SyntheticSource : public db::DataSource {
                                                       size_t) override {
     return std::vector<std::string>{};
   }
+  db::PoolUsage Usage() const override { return {}; }
+  Result<std::vector<std::string>> WritePrivileges() override { return std::vector<std::string>{}; }
   Result<void> Ping() override { return {}; }
 
  private:
@@ -211,18 +213,18 @@ std::shared_ptr<const db::SchemaCatalog> ThousandTables() {
   for (size_t i = 0; i < subjects.size() * qualifiers.size(); ++i) {
     db::TableInfo t;
     t.name = subjects[i % subjects.size()] + "_" + qualifiers[i / subjects.size()];
-    t.columns = {{t.name + "_id", "INTEGER", db::TypeFamily::kInteger, true, true},
-                 {"name", "TEXT", db::TypeFamily::kText, false, true},
-                 {"description", "TEXT", db::TypeFamily::kText, false, false},
-                 {"amount", "REAL", db::TypeFamily::kReal, false, false},
-                 {"quantity", "INTEGER", db::TypeFamily::kInteger, false, false},
-                 {"created_at", "DATETIME", db::TypeFamily::kDateTime, false, false},
-                 {"updated_at", "DATETIME", db::TypeFamily::kDateTime, false, false},
-                 {"status_code", "TEXT", db::TypeFamily::kText, false, false}};
+    t.columns = {{t.name + "_id", "INTEGER", db::TypeFamily::kInteger, true, true, ""},
+                 {"name", "TEXT", db::TypeFamily::kText, false, true, ""},
+                 {"description", "TEXT", db::TypeFamily::kText, false, false, ""},
+                 {"amount", "REAL", db::TypeFamily::kReal, false, false, ""},
+                 {"quantity", "INTEGER", db::TypeFamily::kInteger, false, false, ""},
+                 {"created_at", "DATETIME", db::TypeFamily::kDateTime, false, false, ""},
+                 {"updated_at", "DATETIME", db::TypeFamily::kDateTime, false, false, ""},
+                 {"status_code", "TEXT", db::TypeFamily::kText, false, false, ""}};
     for (size_t k : {i / 2, i / 3}) {
       if (k == i) continue;
       const std::string parent = catalog->tables[k].name;
-      t.columns.push_back({parent + "_id", "INTEGER", db::TypeFamily::kInteger, false, false});
+      t.columns.push_back({parent + "_id", "INTEGER", db::TypeFamily::kInteger, false, false, ""});
       t.foreign_keys.push_back({parent + "_id", parent, parent + "_id"});
     }
     catalog->tables.push_back(std::move(t));

@@ -1,9 +1,11 @@
 #include "sql/render.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -80,6 +82,76 @@ TEST(QuoteIdentifierTest, MysqlUsesBackticks) {
   EXPECT_EQ(QuoteIdentifier("CustomerName", Dialect::kMysql), "`CustomerName`");
   EXPECT_EQ(QuoteIdentifier("my`col", Dialect::kMysql), "`my``col`");
   EXPECT_EQ(QuoteIdentifier("my\"col", Dialect::kMysql), "`my\"col`");
+}
+
+// Keywords are quoted where the dialect needs it: what one server reserves another reads as a
+// plain name, and quoting only where needed keeps the SQL shown to people readable.
+TEST(QuoteIdentifierTest, KeywordsAreQuotedWhereTheDialectNeedsIt) {
+  struct Case {
+    const char* word;
+    bool sqlite;
+    bool postgres;
+    bool mysql;
+  };
+  for (const Case& c : {
+           Case{"order", true, true, true},
+           Case{"window", true, true, true},
+           Case{"offset", true, true, true},
+           Case{"check", true, true, true},
+           Case{"rank", false, false, true},  // reserved since MySQL 8.0.2
+           Case{"change", false, false, true},
+           Case{"release", true, false, true},
+           Case{"key", true, false, true},
+           Case{"rows", true, false, true},
+           Case{"interval", false, true, true},
+           Case{"user", false, true, false},
+           Case{"analyse", false, true, false},
+           Case{"time", false, true, false},         // PostgreSQL: cannot name a type
+           Case{"session_user", false, true, true},  // MySQL: the allow-list refuses it bare
+           Case{"_utf8mb4", false, false, true},     // MySQL: a character set introducer
+           Case{"name", false, false, false},        // a keyword PostgreSQL does not reserve
+           Case{"year", false, false, false},
+           Case{"status", false, false, false},
+           Case{"amount", false, false, false},
+       }) {
+    const std::string w = c.word;
+    EXPECT_EQ(QuoteIdentifier(w, Dialect::kSqlite), c.sqlite ? "\"" + w + "\"" : w);
+    EXPECT_EQ(QuoteIdentifier(w, Dialect::kPostgres), c.postgres ? "\"" + w + "\"" : w);
+    EXPECT_EQ(QuoteIdentifier(w, Dialect::kMysql), c.mysql ? "`" + w + "`" : w);
+  }
+}
+
+TEST(QuoteIdentifierTest, NamesStartingWithADigitAreQuoted) {
+  for (const char* w : {"2024", "1e5", "0x1f", "9_lives"}) {
+    EXPECT_EQ(QuoteIdentifier(w, Dialect::kMysql), "`" + std::string(w) + "`");
+    EXPECT_EQ(QuoteIdentifier(w, Dialect::kPostgres), "\"" + std::string(w) + "\"");
+  }
+  EXPECT_EQ(QuoteIdentifier("x2024", Dialect::kMysql), "x2024");
+}
+
+// SQLite's keywords as the linked library reports them, lower case.
+std::vector<std::string> SqliteKeywords() {
+  std::vector<std::string> words;
+  for (int i = 0; i < sqlite3_keyword_count(); ++i) {
+    const char* name = nullptr;
+    int length = 0;
+    if (sqlite3_keyword_name(i, &name, &length) != SQLITE_OK) continue;
+    std::string w(name, static_cast<size_t>(length));
+    for (char& ch : w) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    words.push_back(std::move(w));
+  }
+  return words;
+}
+
+TEST(QuoteIdentifierTest, EverySqliteKeywordIsQuotedForSqliteOnly) {
+  const std::vector<std::string> words = SqliteKeywords();
+  ASSERT_GE(words.size(), 140u);  // 147 in SQLite 3.40
+  for (const std::string& w : words) {
+    EXPECT_EQ(QuoteIdentifier(w, Dialect::kSqlite), "\"" + w + "\"");
+  }
+  // Words SQLite does not reserve stay bare even where another dialect would quote them.
+  EXPECT_EQ(QuoteIdentifier("rank", Dialect::kSqlite), "rank");
+  EXPECT_EQ(QuoteIdentifier("user", Dialect::kSqlite), "user");
 }
 
 TEST(QuoteLiteralTest, ScalarsInEveryDialect) {
@@ -255,7 +327,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         GrainCase{Dialect::kSqlite, TimeGrain::kYear, "strftime('%Y', order_date)"},
         GrainCase{Dialect::kSqlite, TimeGrain::kMonth, "strftime('%Y-%m', order_date)"},
-        GrainCase{Dialect::kSqlite, TimeGrain::kWeek, "strftime('%Y-W%W', order_date)"},
+        GrainCase{Dialect::kSqlite, TimeGrain::kWeek,
+                  "strftime('%Y', date(order_date, '-3 days', 'weekday 4')) || '-W' || "
+                  "printf('%02d', (CAST(strftime('%j', date(order_date, '-3 days', 'weekday 4')) "
+                  "AS INTEGER) - 1) / 7 + 1)"},
         GrainCase{Dialect::kSqlite, TimeGrain::kDay, "date(order_date)"},
         GrainCase{Dialect::kSqlite, TimeGrain::kQuarter,
                   "strftime('%Y', order_date) || '-Q' || ((CAST(strftime('%m', order_date) AS "
@@ -498,7 +573,7 @@ TEST(RenderTest, InlineLiteralsAreQuotedAndLeaveNoPlaceholders) {
             "'%50\\%\\_%' ESCAPE '\\' AND customer_id IN (1, 2)");
   EXPECT_EQ(Inline(q, Dialect::kPostgres),
             "SELECT customer_id FROM customers WHERE name = 'O''Brien' AND score > 2.5 AND "
-            "photo = X'DEAD' AND LOWER(country) = LOWER('germany') AND name ILIKE "
+            "photo = '\\xdead'::bytea AND LOWER(country) = LOWER('germany') AND name ILIKE "
             "'%50\\%\\_%' ESCAPE '\\' AND customer_id IN (1, 2)");
 }
 
@@ -764,6 +839,68 @@ TEST_F(RenderExecuteTest, HavingDistinctAndLimit) {
   top.order_by = {OrderItem{Cust("score"), true}};
   top.limit = 2;
   EXPECT_EQ(RunBoth(top), IdRows({1, 2}));
+}
+
+// A table and a column named after every SQLite keyword: the rendered SQL (a join, filters,
+// grouping, HAVING, ordering, an alias) runs through the SQLite data source and returns the
+// expected rows.
+TEST(RenderKeywordsTest, EverySqliteKeywordWorksAsTableColumnAndAlias) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("helios-render-keywords-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "keywords.db").string();
+  const std::vector<std::string> words = SqliteKeywords();
+  std::string ddl = "CREATE TABLE kw_base(k INTEGER); INSERT INTO kw_base VALUES (1);";
+  for (const std::string& w : words)
+    ddl += fmt::format(
+        "CREATE TABLE \"{0}\"(\"{0}\" INTEGER, k INTEGER); "
+        "INSERT INTO \"{0}\" VALUES (42, 1);",
+        w);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, ddl.c_str(), nullptr, nullptr, &err);
+  const std::string message = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+  auto source = db::OpenDataSource("sqlite://" + path);
+  ASSERT_TRUE(source.has_value()) << source.error().message;
+
+  for (const std::string& w : words) {
+    SCOPED_TRACE(w);
+    const ColumnRef col = C(w, w);
+    Query grouped;
+    grouped.from = w;
+    grouped.select = {Item(Expr::Col(col)), Item(Expr::CountStar())};
+    grouped.where = {Pred(Expr::Col(col), CompareOp::kGt, {Value{int64_t{1}}}),
+                     Pred(Expr::Col(col), CompareOp::kIn, {Value{int64_t{42}}, Value{int64_t{7}}})};
+    grouped.group_by = {Expr::Col(col)};
+    grouped.having = {Pred(Expr::CountStar(), CompareOp::kGe, {Value{int64_t{1}}})};
+    grouped.order_by = {OrderItem{Expr::Col(col), true}};
+    grouped.limit = 5;
+    Query joined;
+    joined.from = "kw_base";
+    joined.joins = {Join{w, C("kw_base", "k"), C(w, "k")}};
+    joined.select = {Item(Expr::Agg(Aggregate::kMax, col), w)};
+    joined.where = {Pred(Expr::Col(col), CompareOp::kEq, {Value{int64_t{42}}})};
+
+    for (bool inline_literals : {false, true}) {
+      RenderedSql a = Render(grouped, {Dialect::kSqlite, inline_literals});
+      auto ra = (*source)->Execute(a.text, a.params, {});
+      ASSERT_TRUE(ra.has_value()) << a.text << ": " << ra.error().message;
+      EXPECT_EQ(ra->rows, (std::vector<db::Row>{{Value{int64_t{42}}, Value{int64_t{1}}}}))
+          << a.text;
+      RenderedSql b = Render(joined, {Dialect::kSqlite, inline_literals});
+      auto rb = (*source)->Execute(b.text, b.params, {});
+      ASSERT_TRUE(rb.has_value()) << b.text << ": " << rb.error().message;
+      EXPECT_EQ(rb->rows, (std::vector<db::Row>{{Value{int64_t{42}}}})) << b.text;
+      EXPECT_EQ(rb->columns, std::vector<std::string>{w}) << b.text;
+    }
+  }
+  source->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

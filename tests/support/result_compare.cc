@@ -13,14 +13,16 @@ namespace {
 
 int Rank(const db::Value& v) {
   if (db::IsNull(v)) return 0;
-  if (std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v)) return 1;
+  // Booleans compare as 1 and 0: SQLite stores them so, and results from different databases
+  // are compared with each other.
+  if (db::IsNumber(v) || std::holds_alternative<bool>(v)) return 1;
   if (std::holds_alternative<std::string>(v)) return 2;
   return 3;
 }
 
-double AsDouble(const db::Value& v) {
-  if (std::holds_alternative<int64_t>(v)) return static_cast<double>(std::get<int64_t>(v));
-  return std::get<double>(v);
+double NumberOf(const db::Value& v) {
+  if (const bool* b = std::get_if<bool>(&v)) return *b ? 1 : 0;
+  return db::AsDouble(v).value_or(0);
 }
 
 bool Equal(const db::Value& a, const db::Value& b) {
@@ -29,7 +31,7 @@ bool Equal(const db::Value& a, const db::Value& b) {
     case 0:
       return true;
     case 1: {
-      double x = AsDouble(a), y = AsDouble(b);
+      double x = NumberOf(a), y = NumberOf(b);
       return std::fabs(x - y) <= 1e-6 * std::max({1.0, std::fabs(x), std::fabs(y)});
     }
     case 2:
@@ -45,7 +47,7 @@ bool Less(const db::Value& a, const db::Value& b) {
     case 0:
       return false;
     case 1:
-      return AsDouble(a) < AsDouble(b) && !Equal(a, b);
+      return NumberOf(a) < NumberOf(b) && !Equal(a, b);
     case 2:
       return std::get<std::string>(a) < std::get<std::string>(b);
     default:

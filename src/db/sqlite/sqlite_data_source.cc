@@ -361,6 +361,12 @@ int BindValue(sqlite3_stmt* stmt, int index, const Value& v) {
       if (b.bytes.empty()) return sqlite3_bind_zeroblob(stmt, index, 0);
       return sqlite3_bind_blob64(stmt, index, b.bytes.data(), b.bytes.size(), SQLITE_TRANSIENT);
     }
+    // SQLite has no boolean type: true and false are stored as 1 and 0.
+    int operator()(bool b) const { return sqlite3_bind_int64(stmt, index, b ? 1 : 0); }
+    int operator()(const Decimal& d) const {
+      return sqlite3_bind_text64(stmt, index, d.digits.data(), d.digits.size(), SQLITE_TRANSIENT,
+                                 SQLITE_UTF8);
+    }
   };
   return std::visit(Binder{stmt, index}, v);
 }
@@ -728,6 +734,18 @@ Result<void> SqliteDataSource::Ping() {
   if (!r) return Fail(ErrorCode::kUnavailable, "the database did not answer: " + r.error().message);
   if (!answered) return Fail(ErrorCode::kUnavailable, "the database did not answer");
   return {};
+}
+
+PoolUsage SqliteDataSource::Usage() const {
+  PoolUsage usage;
+  usage.max_size = pool_->size();
+  usage.open = pool_->size();
+  usage.in_use = pool_->size() - pool_->available();
+  return usage;
+}
+
+Result<std::vector<std::string>> SqliteDataSource::WritePrivileges() {
+  return std::vector<std::string>{};
 }
 
 }  // namespace helios::db

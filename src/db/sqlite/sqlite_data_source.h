@@ -63,6 +63,10 @@ class SqliteDataSource final : public DataSource {
                                                       std::string_view column,
                                                       size_t limit) override;
   Result<void> Ping() override;
+  PoolUsage Usage() const override;
+  // Always empty: connections are opened read-only with query_only set, so no statement can
+  // write whatever the file's permissions are.
+  Result<std::vector<std::string>> WritePrivileges() override;
 
  private:
   using Pool = ConnectionPool<SqliteConnection>;

@@ -715,6 +715,10 @@ const ColumnEntry* Builder::PickColumn(const Item& m, bool want_numeric, bool wa
     if (tg.column->is_key) score -= 3;
     if (prefer_fact_ && tg.column->is_numeric && !index_.IsReferenced(tg.table->table->name))
       score += 30;
+    // Otherwise, between equals, the entity's own column (products.unit_price, its list
+    // price) over a transaction's copy of it (order_items.unit_price): a tie must not be
+    // settled by the order in which a database lists its tables.
+    if (!prefer_fact_ && index_.IsReferenced(tg.table->table->name)) score += 1;
     if (score > best_score) {
       best_score = score;
       best = tg.column;
@@ -1456,7 +1460,9 @@ Result<void> Builder::ReadFilters() {
         if (negated) items_[k - 1].used = true;
         where_.push_back({Expr::Col(Ref(c)),
                           CompareOp::kEq,
-                          {db::Value{static_cast<int64_t>(negated ? 0 : 1)}},
+                          {c->column->family == db::TypeFamily::kBoolean
+                               ? db::Value{!negated}
+                               : db::Value{static_cast<int64_t>(negated ? 0 : 1)}},
                           false,
                           it.phrase});
         continue;
@@ -2048,9 +2054,7 @@ Result<void> Builder::ApplyFollowUp() {
     q.having.push_back(h);
   }
   if (numeric_edit_) {
-    auto is_number = [](const db::Value& v) {
-      return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-    };
+    auto is_number = [](const db::Value& v) { return db::IsNumber(v); };
     sql::Predicate* target = q.having.empty() ? nullptr : &q.having.front();
     for (auto& p : q.where)
       if (!target && !p.values.empty() && is_number(p.values[0])) target = &p;
@@ -2118,6 +2122,18 @@ Result<void> Builder::ApplyFollowUp() {
     } else if (it.is_table()) {
       extra_tables_.push_back(PickTable(it));
     }
+  }
+  // A measure added to a plain list ("what is their average price?") replaces the listed
+  // columns: a column neither grouped nor aggregated has no single value per result row, and
+  // PostgreSQL and MySQL refuse such SQL where SQLite would pick an arbitrary row's value.
+  if (q.is_aggregated()) {
+    auto ungrouped = [&q](const Expr& e) {
+      return !e.is_aggregate() &&
+             std::find(q.group_by.begin(), q.group_by.end(), e) == q.group_by.end();
+    };
+    std::erase_if(q.select, [&](const sql::SelectItem& s) { return ungrouped(s.expr); });
+    std::erase_if(q.order_by, [&](const sql::OrderItem& o) { return ungrouped(o.expr); });
+    if (q.select.empty()) q.select.push_back({Expr::CountStar(), "count"});
   }
   auto joined = FinishJoins(q);
   if (!joined) return std::unexpected(joined.error());

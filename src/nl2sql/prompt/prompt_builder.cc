@@ -13,6 +13,36 @@ std::string_view QuoteRule(db::Dialect dialect) {
                                         : "double quotes (\"like this\")";
 }
 
+// What differs between the dialects where models most often slip: dates and intervals, text
+// matching, integer division, booleans and row limits.
+std::string_view DialectRules(db::Dialect dialect) {
+  switch (dialect) {
+    case db::Dialect::kSqlite:
+      return "- Dates are ISO-8601 text: use date('now', '-1 month'), strftime('%Y-%m', col) and "
+             "compare with '2024-01-01'; there is no INTERVAL.\n"
+             "- Match text case-insensitively with LIKE (ASCII) or col = 'x' COLLATE NOCASE.\n"
+             "- Integer / integer truncates: write 1.0 * a / b for a fraction.\n"
+             "- Yes/no columns hold 1 and 0. Limit rows with LIMIT n.\n";
+    case db::Dialect::kPostgres:
+      return "- Dates: CURRENT_DATE - INTERVAL '1 month', date_trunc('month', col), "
+             "EXTRACT(YEAR FROM col), to_char(col, 'YYYY-MM'); compare with DATE '2024-01-01'.\n"
+             "- Match text case-insensitively with ILIKE.\n"
+             "- Integer / integer truncates: write a::numeric / b for a fraction; ROUND(x, 2) "
+             "needs "
+             "a numeric x.\n"
+             "- Boolean columns take TRUE and FALSE. Limit rows with LIMIT n.\n";
+    case db::Dialect::kMysql:
+      return "- Dates: CURDATE() - INTERVAL 1 MONTH, DATE_FORMAT(col, '%Y-%m'), YEAR(col), "
+             "QUARTER(col); compare with '2024-01-01'.\n"
+             "- Text comparisons follow the column's collation (usually case-insensitive); use "
+             "LOWER(col) LIKE LOWER('%x%') to be sure.\n"
+             "- a / b is already a decimal division; DIV truncates.\n"
+             "- BOOLEAN columns are tinyint(1): compare with TRUE/FALSE or 1/0. Limit rows with "
+             "LIMIT n (never TOP or FETCH FIRST).\n";
+  }
+  return "";
+}
+
 std::string SystemMessage(const PromptInput& in, const PromptOptions& o) {
   const std::string_view dialect = DialectName(in.dialect);
   SchemaRenderOptions render;
@@ -33,6 +63,7 @@ std::string SystemMessage(const PromptInput& in, const PromptOptions& o) {
       "- Use only the tables and columns listed below, spelled as listed; quote a name that "
       "needs it with {1}.\n"
       "- Comments in the schema show stored values; compare with values as stored.\n"
+      "{3}"
       "- \"explanation\" says in one or two plain sentences what the query returns and any "
       "assumption made.\n"
       "- If the question cannot be answered from these tables and columns, set \"sql\" to \"\" "
@@ -40,7 +71,7 @@ std::string SystemMessage(const PromptInput& in, const PromptOptions& o) {
       "\n"
       "Schema:\n"
       "{2}",
-      dialect, QuoteRule(in.dialect), schema);
+      dialect, QuoteRule(in.dialect), schema, DialectRules(in.dialect));
   const size_t examples = std::min(in.examples.size(), o.max_examples);
   if (examples > 0) {
     s += "\nExamples of questions and their SQL on this database:\n";

@@ -1,0 +1,80 @@
+#include "support/test_databases.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "common/text.h"
+#include "support/child_process.h"
+
+namespace helios::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Trimmed(const fs::path& path) { return text::Trim(ReadFile(path)); }
+
+Result<TestServer> ReadServer(ServerKind kind, const fs::path& dir) {
+  TestServer server;
+  server.kind = kind;
+  server.dir = dir.string();
+  server.admin_url = Trimmed(dir / "admin_url");
+  server.reader_url = Trimmed(dir / "reader_url");
+  if (server.admin_url.empty() || server.reader_url.empty())
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("no {} server in {}", ServerName(kind), server.dir));
+  return server;
+}
+
+}  // namespace
+
+const char* ServerName(ServerKind kind) {
+  return kind == ServerKind::kPostgres ? "postgres" : "mariadb";
+}
+
+Result<std::string> RunDbServerScript(const std::string& action, ServerKind kind,
+                                      const std::string& dir, const std::string& extra) {
+  std::vector<std::string> argv = {"/bin/bash",
+                                   std::string(HELIOS_SOURCE_DIR) + "/scripts/dbserver.sh", action,
+                                   ServerName(kind), dir};
+  if (!extra.empty()) argv.push_back(extra);
+  RunResult r = RunToCompletion(argv, fs::current_path(), ChildEnvironment());
+  if (r.exit_code != 0)
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("scripts/dbserver.sh {} {} failed ({}): {}{}", action, ServerName(kind),
+                            r.exit_code, r.out, r.err));
+  return r.out;
+}
+
+Result<TestServer> SharedServer(ServerKind kind) {
+  const fs::path dir = fs::path(HELIOS_TEST_DB_DIR) / ServerName(kind);
+  auto server = ReadServer(kind, dir);
+  if (!server)
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("the test {} server is not running: run the tests with ctest (its "
+                            "fixture test_databases starts it) or scripts/test-databases.sh "
+                            "start {} <binary>",
+                            ServerName(kind), HELIOS_TEST_DB_DIR));
+  return server;
+}
+
+Result<TestServer> StartPrivateServer(ServerKind kind, const std::string& dir) {
+  // As root, PostgreSQL runs as the user "postgres", which must be able to reach `dir`
+  // inside a private temporary directory.
+  std::error_code ignored;
+  fs::create_directories(dir, ignored);
+  for (fs::path p = fs::path(dir); p.has_relative_path() && p != p.root_path(); p = p.parent_path())
+    fs::permissions(p, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add,
+                    ignored);
+  auto started = RunDbServerScript("start", kind, dir);
+  if (!started) return std::unexpected(started.error());
+  return ReadServer(kind, dir);
+}
+
+Result<void> StopPrivateServer(ServerKind kind, const std::string& dir) {
+  auto stopped = RunDbServerScript("stop", kind, dir);
+  if (!stopped) return std::unexpected(stopped.error());
+  return {};
+}
+
+}  // namespace helios::testing
