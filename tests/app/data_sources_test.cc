@@ -3,7 +3,6 @@
 // names refused, every source in /health with its pool, and schemas read again on demand.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -16,6 +15,7 @@
 #include "observability/logger.h"
 #include "server/api_json.h"
 #include "support/child_process.h"
+#include "support/sqlite_file.h"
 
 namespace helios::app {
 namespace {
@@ -25,14 +25,7 @@ namespace fs = std::filesystem;
 
 // Runs SQL on a SQLite file with a writable connection of the test's own.
 void Exec(const fs::path& file, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  const std::string error = message ? message : "";
-  sqlite3_free(message);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << error;
+  ASSERT_EQ(testing::ExecSqlite(file, sql), "");
 }
 
 class DataSourcesTest : public ::testing::Test {

@@ -3,7 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include <thread>
 
 #include "support/child_process.h"
+#include "support/sqlite_file.h"
 #include "support/served_binary.h"
 
 namespace helios::app {
@@ -23,14 +23,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 void Exec(const fs::path& file, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  const std::string error = message ? message : "";
-  sqlite3_free(message);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << error;
+  ASSERT_EQ(testing::ExecSqlite(file, sql), "");
 }
 
 class SchemaRefreshTest : public ::testing::Test {
