@@ -54,6 +54,7 @@ class DatabaseFaultsTest : public ::testing::Test {
     auto server = testing::StartPrivateServer(ServerKind::kPostgres, (dir_.path() / "pg").string());
     ASSERT_TRUE(server.has_value()) << server.error().message;
     server_ = *server;
+    ASSERT_GE(PasswordOf(server_.reader_url).size(), 8u);  // the checks below look for it
     auto loaded =
         testing::RunDbServerScript("load-demo", ServerKind::kPostgres, server_.dir, HELIOS_BINARY);
     ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
@@ -161,6 +162,10 @@ TEST_F(DatabaseFaultsTest, StoppedDatabaseGives503sAndARestartedOneAnswersAgain)
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200) << health->body;
   EXPECT_FALSE(served->Wait(0ms).has_value()) << "the server exited";
+  // Its log told the story without ever naming the password.
+  served->Stop();
+  EXPECT_THAT(served->out(), HasSubstr("database"));
+  EXPECT_THAT(served->out() + served->err(), Not(HasSubstr(PasswordOf(server_.reader_url))));
 }
 
 TEST_F(DatabaseFaultsTest, StartUpWarnsWhenTheRoleCanWrite) {

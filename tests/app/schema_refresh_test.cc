@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "support/child_process.h"
-#include "support/sqlite_file.h"
 #include "support/served_binary.h"
+#include "support/sqlite_file.h"
 
 namespace helios::app {
 namespace {
