@@ -315,28 +315,7 @@ TEST(MysqlGuardTest, RefusesTheAttackSet) {
 // The engine's own SQL for MySQL must pass the guard: every golden question, rendered both
 // with bound parameters and with inline literals (backslashes doubled in strings).
 TEST(MysqlGuardTest, AcceptsTheEnginesMysqlSqlForEveryGoldenQuestion) {
-  testdata::DemoCopy demo("mysql-guard");
-  ASSERT_TRUE(demo.ok());
-  FakeClock clock(std::chrono::sys_days{std::chrono::year{2025} / 12 / 15});
-  testdata::DemoEngine env = testdata::OpenDemoEngine(demo.db(), clock);
-  ASSERT_TRUE(env.error.empty()) << env.error;
-  const nl2sql::engine::Engine& engine = *env.engine;
-
-  int checked = 0;
-  for (const std::string& question : testdata::GoldenQuestions()) {
-    auto understood = engine.Understand(question, nullptr);
-    if (!understood) continue;  // follow-ups need their conversation; declines have no SQL
-    for (bool inline_literals : {false, true}) {
-      const sql::RenderedSql rendered =
-          sql::Render(understood->query, {db::Dialect::kMysql, inline_literals});
-      auto r = CheckMysqlSelect(rendered.text);
-      EXPECT_TRUE(r.has_value()) << question << "\n"
-                                 << rendered.text << "\n"
-                                 << (r ? "" : r.error().message);
-      ++checked;
-    }
-  }
-  EXPECT_GT(checked, 200);
+  EXPECT_GT(testdata::ExpectEngineSqlPassesGuard(db::Dialect::kMysql, &CheckMysqlSelect), 200);
 }
 
 // Literals the renderer inlines for MySQL stay inside their quotes whatever they hold.

@@ -3,14 +3,17 @@
 // it built the way src/app/application.cc builds it.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -19,6 +22,7 @@
 #include "db/open.h"
 #include "nl2sql/engine/engine.h"
 #include "nl2sql/engine/schema_index.h"
+#include "sql/render.h"
 
 namespace helios::security::testdata {
 
@@ -136,6 +140,33 @@ inline DemoEngine OpenDemoEngine(const std::filesystem::path& db_file, const Clo
   demo.engine = std::make_shared<const nl2sql::engine::Engine>(
       std::shared_ptr<const nl2sql::engine::SchemaIndex>(std::move(*index)), clock);
   return demo;
+}
+
+// The engine's SQL for every golden question (single ones: follow-ups need their
+// conversation), rendered in `dialect` with bound parameters and with inline literals, must
+// pass `guard`. Returns how many renderings were checked.
+inline int ExpectEngineSqlPassesGuard(db::Dialect dialect,
+                                      Result<void> (*guard)(std::string_view sql)) {
+  DemoCopy demo("guard");
+  EXPECT_TRUE(demo.ok());
+  FakeClock clock(std::chrono::sys_days{std::chrono::year{2025} / 12 / 15});
+  DemoEngine env = OpenDemoEngine(demo.db(), clock);
+  EXPECT_TRUE(env.error.empty()) << env.error;
+  if (!env.engine) return 0;
+  int checked = 0;
+  for (const std::string& question : GoldenQuestions()) {
+    auto understood = env.engine->Understand(question, nullptr);
+    if (!understood) continue;  // follow-ups need their conversation; declines have no SQL
+    for (bool inline_literals : {false, true}) {
+      const sql::RenderedSql rendered = sql::Render(understood->query, {dialect, inline_literals});
+      auto r = guard(rendered.text);
+      EXPECT_TRUE(r.has_value()) << question << "\n"
+                                 << rendered.text << "\n"
+                                 << (r ? "" : r.error().message);
+      ++checked;
+    }
+  }
+  return checked;
 }
 
 }  // namespace helios::security::testdata
