@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs a private PostgreSQL or MariaDB server for the tests and benchmarks: its files in one
-# directory, listening on a free loopback port, with a database "helios" and two roles.
+# directory, listening on a free loopback port, with a database "helios" and two roles; or a
+# private Redis server (no persistence, a random password).
 #
-#   scripts/dbserver.sh start postgres|mariadb DIR   create (first time) and start the server
-#   scripts/dbserver.sh stop  postgres|mariadb DIR   stop it (fast shutdown); DIR is kept
+#   scripts/dbserver.sh start postgres|mariadb|redis DIR   create (first time) and start it
+#   scripts/dbserver.sh stop  postgres|mariadb|redis DIR   stop it (fast shutdown); DIR is kept
 #   scripts/dbserver.sh load-demo postgres|mariadb DIR BINARY
 #                                                  load the demo data written by BINARY
 #   scripts/dbserver.sh checksum postgres|mariadb DIR
@@ -14,13 +15,14 @@
 #   reader_url   role helios_reader: SELECT on the tables of "helios" and nothing else, the
 #                role docs/security.md tells deployments to use
 #   port         the port, kept so that a restart listens on the same one
+#   url          (redis) redis://:PASSWORD@127.0.0.1:PORT/0
 # The passwords are random, made at creation and kept in those files (mode 0600).
 # As root, PostgreSQL runs as the system user "postgres" (it refuses root) and MariaDB as root.
 # The servers come from Debian's packages: scripts/setup.sh --test installs them.
 set -euo pipefail
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -250,9 +252,61 @@ checksum() {
   esac
 }
 
+# --- Redis ----------------------------------------------------------------------------------
+
+redis_start() {
+  command -v redis-server >/dev/null || die "Redis is not installed (scripts/setup.sh --test installs it)"
+  local port pw
+  port="$(port_of)"
+  if [[ ! -s "$dir/url" ]]; then
+    pw="$(random_password)"
+    write_secret "$dir/password" "$pw"
+    write_secret "$dir/url" "redis://:$pw@127.0.0.1:$port/0"
+  fi
+  pw="$(cat "$dir/password")"
+  # The configuration goes in a 0600 file so the password is not on a command line.
+  (umask 077 && cat >"$dir/redis.conf" <<CONF
+bind 127.0.0.1
+port $port
+requirepass $pw
+daemonize yes
+pidfile $dir/redis.pid
+logfile $dir/redis.log
+dir $dir
+save ""
+appendonly no
+CONF
+  )
+  redis-server "$dir/redis.conf" || die "redis-server did not start (see $dir/redis.log)"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if REDISCLI_AUTH="$pw" redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  die "Redis did not answer on port $port (see $dir/redis.log)"
+}
+
+redis_stop() {
+  [[ -s "$dir/redis.pid" ]] || return 0
+  local pid i
+  pid="$(cat "$dir/redis.pid")"
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || {
+      rm -f "$dir/redis.pid"
+      return 0
+    }
+    sleep 0.05
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$dir/redis.pid"
+}
+
 case "$engine" in
-  postgres | mariadb) ;;
-  *) die "unknown server '$engine' (postgres or mariadb)" ;;
+  postgres | mariadb | redis) ;;
+  *) die "unknown server '$engine' (postgres, mariadb or redis)" ;;
 esac
 
 case "$action:$engine" in
@@ -260,6 +314,8 @@ case "$action:$engine" in
   stop:postgres) pg_stop ;;
   start:mariadb) maria_start ;;
   stop:mariadb) maria_stop ;;
+  start:redis) redis_start ;;
+  stop:redis) redis_stop ;;
   load-demo:*) load_demo ;;
   checksum:*) checksum ;;
   *) usage ;;

@@ -20,12 +20,13 @@ build_packages=(
   libgtest-dev libgmock-dev
   libstemmer-dev wordnet-dev wordnet-base
   libargon2-dev libjwt-dev libpg-query-dev libcurl4-openssl-dev
-  libpq-dev libmariadb-dev
+  libpq-dev libmariadb-dev libhiredis-dev
 )
 # prometheus also brings promtool, which checks deploy/alerts.yml. The PostgreSQL and MariaDB
-# servers (and their clients) are what the data-source tests run against (scripts/dbserver.sh).
+# servers (and their clients) are what the data-source tests run against (scripts/dbserver.sh);
+# Redis and nginx are what the several-instances test runs (tests/cluster).
 test_packages=(curl jq wrk prometheus python3 postgresql postgresql-client mariadb-server
-  mariadb-client)
+  mariadb-client redis-server redis-tools nginx-light)
 
 packages=("${build_packages[@]}")
 for arg in "$@"; do

@@ -14,11 +14,15 @@
 #include "auth/authenticator.h"
 #include "auth/token.h"
 #include "auth/user_store.h"
+#include "cache/failover_cache_store.h"
 #include "common/text.h"
+#include "conversation/redis_session_store.h"
 #include "db/open.h"
+#include "llm/embeddings.h"
 #include "llm/factory.h"
 #include "llm/retry.h"
 #include "nl2sql/prompt/prompt_builder.h"
+#include "ratelimit/redis_rate_limiter.h"
 #include "server/http_server.h"
 #include "server/metrics_server.h"
 
@@ -143,10 +147,7 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
       });
   app->metrics_->circuit_breaker_state.Set({"nl2sql"}, static_cast<double>(app->breaker_->state()));
 
-  conversation::MemoryStoreOptions store;
-  store.timeout = config.session.session_timeout;
-  store.max_sessions = static_cast<size_t>(config.session.max_concurrent_sessions);
-  app->sessions_ = std::make_unique<conversation::MemorySessionStore>(clock, store);
+  if (auto shared = app->BuildSharedState(config); !shared) return std::unexpected(shared.error());
 
   // Examples for the language model: the seed file (about the default database), then what
   // users marked correct before (each example names its database).
@@ -166,7 +167,7 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   }
   app->descriptions_ = n.descriptions;
   if (config.llm.provider != config::LlmProvider::kNone) {
-    app->transport_ = llm::MakeCurlTransport();
+    if (!app->transport_) app->transport_ = llm::MakeCurlTransport();
     auto provider = llm::MakeProvider(config.llm, *app->transport_, clock, llm::RealSleeper());
     if (!provider) return std::unexpected(provider.error());
     app->provider_ = std::move(*provider);
@@ -297,6 +298,7 @@ Result<void> Application::OpenSource(const config::Config& config,
   options.strip_sql_comments = security.enabled && security.output_sanitization;
   options.max_context_bytes = static_cast<size_t>(security.max_context_size);
   options.db_query_duration = &metrics_->db_query_duration_seconds;
+  options.cache = answer_cache_.get();
   s->pipeline = std::make_unique<nl2sql::Pipeline>(*s->source, std::move(engine_for_build_),
                                                    *sessions_, clock_, options, s->answerer.get());
   sources_.push_back(std::move(s));
@@ -347,6 +349,104 @@ Result<std::vector<SchemaRefresh>> Application::RefreshSchemas(const std::string
   return out;
 }
 
+std::function<void(bool, const Error*)> Application::SwitchLogger(std::string component) {
+  return [this, component = std::move(component)](bool shared_ok, const Error* error) {
+    if (shared_ok) {
+      logger_.Info("Redis is reachable again: shared state in use",
+                   {{"component", component}, {"redis", redis_->DisplayName()}});
+    } else {
+      logger_.Warn("Redis is unreachable: answering with this instance's own state",
+                   {{"component", component},
+                    {"redis", redis_->DisplayName()},
+                    {"error", error != nullptr ? error->message : std::string()}});
+    }
+  };
+}
+
+Result<void> Application::BuildSharedState(const config::Config& config) {
+  conversation::MemoryStoreOptions store;
+  store.timeout = config.session.session_timeout;
+  store.max_sessions = static_cast<size_t>(config.session.max_concurrent_sessions);
+  local_sessions_ = std::make_unique<conversation::MemorySessionStore>(clock_, store);
+  sessions_ = local_sessions_.get();
+  local_limiter_ = std::make_unique<ratelimit::MemoryRateLimiter>(clock_);
+  limiter_ = local_limiter_.get();
+  cache::StoreOptions cache_options;
+  cache_options.max_size = static_cast<size_t>(config.cache.max_size);
+  cache_options.ttl = config.cache.ttl;
+  if (config.cache.enabled)
+    local_cache_ = std::make_unique<cache::MemoryCacheStore>(clock_, cache_options);
+
+  if (!config.redis_url.empty()) {
+    redis::ClientOptions options;
+    options.pool_size = static_cast<size_t>(std::max(4, config.server.workers + 4));
+    options.clock = &clock_;
+    auto client = redis::Client::Create(config.redis_url, options);
+    if (!client) return std::unexpected(client.error());
+    redis_ = std::move(*client);
+    if (auto ping = redis_->Ping(); !ping) {
+      logger_.Warn(
+          "Redis is unreachable at start-up: answering with this instance's own sessions, cache "
+          "and rate limits until it answers",
+          {{"redis", redis_->DisplayName()}, {"error", ping.error().message}});
+    } else {
+      logger_.Info("shared state in Redis", {{"redis", redis_->DisplayName()}});
+    }
+    shared_sessions_ = std::make_unique<conversation::RedisSessionStore>(*redis_, clock_, store);
+    failover_sessions_ = std::make_unique<conversation::FailoverSessionStore>(
+        *shared_sessions_, *local_sessions_, SwitchLogger("sessions"));
+    sessions_ = failover_sessions_.get();
+    shared_limiter_ = std::make_unique<ratelimit::RedisRateLimiter>(*redis_, clock_);
+    failover_limiter_ = std::make_unique<ratelimit::FailoverRateLimiter>(
+        *shared_limiter_, *local_limiter_, SwitchLogger("rate_limits"));
+    limiter_ = failover_limiter_.get();
+    if (config.cache.enabled) {
+      shared_cache_ = std::make_unique<cache::RedisCacheStore>(*redis_, cache_options);
+      failover_cache_ = std::make_unique<cache::FailoverCacheStore>(*shared_cache_, *local_cache_,
+                                                                    SwitchLogger("cache"));
+    }
+  }
+
+  if (config.cache.enabled) {
+    if (config.cache.embedder == "builtin") {
+      embedder_ = std::make_unique<cache::HashingEmbedder>();
+    } else {
+      if (!transport_) transport_ = llm::MakeCurlTransport();
+      llm::EmbeddingOptions embedding;
+      embedding.provider = config.cache.embedder;
+      embedding.model = config.cache.embedding_model;
+      embedding.base_url = config.cache.embedding_base_url;
+      embedding.api_key = config.cache.embedding_api_key.Reveal();
+      auto made = llm::MakeEmbedder(embedding, *transport_);
+      if (!made) return std::unexpected(made.error());
+      embedder_ = std::move(*made);
+    }
+    cache::CacheStore& store = failover_cache_ ? *failover_cache_ : *local_cache_;
+    answer_cache_ = std::make_unique<nl2sql::AnswerCache>(store, *embedder_, clock_,
+                                                          config.cache.similarity_threshold);
+    logger_.Info("semantic cache on", {{"embedder", embedder_->name()},
+                                       {"store", redis_ ? "redis" : "memory"},
+                                       {"max_size", config.cache.max_size}});
+  }
+  return {};
+}
+
+std::optional<nl2sql::DependencyHealth> Application::SharedStateHealth() {
+  if (!redis_) return std::nullopt;
+  nl2sql::DependencyHealth health;
+  health.name = "redis";
+  const auto start = clock_.Steady();
+  auto ping = redis_->Ping();
+  health.latency_ms = std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
+  health.ok = ping.has_value();
+  health.required = false;
+  health.detail = health.ok ? redis_->DisplayName() + ": sessions, cache and rate limits shared"
+                            : redis_->DisplayName() +
+                                  " unreachable: this instance answers with its own sessions, "
+                                  "cache and rate limits until Redis returns";
+  return health;
+}
+
 nl2sql::QueryService& Application::service() { return *router_; }
 
 std::string SchemaRefreshJson(const std::vector<SchemaRefresh>& refreshed) {
@@ -381,7 +481,7 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   std::unique_ptr<auth::UserDirectory> users;
   std::unique_ptr<auth::TokenService> tokens;
   std::unique_ptr<auth::Authenticator> authenticator;
-  ratelimit::MemoryRateLimiter limiter(clock);
+  ratelimit::RateLimiter& limiter = (*app)->limiter();
   if (config.auth.enabled) {
     auto fail = [&logger](const std::string& message) {
       logger.Error("start-up failed", {{"error", message}});
@@ -430,6 +530,11 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   guards.authenticator = authenticator.get();
   guards.metrics = &(*app)->metrics();
   if ((*app)->provider() != nullptr) guards.breaker = &(*app)->breaker();
+  guards.extra_health = [&app]() {
+    std::vector<nl2sql::DependencyHealth> extra;
+    if (auto redis = (*app)->SharedStateHealth()) extra.push_back(std::move(*redis));
+    return extra;
+  };
   guards.refresh_schema = [&app](const std::string& database) -> Result<std::string> {
     auto refreshed = (*app)->RefreshSchemas(database);
     if (!refreshed) return std::unexpected(refreshed.error());

@@ -3,11 +3,15 @@
 // dependencies through constructors.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cache/embedder.h"
+#include "cache/semantic_cache.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "config/config.h"
@@ -24,6 +28,7 @@
 #include "observability/logger.h"
 #include "observability/metrics.h"
 #include "ratelimit/rate_limiter.h"
+#include "redis/redis_client.h"
 #include "resilience/circuit_breaker.h"
 
 namespace helios::app {
@@ -50,7 +55,14 @@ class Application {
 
   // Questions for any data source: routed by the request's database or its session's.
   nl2sql::QueryService& service();
-  conversation::MemorySessionStore& sessions() { return *sessions_; }
+  // Sessions: in Redis when REDIS_URL is set (this process's own while Redis is unreachable),
+  // else in memory.
+  conversation::SessionStore& sessions() { return *sessions_; }
+  // Rate-limit buckets (API quotas and failed logins): shared the same way.
+  ratelimit::RateLimiter& limiter() { return *limiter_; }
+  // Redis's state for /health (nullopt when no Redis is configured). Redis being down does not
+  // make the instance unhealthy: it answers with local state meanwhile.
+  std::optional<nl2sql::DependencyHealth> SharedStateHealth();
   observability::MetricsRegistry& registry() { return *registry_; }
   observability::ServiceMetrics& metrics() { return *metrics_; }
   resilience::CircuitBreaker& breaker() { return *breaker_; }
@@ -76,7 +88,24 @@ class Application {
   std::unique_ptr<observability::MetricsRegistry> registry_;
   std::unique_ptr<observability::ServiceMetrics> metrics_;
   std::unique_ptr<resilience::CircuitBreaker> breaker_;
-  std::unique_ptr<conversation::MemorySessionStore> sessions_;
+  Result<void> BuildSharedState(const config::Config& config);
+  // Logs each switch between Redis and local state, once per component and transition.
+  std::function<void(bool, const Error*)> SwitchLogger(std::string component);
+
+  std::unique_ptr<redis::Client> redis_;  // null without REDIS_URL
+  std::unique_ptr<conversation::MemorySessionStore> local_sessions_;
+  std::unique_ptr<conversation::SessionStore> shared_sessions_;
+  std::unique_ptr<conversation::SessionStore> failover_sessions_;
+  conversation::SessionStore* sessions_ = nullptr;
+  std::unique_ptr<ratelimit::RateLimiter> local_limiter_;
+  std::unique_ptr<ratelimit::RateLimiter> shared_limiter_;
+  std::unique_ptr<ratelimit::RateLimiter> failover_limiter_;
+  ratelimit::RateLimiter* limiter_ = nullptr;
+  std::unique_ptr<cache::Embedder> embedder_;
+  std::unique_ptr<cache::CacheStore> local_cache_;
+  std::unique_ptr<cache::CacheStore> shared_cache_;
+  std::unique_ptr<cache::CacheStore> failover_cache_;
+  std::unique_ptr<nl2sql::AnswerCache> answer_cache_;  // null when [cache] enabled = false
   std::unique_ptr<nl2sql::examples::ExampleStore> examples_;
   std::map<std::string, std::string> descriptions_;  // [nl2sql.descriptions]
   std::unique_ptr<llm::HttpTransport> transport_;

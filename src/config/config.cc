@@ -375,6 +375,24 @@ std::vector<Issue> Check(const Config& c) {
   k.Range("cache.max_size", c.cache.max_size, 1, kUnbounded);
   k.Between("cache.similarity_threshold", c.cache.similarity_threshold, 0.0, 1.0);
   k.Range("cache.ttl_seconds", c.cache.ttl.count(), 1, kYearSecs);
+  {
+    const std::string& e = c.cache.embedder;
+    if (e != "builtin" && e != "openai" && e != "openai-compatible" && e != "cohere" &&
+        e != "ollama") {
+      k.Add("cache.embedder",
+            fmt::format("{} is not one of \"builtin\", \"openai\", \"openai-compatible\", "
+                        "\"cohere\", \"ollama\"",
+                        Quote(e)));
+    } else if (e != "builtin" && c.cache.embedding_model.empty()) {
+      k.Add("cache.embedding_model", "must be set for a model embedder");
+    } else if (e == "openai-compatible" && c.cache.embedding_base_url.empty()) {
+      k.Add("cache.embedding_base_url", "must be set for an openai-compatible embedder");
+    }
+    if (!c.cache.embedding_api_key_env.empty() && !IsEnvName(c.cache.embedding_api_key_env)) {
+      k.Add("cache.embedding_api_key_env", fmt::format("{} is not an environment variable name",
+                                                       Quote(c.cache.embedding_api_key_env)));
+    }
+  }
 
   k.Range("session.max_concurrent_sessions", c.session.max_concurrent_sessions, 1, kUnbounded);
   k.Range("session.session_timeout_minutes", c.session.session_timeout.count(), 1, kYearMinutes);
@@ -528,6 +546,9 @@ void ApplyEnvironment(const EnvLookup& env, Config& c, Origins& origins,
       if (!origin.empty()) c.server.cors_allowed_origins.push_back(std::move(origin));
     }
     note("server.cors_allowed_origins", "CORS_ALLOWED_ORIGINS");
+  }
+  if (!c.cache.embedding_api_key_env.empty()) {
+    if (auto v = get(c.cache.embedding_api_key_env)) c.cache.embedding_api_key = Secret(*v);
   }
   if (!c.llm.api_key_env.empty()) {
     if (auto v = get(c.llm.api_key_env)) c.llm.api_key = Secret(*v);
@@ -963,11 +984,17 @@ void ReadProduction(TomlReader& r, const toml::table& t, ProductionConfig& p) {
 
 void ReadCache(TomlReader& r, const toml::table& t, CacheConfig& c) {
   constexpr std::string_view kName = "cache";
-  r.RejectUnknown(t, kName, {"enabled", "max_size", "similarity_threshold", "ttl_seconds"});
+  r.RejectUnknown(t, kName,
+                  {"enabled", "max_size", "similarity_threshold", "ttl_seconds", "embedder",
+                   "embedding_model", "embedding_base_url", "embedding_api_key_env"});
   r.Read(t, kName, "enabled", c.enabled);
   r.Read(t, kName, "max_size", c.max_size);
   r.Read(t, kName, "similarity_threshold", c.similarity_threshold);
   r.Read(t, kName, "ttl_seconds", c.ttl);
+  r.Read(t, kName, "embedder", c.embedder);
+  r.Read(t, kName, "embedding_model", c.embedding_model);
+  r.Read(t, kName, "embedding_base_url", c.embedding_base_url);
+  r.Read(t, kName, "embedding_api_key_env", c.embedding_api_key_env);
 }
 
 void ReadSession(TomlReader& r, const toml::table& t, SessionConfig& s) {
@@ -1230,6 +1257,12 @@ std::string RedactedSummary(const Config& c) {
   number("max_size", c.cache.max_size);
   number("similarity_threshold", c.cache.similarity_threshold);
   number("ttl_seconds", c.cache.ttl.count());
+  line("embedder", Quote(c.cache.embedder));
+  if (c.cache.embedder != "builtin") {
+    line("embedding_model", Quote(c.cache.embedding_model));
+    line("embedding_base_url", Quote(c.cache.embedding_base_url));
+    line("embedding_api_key_env", Quote(c.cache.embedding_api_key_env));
+  }
 
   section("session");
   number("max_concurrent_sessions", c.session.max_concurrent_sessions);

@@ -149,6 +149,13 @@ struct CacheConfig {
   int64_t max_size = 10000;            // entries
   double similarity_threshold = 0.85;  // 0..1
   std::chrono::seconds ttl{3600};
+  // What embeds question templates: "builtin" (hashed n-grams, no model), or a model's
+  // embedding endpoint: "openai", "openai-compatible", "cohere", "ollama".
+  std::string embedder = "builtin";
+  std::string embedding_model;                           // required for a model embedder
+  std::string embedding_base_url;                        // empty: the provider's default
+  std::string embedding_api_key_env = "OPENAI_API_KEY";  // not read for builtin or ollama
+  Secret embedding_api_key;                              // from embedding_api_key_env
 };
 
 struct SessionConfig {

@@ -1,67 +1,94 @@
 #include "conversation/session_store.h"
 
+#include <iterator>
+
 namespace helios::conversation {
+
+namespace {
+
+int64_t UnixMillis(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
 
 MemorySessionStore::MemorySessionStore(const Clock& clock, MemoryStoreOptions options)
     : clock_(clock), options_(options) {}
-
-std::string MemorySessionStore::KeyOf(const std::string& tenant, const std::string& id) {
-  // The separator cannot occur in validated ids or tenant names.
-  return tenant + '\x1f' + id;
-}
 
 bool MemorySessionStore::Expired(const Entry& e, std::chrono::steady_clock::time_point now) const {
   return now - e.last_used >= options_.timeout;
 }
 
+// Every use moves a session to the front with the time read under the lock from a monotonic
+// clock, so `lru` is ordered by last use and the expired sessions are a run at its back: this
+// costs O(expired), not O(sessions).
+size_t MemorySessionStore::DropExpired(TenantMap::iterator tenant,
+                                       std::chrono::steady_clock::time_point now) {
+  size_t dropped = 0;
+  auto& lru = tenant->second.lru;
+  while (!lru.empty() && Expired(lru.back(), now)) {
+    tenant->second.by_id.erase(lru.back().session.id);
+    lru.pop_back();
+    --total_;
+    ++dropped;
+  }
+  return dropped;
+}
+
+void MemorySessionStore::Erase(TenantMap::iterator tenant, std::list<Entry>::iterator entry) {
+  tenant->second.by_id.erase(entry->session.id);
+  tenant->second.lru.erase(entry);
+  --total_;
+}
+
 Result<std::optional<Session>> MemorySessionStore::Load(const std::string& tenant_id,
                                                         const std::string& session_id) {
-  auto now = clock_.Steady();
   std::lock_guard lock(mu_);
-  auto it = sessions_.find(KeyOf(tenant_id, session_id));
-  if (it == sessions_.end()) return std::optional<Session>();
-  if (Expired(it->second, now)) {
-    sessions_.erase(it);
+  auto now = clock_.Steady();
+  auto tenant = tenants_.find(tenant_id);
+  if (tenant == tenants_.end()) return std::optional<Session>();
+  DropExpired(tenant, now);
+  auto found = tenant->second.by_id.find(session_id);
+  if (found == tenant->second.by_id.end()) {
+    if (tenant->second.lru.empty()) tenants_.erase(tenant);
     return std::optional<Session>();
   }
-  it->second.last_used = now;
-  return std::optional<Session>(it->second.session);
+  auto& lru = tenant->second.lru;
+  lru.splice(lru.begin(), lru, found->second);
+  lru.front().last_used = now;
+  return std::optional<Session>(lru.front().session);
 }
 
 Result<int> MemorySessionStore::Append(const std::string& tenant_id, const std::string& session_id,
                                        Turn turn) {
-  auto now = clock_.Steady();
+  const int64_t wall_ms = UnixMillis(clock_.Now());
   std::lock_guard lock(mu_);
-  std::string key = KeyOf(tenant_id, session_id);
-  auto it = sessions_.find(key);
-  if (it != sessions_.end() && Expired(it->second, now)) {
-    sessions_.erase(it);
-    it = sessions_.end();
-  }
-  if (it == sessions_.end()) {
-    if (sessions_.size() >= options_.max_sessions) {
-      // Make room: expired sessions first, then this tenant's least recently used one.
-      std::erase_if(sessions_, [&](const auto& kv) { return Expired(kv.second, now); });
-      if (sessions_.size() >= options_.max_sessions) {
-        auto victim = sessions_.end();
-        for (auto s = sessions_.begin(); s != sessions_.end(); ++s) {
-          if (s->second.session.tenant_id != tenant_id) continue;
-          if (victim == sessions_.end() || s->second.last_used < victim->second.last_used)
-            victim = s;
-        }
-        if (victim == sessions_.end())
-          return Fail(ErrorCode::kUnavailable,
-                      "The server holds its maximum number of conversations; try again later.");
-        sessions_.erase(victim);
-      }
+  auto now = clock_.Steady();
+  auto tenant = tenants_.try_emplace(tenant_id).first;
+  DropExpired(tenant, now);
+  auto& lru = tenant->second.lru;
+  auto found = tenant->second.by_id.find(session_id);
+  if (found != tenant->second.by_id.end()) {
+    lru.splice(lru.begin(), lru, found->second);
+  } else {
+    if (options_.max_sessions == 0) {
+      if (lru.empty()) tenants_.erase(tenant);
+      return Fail(ErrorCode::kUnavailable,
+                  "This server is configured to keep no conversations; ask without a session.");
     }
-    Entry e;
-    e.session.tenant_id = tenant_id;
-    e.session.id = session_id;
-    it = sessions_.emplace(key, std::move(e)).first;
+    // Make room among this tenant's own sessions only: its least recently used one goes.
+    while (lru.size() >= options_.max_sessions) Erase(tenant, std::prev(lru.end()));
+    lru.emplace_front();
+    lru.front().session.tenant_id = tenant_id;
+    lru.front().session.id = session_id;
+    tenant->second.by_id.emplace(session_id, lru.begin());
+    ++total_;
   }
-  Entry& e = it->second;
+  Entry& e = lru.front();
   e.last_used = now;
+  e.session.updated_at_ms = wall_ms;
+  // Only the latest turn's query is kept: a follow-up edits that one.
+  if (!e.session.turns.empty()) e.session.turns.back().query = sql::Query{};
   e.session.turns.push_back(std::move(turn));
   while (e.session.turns.size() > options_.max_turns) e.session.turns.pop_front();
   return ++e.session.turn_count;
@@ -70,22 +97,63 @@ Result<int> MemorySessionStore::Append(const std::string& tenant_id, const std::
 Result<bool> MemorySessionStore::Remove(const std::string& tenant_id,
                                         const std::string& session_id) {
   std::lock_guard lock(mu_);
-  return sessions_.erase(KeyOf(tenant_id, session_id)) > 0;
+  auto now = clock_.Steady();
+  auto tenant = tenants_.find(tenant_id);
+  if (tenant == tenants_.end()) return false;
+  auto found = tenant->second.by_id.find(session_id);
+  bool removed = false;
+  if (found != tenant->second.by_id.end()) {
+    removed = !Expired(*found->second, now);  // an expired session no longer exists
+    Erase(tenant, found->second);
+  }
+  if (tenant->second.lru.empty()) tenants_.erase(tenant);
+  return removed;
+}
+
+Result<std::vector<SessionSummary>> MemorySessionStore::List(const std::string& tenant_id) {
+  std::lock_guard lock(mu_);
+  auto now = clock_.Steady();
+  std::vector<SessionSummary> out;
+  auto tenant = tenants_.find(tenant_id);
+  if (tenant == tenants_.end()) return out;
+  DropExpired(tenant, now);
+  out.reserve(tenant->second.lru.size());
+  for (const Entry& e : tenant->second.lru) {
+    SessionSummary s;
+    s.id = e.session.id;
+    s.turn_count = e.session.turn_count;
+    s.updated_at_ms = e.session.updated_at_ms;
+    if (!e.session.turns.empty()) {
+      s.database = e.session.turns.back().database;
+      s.last_question = e.session.turns.back().question;
+    }
+    out.push_back(std::move(s));
+  }
+  if (tenant->second.lru.empty()) tenants_.erase(tenant);
+  return out;
 }
 
 size_t MemorySessionStore::ActiveSessions() {
-  auto now = clock_.Steady();
   std::lock_guard lock(mu_);
-  size_t n = 0;
-  for (const auto& [k, e] : sessions_)
-    if (!Expired(e, now)) ++n;
-  return n;
+  auto now = clock_.Steady();
+  // Counts the expired run at the back of each tenant's list without dropping it, so that
+  // Sweep still reports what it drops.
+  size_t expired = 0;
+  for (const auto& [id, tenant] : tenants_) {
+    for (auto e = tenant.lru.rbegin(); e != tenant.lru.rend() && Expired(*e, now); ++e) ++expired;
+  }
+  return total_ - expired;
 }
 
 size_t MemorySessionStore::Sweep() {
-  auto now = clock_.Steady();
   std::lock_guard lock(mu_);
-  return std::erase_if(sessions_, [&](const auto& kv) { return Expired(kv.second, now); });
+  auto now = clock_.Steady();
+  size_t dropped = 0;
+  for (auto tenant = tenants_.begin(); tenant != tenants_.end();) {
+    dropped += DropExpired(tenant, now);
+    tenant = tenant->second.lru.empty() ? tenants_.erase(tenant) : std::next(tenant);
+  }
+  return dropped;
 }
 
 }  // namespace helios::conversation

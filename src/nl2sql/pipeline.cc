@@ -80,18 +80,51 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
                             options_.max_context_bytes));
   }
 
-  // The router: the engine when it is sure enough (or the only one), the model otherwise.
+  const std::shared_ptr<const engine::Engine> engine = CurrentEngine();
   Result<Answer> answer = Fail(ErrorCode::kInternal, "no route");
   conversation::Turn turn;
   turn.question = request.question;
+
+  // The semantic cache: an earlier answer's query with this question's values, run afresh.
+  std::optional<QuestionShape> shape;
+  CacheContext cache_context;
+  bool cache_lookup = false;
+  if (options_.cache != nullptr) {
+    shape = ShapeQuestion(request.question, engine->index());
+    cache_context.tenant = request.tenant_id;
+    cache_context.database = options_.database_name;
+    cache_context.schema_version = engine->index().catalog().version;
+    if (current && !current->turns.empty()) cache_context.previous_sql = current->turns.back().sql;
+    auto found = options_.cache->Find(cache_context, *shape);
+    cache_lookup = found.has_value();  // a store that cannot be reached is no lookup
+    if (found && *found) {
+      answer = FromCache(**found);
+      if (answer) {
+        if ((*found)->kind == CachedPlan::Kind::kQuery) {
+          turn.query = (*found)->query;
+        } else {
+          turn.has_query = false;
+        }
+      } else if (answer.error().code == ErrorCode::kUnavailable ||
+                 answer.error().code == ErrorCode::kDeadlineExceeded) {
+        return answer;  // the database's trouble: answering afresh would meet it again
+      }
+      // Otherwise the re-bound query was refused (e.g. a value the database rejects): the
+      // question is answered afresh below.
+    }
+  }
+
+  // The router: the engine when it is sure enough (or the only one), the model otherwise.
   const bool use_llm = llm_ != nullptr && options_.mode != Mode::kEngine;
   std::optional<engine::Understanding> understood;
-  if (options_.mode != Mode::kLlm || llm_ == nullptr) {
-    auto parsed = CurrentEngine()->Understand(request.question, previous);
+  if (!answer && (options_.mode != Mode::kLlm || llm_ == nullptr)) {
+    auto parsed = engine->Understand(request.question, previous);
     if (!parsed && !use_llm) return std::unexpected(parsed.error());
     if (parsed) understood = std::move(*parsed);
   }
-  if (understood && understood->confidence >= options_.confidence_threshold) {
+  if (answer) {
+    // Answered from the cache.
+  } else if (understood && understood->confidence >= options_.confidence_threshold) {
     answer = FromEngine(*understood);
     if (answer) turn.query = understood->query;
   } else if (use_llm) {
@@ -115,7 +148,17 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   if (!answer) return answer;
 
   answer->session_id = session_id;
+  answer->cache_lookup = cache_lookup;
   if (options_.strip_sql_comments) answer->sql = security::StripSqlComments(answer->sql);
+  if (options_.cache != nullptr && shape && !answer->cache_hit) {
+    // A cache that cannot be written to never fails a question that was answered.
+    if (understood && answer->source == "engine") {
+      (void)options_.cache->RememberQuery(cache_context, *shape, request.question, *understood);
+    } else if (answer->source == "llm") {
+      (void)options_.cache->RememberSql(cache_context, *shape, request.question, answer->sql,
+                                        answer->explanation);
+    }
+  }
   turn.sql = answer->sql;
   turn.row_count = answer->row_count;
   turn.database = options_.database_name;
@@ -155,6 +198,56 @@ Result<Answer> Pipeline::FromEngine(const engine::Understanding& understood) {
   answer.source = "engine";
   answer.confidence = understood.confidence;
   answer.chart = SuggestChart(query, answer.columns, answer.row_count);
+  return answer;
+}
+
+Result<Answer> Pipeline::FromCache(const CachedPlan& plan) {
+  Result<Answer> answer = Fail(ErrorCode::kInternal, "no plan");
+  if (plan.kind == CachedPlan::Kind::kQuery) {
+    engine::Understanding understood;
+    understood.query = plan.query;
+    understood.confidence = plan.confidence;
+    understood.notes = plan.notes;
+    answer = FromEngine(understood);
+  } else {
+    // A model's SQL with other values: checked by the database's own parser again.
+    auto checked = source_.Check(plan.sql);
+    if (!checked) return std::unexpected(checked.error());
+    db::ExecuteOptions exec{options_.max_rows, options_.statement_timeout};
+    const auto db_start = clock_.Steady();
+    auto result = source_.Execute(plan.sql, {}, exec);
+    if (options_.db_query_duration != nullptr) {
+      options_.db_query_duration->Observe(
+          {options_.database_name},
+          std::chrono::duration<double>(clock_.Steady() - db_start).count());
+    }
+    if (!result) return std::unexpected(result.error());
+    Answer a;
+    a.sql = plan.sql;
+    if (plan.changed.empty()) {
+      a.explanation = plan.explanation;
+    } else {
+      std::vector<std::string> values;
+      for (const auto& [was, now] : plan.changed) {
+        values.push_back(fmt::format("{} (instead of {})", now.text, was.text));
+      }
+      a.explanation = fmt::format(
+          "The query that answered the earlier question \"{}\", with this question's values: "
+          "{}.",
+          plan.matched_question, text::Join(values, ", "));
+    }
+    a.columns = std::move(result->columns);
+    a.rows = std::move(result->rows);
+    a.row_count = a.rows.size();
+    a.truncated = result->truncated;
+    a.confidence = std::numeric_limits<double>::quiet_NaN();
+    a.chart = SuggestChartFromResult(a.columns, a.rows);
+    answer = std::move(a);
+  }
+  if (!answer) return answer;
+  answer->source = "cache";
+  answer->cache_hit = true;
+  answer->cached_question = plan.matched_question;
   return answer;
 }
 

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "conversation/session_store.h"
 #include "db/data_source.h"
+#include "nl2sql/answer_cache.h"
 #include "nl2sql/engine/engine.h"
 #include "nl2sql/examples/example_store.h"
 #include "nl2sql/llm_answerer.h"
@@ -47,6 +48,8 @@ struct PipelineOptions {
   std::string learned_examples_path;
   // Where database call durations are recorded ({database} label: database_name); may be null.
   observability::HistogramFamily* db_query_duration = nullptr;
+  // The semantic cache ([cache] enabled); null: every question is understood afresh.
+  AnswerCache* cache = nullptr;
 };
 
 class Pipeline final : public QueryService {
@@ -60,6 +63,7 @@ class Pipeline final : public QueryService {
   HealthReport Health() override;
   Result<SessionView> GetSession(const std::string& tenant_id,
                                  const std::string& session_id) override;
+  Result<std::vector<SessionListItem>> ListSessions(const std::string& tenant_id) override;
   Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) override;
   Result<void> MarkCorrect(const std::string& tenant_id, const std::string& session_id,
                            int turn) override;
@@ -84,6 +88,8 @@ class Pipeline final : public QueryService {
 
   // The answer from the engine's query, or from the language model (session: may be null).
   Result<Answer> FromEngine(const engine::Understanding& understood);
+  // The answer from a cache hit's re-bound query.
+  Result<Answer> FromCache(const CachedPlan& plan);
   Result<Answer> FromLlm(const AskRequest& request, const conversation::Session* session);
 };
 

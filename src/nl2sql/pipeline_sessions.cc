@@ -59,6 +59,18 @@ Result<void> Pipeline::MarkCorrect(const std::string& tenant_id, const std::stri
   return {};
 }
 
+Result<std::vector<SessionListItem>> Pipeline::ListSessions(const std::string& tenant_id) {
+  auto listed = sessions_.List(tenant_id);
+  if (!listed) return std::unexpected(listed.error());
+  std::vector<SessionListItem> items;
+  items.reserve(listed->size());
+  for (conversation::SessionSummary& s : *listed) {
+    items.push_back(SessionListItem{std::move(s.id), s.turn_count, std::move(s.database),
+                                    std::move(s.last_question), s.updated_at_ms});
+  }
+  return items;
+}
+
 Result<void> Pipeline::EndSession(const std::string& tenant_id, const std::string& session_id) {
   auto removed = sessions_.Remove(tenant_id, session_id);
   if (!removed) return std::unexpected(removed.error());

@@ -55,6 +55,10 @@ Result<SessionView> SourceRouter::GetSession(const std::string& tenant_id,
   return pipelines_.front()->GetSession(tenant_id, session_id);
 }
 
+Result<std::vector<SessionListItem>> SourceRouter::ListSessions(const std::string& tenant_id) {
+  return pipelines_.front()->ListSessions(tenant_id);
+}
+
 Result<void> SourceRouter::EndSession(const std::string& tenant_id, const std::string& session_id) {
   return pipelines_.front()->EndSession(tenant_id, session_id);
 }

@@ -23,6 +23,7 @@ class SourceRouter final : public QueryService {
   HealthReport Health() override;
   Result<SessionView> GetSession(const std::string& tenant_id,
                                  const std::string& session_id) override;
+  Result<std::vector<SessionListItem>> ListSessions(const std::string& tenant_id) override;
   Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) override;
   Result<void> MarkCorrect(const std::string& tenant_id, const std::string& session_id,
                            int turn) override;

@@ -3,6 +3,7 @@
 // with a fake and the pipeline can grow (cache, LLM, several data sources) behind it.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,10 +36,12 @@ struct Answer {
   std::vector<db::Row> rows;
   size_t row_count = 0;       // rows returned (after the cap)
   bool truncated = false;     // the cap dropped rows
-  std::string source;         // "engine" or "llm" (later "cache")
+  std::string source;         // "engine", "llm", or "cache" (a re-bound earlier answer)
   double confidence = 0;      // 0..1 for the engine; NaN (shown as null) for a model's answer
   int correction_rounds = 0;  // LLM answers: rounds in which the database's error went back
   bool cache_hit = false;
+  bool cache_lookup = false;    // the semantic cache was consulted (hit or miss)
+  std::string cached_question;  // on a hit: the earlier question whose query was re-used
   double latency_ms = 0;
   ChartSuggestion chart;
 };
@@ -50,6 +53,9 @@ struct DependencyHealth {
   double latency_ms = 0;
   std::string database = {};               // for a data source: its name ("default", "warehouse")
   std::optional<db::PoolUsage> pool = {};  // for a data source: its connections
+  // False for a dependency the service answers without (Redis: local state meanwhile); it is
+  // reported but does not make the instance unhealthy.
+  bool required = true;
 };
 
 struct HealthReport {
@@ -72,6 +78,15 @@ struct SessionView {
   std::vector<TurnView> turns;
 };
 
+// A session as the list of a tenant's sessions shows it.
+struct SessionListItem {
+  std::string session_id;
+  int turn_count = 0;
+  std::string database;
+  std::string last_question;
+  int64_t updated_at_ms = 0;  // Unix milliseconds of the last turn
+};
+
 // Thread-safety: implementations are called concurrently from the server's worker threads.
 // Every call names the caller's tenant; a session of another tenant is kNotFound, exactly as
 // if it did not exist.
@@ -82,6 +97,8 @@ class QueryService {
   virtual HealthReport Health() = 0;
   virtual Result<SessionView> GetSession(const std::string& tenant_id,
                                          const std::string& session_id) = 0;
+  // The tenant's live sessions, most recently used first.
+  virtual Result<std::vector<SessionListItem>> ListSessions(const std::string& tenant_id) = 0;
   // Forgets the session; kNotFound when there is none (for this tenant).
   virtual Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) = 0;
   // The user says turn `turn` of the session was answered correctly: its question and SQL

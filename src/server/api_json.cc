@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <variant>
 
@@ -68,6 +69,15 @@ OrderedJson CellToJson(const db::Value& value) {
 
 }  // namespace
 
+// "2026-11-29T09:12:47.123Z" for Unix milliseconds.
+std::string IsoTime(int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
+}
+
 std::string Base64Encode(std::string_view bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -114,8 +124,25 @@ std::string AnswerToJson(const nl2sql::Answer& answer) {
   json["confidence"] = Number(answer.confidence);
   json["correction_rounds"] = answer.correction_rounds;
   json["cache_hit"] = answer.cache_hit;
+  if (answer.cache_hit) json["cached_question"] = answer.cached_question;
   json["latency_ms"] = Number(answer.latency_ms);
   json["chart"] = {{"type", answer.chart.type}, {"x", answer.chart.x}, {"y", answer.chart.y}};
+  return Dump(json);
+}
+
+std::string SessionListToJson(const std::vector<nl2sql::SessionListItem>& sessions) {
+  OrderedJson list = OrderedJson::array();
+  for (const nl2sql::SessionListItem& s : sessions) {
+    OrderedJson item;
+    item["session_id"] = s.session_id;
+    item["turn_count"] = s.turn_count;
+    item["database"] = s.database;
+    item["last_question"] = s.last_question;
+    item["updated_at"] = IsoTime(s.updated_at_ms);
+    list.push_back(std::move(item));
+  }
+  OrderedJson json;
+  json["sessions"] = std::move(list);
   return Dump(json);
 }
 

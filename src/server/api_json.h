@@ -35,6 +35,8 @@ std::string HealthToJson(const nl2sql::HealthReport& report, std::string_view ve
 
 // {"session_id","turn_count","turns":[{"turn","question","sql","row_count"}]}
 std::string SessionToJson(const nl2sql::SessionView& session);
+// {"sessions":[{"session_id","turn_count","database","last_question","updated_at"}, ...]}
+std::string SessionListToJson(const std::vector<nl2sql::SessionListItem>& sessions);
 
 // {"token","token_type":"Bearer","expires_at": RFC 3339 UTC,"expires_in": seconds}
 std::string LoginToJson(std::string_view token, int64_t expires_at_unix, int64_t expires_in);

@@ -341,6 +341,9 @@ class HttpServer::Impl {
         {"/api/v1/admin/schema/refresh",
          "/api/v1/admin/schema/refresh",
          {{"POST", Access::kAdmin, bind(&Impl::SchemaRefresh)}}},
+        {"/api/v1/sessions",
+         "/api/v1/sessions",
+         {{"GET", Access::kAuthenticated, bind(&Impl::ListSessions)}}},
         {"/api/v1/sessions/([^/]+)",
          "/api/v1/sessions/{id}",
          {{"GET", Access::kAuthenticated, bind(&Impl::GetSession)},
@@ -581,6 +584,12 @@ class HttpServer::Impl {
 
   Reply Health(const httplib::Request&, const Body&, Context&) {
     nl2sql::HealthReport report = service_.Health();
+    if (guards_.extra_health) {
+      for (nl2sql::DependencyHealth& d : guards_.extra_health()) {
+        if (d.required) report.ok = report.ok && d.ok;
+        report.dependencies.push_back(std::move(d));
+      }
+    }
     auto uptime = std::chrono::duration_cast<std::chrono::seconds>(clock_.Steady() - started_);
     Reply reply{report.ok ? 200 : 503,
                 HealthToJson(report, options_.version, uptime.count()),
@@ -758,9 +767,9 @@ class HttpServer::Impl {
       observability::ServiceMetrics& m = *guards_.metrics;
       m.queries_total.Inc({tenant});
       m.query_duration_seconds.Observe({tenant}, seconds);
-      // There is no cache yet, so no lookup is counted; both series exist from a tenant's first
-      // question, so the runbook's hit-ratio expression finds them (and reports 0/0 as NaN).
-      m.cache_requests_total.Inc({tenant}, 0);
+      // Both series exist from a tenant's first question, so the runbook's hit-ratio
+      // expression finds them (and reports 0/0 as NaN while the cache is off).
+      m.cache_requests_total.Inc({tenant}, answer && answer->cache_lookup ? 1 : 0);
       m.cache_hits_total.Inc({tenant}, answer && answer->cache_hit ? 1 : 0);
       if (!answer) {
         m.queries_failed_total.Inc({tenant});
@@ -888,6 +897,12 @@ class HttpServer::Impl {
     auto session = service_.GetSession(ctx.tenant, *id);
     if (!session) return FromError(session.error());
     return Reply{200, SessionToJson(*session), {}, {}, false, {}};
+  }
+
+  Reply ListSessions(const httplib::Request&, const Body&, Context& ctx) {
+    auto sessions = service_.ListSessions(ctx.tenant);
+    if (!sessions) return FromError(sessions.error());
+    return Reply{200, SessionListToJson(*sessions), {}, {}, false, {}};
   }
 
   Reply EndSession(const httplib::Request& req, const Body&, Context& ctx) {

@@ -75,6 +75,8 @@ struct ServerGuards {
   // POST /api/v1/admin/schema/refresh: reads the schema of the named database (empty: every
   // one) again; returns the JSON body of the reply. Null: the route answers 404.
   std::function<Result<std::string>(const std::string& database)> refresh_schema;
+  // Further dependencies for /health (Redis); null: none.
+  std::function<std::vector<nl2sql::DependencyHealth>()> extra_health;
 };
 
 struct ServerOptions {

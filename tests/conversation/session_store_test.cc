@@ -221,37 +221,150 @@ TEST_F(SessionStoreTest, EvictionNeverTakesAnotherTenantsSession) {
   clock_.Advance(1s);
   AppendOk(store, "a", "a2", "q");
   clock_.Advance(1s);
+  AppendOk(store, "a", "a3", "q");
+  clock_.Advance(1s);
 
-  EXPECT_EQ(AppendOk(store, "a", "a3", "q"), 1);
+  EXPECT_EQ(AppendOk(store, "a", "a4", "q"), 1);
+  EXPECT_EQ(store.ActiveSessions(), 4u);
   EXPECT_TRUE(LoadOk(store, "b", "b1").has_value());
   EXPECT_FALSE(LoadOk(store, "a", "a1").has_value());
   EXPECT_TRUE(LoadOk(store, "a", "a2").has_value());
   EXPECT_TRUE(LoadOk(store, "a", "a3").has_value());
+  EXPECT_TRUE(LoadOk(store, "a", "a4").has_value());
 }
 
-TEST_F(SessionStoreTest, FullStoreRefusesATenantWithNothingToEvict) {
+TEST_F(SessionStoreTest, TheCapIsPerTenant) {
   auto store = MakeStore({.timeout = 30min, .max_sessions = 2});
   AppendOk(store, "a", "a1", "q");
+  clock_.Advance(1s);
   AppendOk(store, "a", "a2", "q");
-  auto refused = store.Append("b", "b1", MakeTurn("q"));
+  clock_.Advance(1s);
+  // Tenant b has room of its own although a is at its cap.
+  EXPECT_EQ(AppendOk(store, "b", "b1", "q"), 1);
+  clock_.Advance(1s);
+  EXPECT_EQ(AppendOk(store, "b", "b2", "q"), 1);
+  EXPECT_EQ(store.ActiveSessions(), 4u);
+  for (const char* id : {"a1", "a2"}) EXPECT_TRUE(LoadOk(store, "a", id).has_value()) << id;
+  for (const char* id : {"b1", "b2"}) EXPECT_TRUE(LoadOk(store, "b", id).has_value()) << id;
+  // Existing sessions keep working at the cap.
+  EXPECT_EQ(AppendOk(store, "a", "a1", "q2"), 2);
+  EXPECT_EQ(store.ActiveSessions(), 4u);
+}
+
+TEST_F(SessionStoreTest, EachTenantEvictsOnlyItsOwnAtItsCap) {
+  auto store = MakeStore({.timeout = 30min, .max_sessions = 2});
+  for (const char* tenant : {"a", "b", "c"}) {
+    AppendOk(store, tenant, "old", "q");
+    clock_.Advance(1s);
+    AppendOk(store, tenant, "mid", "q");
+    clock_.Advance(1s);
+  }
+  AppendOk(store, "b", "new", "q");  // b's "old" goes
+  EXPECT_EQ(store.ActiveSessions(), 6u);
+  EXPECT_FALSE(LoadOk(store, "b", "old").has_value());
+  EXPECT_TRUE(LoadOk(store, "b", "mid").has_value());
+  EXPECT_TRUE(LoadOk(store, "b", "new").has_value());
+  for (const char* tenant : {"a", "c"}) {
+    EXPECT_TRUE(LoadOk(store, tenant, "old").has_value()) << tenant;
+    EXPECT_TRUE(LoadOk(store, tenant, "mid").has_value()) << tenant;
+  }
+}
+
+TEST_F(SessionStoreTest, ZeroMaxSessionsRefusesNewSessions) {
+  auto store = MakeStore({.timeout = 30min, .max_sessions = 0});
+  auto refused = store.Append("a", "a1", MakeTurn("q"));
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
   EXPECT_FALSE(refused.error().message.empty());
-  EXPECT_TRUE(LoadOk(store, "a", "a1").has_value());
-  EXPECT_TRUE(LoadOk(store, "a", "a2").has_value());
-  EXPECT_FALSE(LoadOk(store, "b", "b1").has_value());
-  // Existing sessions keep working at capacity.
-  EXPECT_EQ(AppendOk(store, "a", "a1", "q2"), 2);
+  EXPECT_EQ(store.ActiveSessions(), 0u);
+  EXPECT_FALSE(LoadOk(store, "a", "a1").has_value());
 }
 
-TEST_F(SessionStoreTest, FullStoreDropsExpiredSessionsBeforeEvicting) {
+TEST_F(SessionStoreTest, ExpiredSessionsMakeRoomBeforeLiveOnesAreEvicted) {
   auto store = MakeStore({.timeout = 30min, .max_sessions = 2});
   AppendOk(store, "a", "a1", "q");
+  clock_.Advance(20min);
   AppendOk(store, "a", "a2", "q");
-  clock_.Advance(30min);
-  EXPECT_EQ(AppendOk(store, "b", "b1", "q"), 1);
-  EXPECT_EQ(AppendOk(store, "b", "b2", "q"), 1);
+  clock_.Advance(10min);  // a1 has expired, a2 has not
+  EXPECT_EQ(AppendOk(store, "a", "a3", "q"), 1);
   EXPECT_EQ(store.ActiveSessions(), 2u);
+  EXPECT_TRUE(LoadOk(store, "a", "a2").has_value());
+  EXPECT_TRUE(LoadOk(store, "a", "a3").has_value());
+  EXPECT_FALSE(LoadOk(store, "a", "a1").has_value());
+}
+
+TEST_F(SessionStoreTest, AppendStampsTheWallClockTime) {
+  auto store = MakeStore();
+  const int64_t start_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
+          .count();
+  AppendOk(store, "acme", "s", "q1");
+  auto s = LoadOk(store, "acme", "s");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->updated_at_ms, start_ms);
+  clock_.Advance(90s);
+  ASSERT_TRUE(LoadOk(store, "acme", "s").has_value());  // a load is no new turn
+  AppendOk(store, "acme", "s", "q2");
+  s = LoadOk(store, "acme", "s");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->updated_at_ms, start_ms + 90'000);
+}
+
+TEST_F(SessionStoreTest, ListShowsTheTenantsLiveSessionsMostRecentlyUsedFirst) {
+  auto store = MakeStore({.timeout = 30min});
+  const int64_t start_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
+          .count();
+  auto turn = [](std::string question, std::string database) {
+    Turn t = MakeTurn(std::move(question));
+    t.database = std::move(database);
+    return t;
+  };
+  ASSERT_TRUE(store.Append("acme", "first", turn("How many customers?", "shop")));
+  clock_.Advance(1s);
+  ASSERT_TRUE(store.Append("acme", "second", turn("Revenue by month?", "shop")));
+  clock_.Advance(1s);
+  ASSERT_TRUE(store.Append("acme", "first", turn("And in Germany?", "crm")));
+  clock_.Advance(1s);
+  ASSERT_TRUE(store.Append("acme", "third", turn("Top products?", "shop")));
+  clock_.Advance(1s);
+  ASSERT_TRUE(store.Append("other", "theirs", turn("Not yours", "shop")));
+  clock_.Advance(1s);
+  ASSERT_TRUE(LoadOk(store, "acme", "second").has_value());  // used, not answered
+
+  auto list = store.List("acme");
+  ASSERT_TRUE(list.has_value()) << list.error().message;
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].id, "second");
+  EXPECT_EQ((*list)[1].id, "third");
+  EXPECT_EQ((*list)[2].id, "first");
+  EXPECT_EQ((*list)[0].turn_count, 1);
+  EXPECT_EQ((*list)[0].last_question, "Revenue by month?");
+  EXPECT_EQ((*list)[0].updated_at_ms, start_ms + 1000);
+  EXPECT_EQ((*list)[2].turn_count, 2);
+  EXPECT_EQ((*list)[2].last_question, "And in Germany?");
+  EXPECT_EQ((*list)[2].database, "crm");
+  EXPECT_EQ((*list)[2].updated_at_ms, start_ms + 2000);
+
+  auto none = store.List("nobody");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+
+  clock_.Advance(30min - 2s);  // "second" idle for 29:58, the others for 30 min and more
+  list = store.List("acme");
+  ASSERT_TRUE(list.has_value());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].id, "second");
+}
+
+TEST_F(SessionStoreTest, RemovingAnExpiredSessionRemovesNothing) {
+  auto store = MakeStore({.timeout = 30min});
+  AppendOk(store, "acme", "s", "q");
+  clock_.Advance(30min);
+  auto removed = store.Remove("acme", "s");
+  ASSERT_TRUE(removed.has_value());
+  EXPECT_FALSE(*removed);
+  EXPECT_EQ(store.Sweep(), 0u);  // already gone
 }
 
 TEST_F(SessionStoreTest, SweepRemovesOnlyExpiredSessions) {

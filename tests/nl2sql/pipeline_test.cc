@@ -8,15 +8,20 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 #include <string>
 #include <vector>
 
+#include "cache/embedder.h"
+#include "cache/semantic_cache.h"
 #include "common/clock.h"
 #include "conversation/session_store.h"
 #include "db/demo_data.h"
 #include "db/open.h"
+#include "nl2sql/answer_cache.h"
+#include "nl2sql/demo_environment.h"
 #include "nl2sql/engine/engine.h"
 #include "nl2sql/engine/schema_index.h"
 #include "nl2sql/llm_answerer.h"
@@ -28,11 +33,6 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// 2025-12-15 12:00 UTC: the demo's orders end on 2025-12-31.
-std::chrono::system_clock::time_point TestNow() {
-  return std::chrono::sys_days{std::chrono::year{2025} / 12 / 15} + 12h;
-}
 
 // A data source that forwards to the demo database, except that Execute and Ping can be told
 // to fail.
@@ -75,75 +75,6 @@ class FaultySource final : public db::DataSource {
  private:
   db::DataSource& real_;
 };
-
-// The demo database and the engine over it, built once for the whole binary on first use and
-// removed when the tests end.
-class DemoEnvironment {
- public:
-  static DemoEnvironment& Get() {
-    if (instance_ == nullptr) instance_ = new DemoEnvironment();
-    return *instance_;
-  }
-  static void Destroy() {
-    delete instance_;
-    instance_ = nullptr;
-  }
-
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
-  const std::filesystem::path& dir() const { return dir_; }
-  db::DataSource& source() { return *source_; }
-  FakeClock& clock() { return clock_; }
-  const std::shared_ptr<const engine::Engine>& engine() const { return engine_; }
-
- private:
-  DemoEnvironment() : clock_(TestNow()) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("helios-pipeline-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    std::string path = HELIOS_DEMO_DB;
-    auto source = db::OpenDataSource("sqlite://" + path);
-    if (!source) {
-      error_ = source.error().message;
-      return;
-    }
-    source_ = std::move(*source);
-    auto catalog = source_->Introspect();
-    if (!catalog) {
-      error_ = catalog.error().message;
-      return;
-    }
-    auto index = engine::SchemaIndex::Build(*catalog, *source_, 1000);
-    if (!index) {
-      error_ = index.error().message;
-      return;
-    }
-    engine_ = std::make_shared<const engine::Engine>(
-        std::shared_ptr<const engine::SchemaIndex>(std::move(*index)), clock_);
-  }
-  ~DemoEnvironment() {
-    engine_.reset();
-    source_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  static DemoEnvironment* instance_;
-  std::string error_;
-  std::filesystem::path dir_;
-  FakeClock clock_;
-  std::unique_ptr<db::DataSource> source_;
-  std::shared_ptr<const engine::Engine> engine_;
-};
-
-DemoEnvironment* DemoEnvironment::instance_ = nullptr;
-
-class DemoCleanup : public ::testing::Environment {
- public:
-  void TearDown() override { DemoEnvironment::Destroy(); }
-};
-[[maybe_unused]] ::testing::Environment* const kDemoCleanup =
-    ::testing::AddGlobalTestEnvironment(new DemoCleanup);
 
 class PipelineTest : public ::testing::Test {
  protected:
@@ -451,10 +382,9 @@ TEST_F(PipelineTest, DatabaseCallsAreTimed) {
   EXPECT_EQ(metrics.db_query_duration_seconds.Count({"default"}), 2u);
 }
 
-TEST_F(PipelineTest, FullSessionStoreMakesTheAnswerUnavailable) {
-  conversation::MemorySessionStore tiny(*clock_, {.timeout = 30min, .max_sessions = 1});
-  ASSERT_TRUE(tiny.Append("other-tenant", "theirs", conversation::Turn{}).has_value());
-  Pipeline p(*source_, DemoEnvironment::Get().engine(), tiny, *clock_, {});
+TEST_F(PipelineTest, ASessionStoreThatCannotKeepTheTurnMakesTheAnswerUnavailable) {
+  conversation::MemorySessionStore none(*clock_, {.timeout = 30min, .max_sessions = 0});
+  Pipeline p(*source_, DemoEnvironment::Get().engine(), none, *clock_, {});
   auto answer = p.Ask(Request("How many customers are there?"));
   ASSERT_FALSE(answer.has_value());
   EXPECT_EQ(answer.error().code, ErrorCode::kUnavailable);
@@ -677,7 +607,8 @@ std::vector<llm::Message> EchoPrompt(const PromptRequest& r) {
 
 class LlmPipelineTest : public PipelineTest {
  protected:
-  std::unique_ptr<Pipeline> WithModel(ScriptedModel& model, Mode mode = Mode::kAuto) {
+  std::unique_ptr<Pipeline> WithModel(ScriptedModel& model, Mode mode = Mode::kAuto,
+                                      AnswerCache* cache = nullptr) {
     breaker_ = std::make_unique<resilience::CircuitBreaker>(
         "nl2sql", *clock_,
         resilience::BreakerOptions{true, 3, std::chrono::milliseconds(60'000), 1});
@@ -687,6 +618,7 @@ class LlmPipelineTest : public PipelineTest {
         std::make_unique<LlmAnswerer>(model, *source_, *breaker_, EchoPrompt, *clock_, llm_options);
     PipelineOptions options;
     options.mode = mode;
+    options.cache = cache;
     return std::make_unique<Pipeline>(*source_, DemoEnvironment::Get().engine(), *store_, *clock_,
                                       options, answerer_.get());
   }
@@ -739,6 +671,45 @@ TEST_F(LlmPipelineTest, AWrongColumnIsCorrectedInOneRound) {
   EXPECT_THAT(second, HasSubstr("failed: SELECT nation"));
   EXPECT_THAT(second, HasSubstr("nation"));
   EXPECT_THAT(second, HasSubstr("error: "));
+}
+
+TEST_F(LlmPipelineTest, AModelsAnswerIsReUsedWithTheNewValuesWithoutAskingAgain) {
+  const std::string sql =
+      "SELECT COUNT(*) AS customers FROM (SELECT customer_id FROM orders GROUP BY customer_id "
+      "HAVING COUNT(*) > 3) AS frequent";
+  ScriptedModel model(
+      {Says(nlohmann::json({{"sql", sql}, {"explanation", "Frequent buyers."}}).dump())});
+  cache::MemoryCacheStore store(*clock_, cache::StoreOptions{});
+  cache::HashingEmbedder embedder;
+  AnswerCache cache(store, embedder, *clock_, 0.85);
+  auto pipeline = WithModel(model, Mode::kAuto, &cache);
+
+  Answer first = AskOk(*pipeline, Request("purple monkey dishwashers with more than 3 bananas"));
+  EXPECT_EQ(first.source, "llm");
+  EXPECT_FALSE(first.cache_hit);
+  EXPECT_TRUE(first.cache_lookup);
+
+  Answer second = AskOk(*pipeline, Request("purple monkey dishwashers with more than 9 bananas"));
+  EXPECT_EQ(model.requests().size(), 1u);  // the model was not asked again
+  EXPECT_TRUE(second.cache_hit);
+  EXPECT_EQ(second.source, "cache");
+  EXPECT_EQ(second.cached_question, "purple monkey dishwashers with more than 3 bananas");
+  EXPECT_THAT(second.sql, HasSubstr("> 9"));
+  EXPECT_THAT(second.sql, Not(HasSubstr("> 3")));
+  EXPECT_THAT(second.explanation, HasSubstr("9 (instead of 3)"));
+  std::string expected_sql = sql;
+  expected_sql.replace(expected_sql.find("> 3"), 3, "> 9");
+  auto expected = source_->Execute(expected_sql, {}, {});
+  ASSERT_TRUE(expected.has_value());
+  EXPECT_EQ(second.rows, expected->rows);
+  EXPECT_NE(second.rows, first.rows);
+
+  // Another word is another question: the model is asked.
+  auto third = pipeline->Ask(Request("purple monkey toasters with more than 9 bananas"));
+  EXPECT_EQ(model.requests().size(), 2u);
+  if (third) {
+    EXPECT_FALSE(third->cache_hit);
+  }
 }
 
 TEST_F(LlmPipelineTest, WritesAreNeverRunEvenWhenTheModelInsists) {

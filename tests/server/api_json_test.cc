@@ -60,6 +60,7 @@ nl2sql::Answer SampleAnswer() {
   answer.source = "engine";
   answer.confidence = 0.875;
   answer.cache_hit = true;
+  answer.cached_question = "names of customers";
   answer.latency_ms = 12.5;
   answer.chart = {"bar", "name", {"count"}};
   return answer;
@@ -72,15 +73,15 @@ TEST(AnswerToJsonTest, ShapeAndKeyOrder) {
   for (auto it = body.begin(); it != body.end(); ++it) keys.push_back(it.key());
   // nlohmann::json sorts keys, so check the written order on the raw text instead.
   size_t last = 0;
-  for (std::string key :
-       {"session_id", "turn", "sql", "explanation", "columns", "rows", "row_count", "truncated",
-        "source", "confidence", "correction_rounds", "cache_hit", "latency_ms", "chart"}) {
+  for (std::string key : {"session_id", "turn", "sql", "explanation", "columns", "rows",
+                          "row_count", "truncated", "source", "confidence", "correction_rounds",
+                          "cache_hit", "cached_question", "latency_ms", "chart"}) {
     size_t at = text.find("\"" + key + "\":");
     ASSERT_NE(at, std::string::npos) << key;
     EXPECT_GT(at, last) << key << " out of order";
     last = at;
   }
-  EXPECT_EQ(keys.size(), 14u);
+  EXPECT_EQ(keys.size(), 15u);
   EXPECT_EQ(body["session_id"], "s-1");
   EXPECT_EQ(body["turn"], 2);
   EXPECT_EQ(body["sql"], "SELECT name, COUNT(*) FROM customers GROUP BY name");
@@ -91,8 +92,17 @@ TEST(AnswerToJsonTest, ShapeAndKeyOrder) {
   EXPECT_EQ(body["source"], "engine");
   EXPECT_DOUBLE_EQ(body["confidence"].get<double>(), 0.875);
   EXPECT_EQ(body["cache_hit"], true);
+  EXPECT_EQ(body["cached_question"], "names of customers");
   EXPECT_DOUBLE_EQ(body["latency_ms"].get<double>(), 12.5);
   EXPECT_EQ(body["chart"], json({{"type", "bar"}, {"x", "name"}, {"y", {"count"}}}));
+}
+
+TEST(AnswerToJsonTest, TheCachedQuestionAppearsOnlyOnAHit) {
+  nl2sql::Answer miss = SampleAnswer();
+  miss.cache_hit = false;
+  json body = json::parse(AnswerToJson(miss));
+  EXPECT_FALSE(body.contains("cached_question"));
+  EXPECT_EQ(body["cache_hit"], false);
 }
 
 TEST(AnswerToJsonTest, CellsKeepTheirTypes) {

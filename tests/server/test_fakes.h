@@ -49,6 +49,19 @@ class FakeService : public nl2sql::QueryService {
     if (it == sessions_.end()) return Fail(ErrorCode::kNotFound, "no such session");
     return it->second;
   }
+  Result<std::vector<nl2sql::SessionListItem>> ListSessions(const std::string& tenant_id) override {
+    std::lock_guard lock(mutex_);
+    std::vector<nl2sql::SessionListItem> items;
+    for (const auto& [key, view] : sessions_) {
+      if (key.first != tenant_id) continue;
+      nl2sql::SessionListItem item;
+      item.session_id = view.session_id;
+      item.turn_count = view.turn_count;
+      if (!view.turns.empty()) item.last_question = view.turns.back().question;
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
   Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) override {
     std::lock_guard lock(mutex_);
     if (sessions_.erase({tenant_id, session_id}) == 0) {

@@ -1,5 +1,7 @@
 #include "support/served_binary.h"
 
+#include <signal.h>
+
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -27,6 +29,12 @@ std::optional<int> ServedBinary::Wait(std::chrono::milliseconds timeout) {
 
 void ServedBinary::Stop() {
   if (process_) process_->Stop();
+}
+
+void ServedBinary::Kill() {
+  if (!process_ || process_->Exited()) return;
+  ::kill(process_->pid(), SIGKILL);
+  process_->Wait(60s);
 }
 
 int ServedBinary::PortOf(std::string_view message) {

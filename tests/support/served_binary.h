@@ -22,6 +22,8 @@ class ServedBinary {
 
   std::optional<int> Wait(std::chrono::milliseconds timeout);
   void Stop();
+  // SIGKILL: ended at once, as a crash would end it.
+  void Kill();
 
   // The port of the first JSON log line with this message, waiting for it to appear; 0 when
   // the process exits first or a minute passes.

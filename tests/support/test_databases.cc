@@ -1,7 +1,9 @@
 #include "support/test_databases.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "common/text.h"
@@ -29,7 +31,55 @@ Result<TestServer> ReadServer(ServerKind kind, const fs::path& dir) {
 }  // namespace
 
 const char* ServerName(ServerKind kind) {
-  return kind == ServerKind::kPostgres ? "postgres" : "mariadb";
+  switch (kind) {
+    case ServerKind::kPostgres:
+      return "postgres";
+    case ServerKind::kMariadb:
+      return "mariadb";
+    case ServerKind::kRedis:
+      return "redis";
+  }
+  return "?";
+}
+
+Result<std::string> StartPrivateRedis(const std::string& dir) {
+  auto started = RunDbServerScript("start", ServerKind::kRedis, dir);
+  if (!started) return std::unexpected(started.error());
+  std::string url = Trimmed(fs::path(dir) / "url");
+  if (url.empty()) return Fail(ErrorCode::kUnavailable, "no Redis URL in " + dir);
+  return url;
+}
+
+Result<void> StopPrivateRedis(const std::string& dir) {
+  auto stopped = RunDbServerScript("stop", ServerKind::kRedis, dir);
+  if (!stopped) return std::unexpected(stopped.error());
+  return {};
+}
+
+namespace {
+std::string NewRedisDir() {
+  static std::atomic<int> counter{0};
+  fs::path dir = fs::temp_directory_path() /
+                 fmt::format("helios-redis-{}-{}", ::getpid(), counter.fetch_add(1));
+  fs::create_directories(dir);
+  return dir.string();
+}
+}  // namespace
+
+ScopedRedis::ScopedRedis() : dir_(NewRedisDir()), url_(StartPrivateRedis(dir_)) {}
+
+ScopedRedis::~ScopedRedis() {
+  (void)StopPrivateRedis(dir_);
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+Result<void> ScopedRedis::Stop() { return StopPrivateRedis(dir_); }
+
+Result<void> ScopedRedis::Start() {
+  auto started = StartPrivateRedis(dir_);
+  if (!started) return std::unexpected(started.error());
+  return {};
 }
 
 Result<std::string> RunDbServerScript(const std::string& action, ServerKind kind,

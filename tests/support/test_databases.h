@@ -10,7 +10,7 @@
 
 namespace helios::testing {
 
-enum class ServerKind { kPostgres, kMariadb };
+enum class ServerKind { kPostgres, kMariadb, kRedis };
 
 struct TestServer {
   ServerKind kind = ServerKind::kPostgres;
@@ -22,7 +22,7 @@ struct TestServer {
 // The fixture's server; an error saying how to start it when it is not running.
 Result<TestServer> SharedServer(ServerKind kind);
 
-// "postgres" or "mariadb", as scripts/dbserver.sh names them.
+// "postgres", "mariadb" or "redis", as scripts/dbserver.sh names them.
 const char* ServerName(ServerKind kind);
 
 // A server of the test's own in `dir` (created on first start). Stop and Start keep its port
@@ -33,5 +33,28 @@ Result<void> StopPrivateServer(ServerKind kind, const std::string& dir);
 // Runs scripts/dbserver.sh with these arguments; its output on failure.
 Result<std::string> RunDbServerScript(const std::string& action, ServerKind kind,
                                       const std::string& dir, const std::string& extra = "");
+
+// A private Redis server (scripts/dbserver.sh start redis DIR): its URL carries a random
+// password. Stop and Start keep the port, so clients can be shown to reconnect.
+Result<std::string> StartPrivateRedis(const std::string& dir);
+Result<void> StopPrivateRedis(const std::string& dir);
+
+// A Redis server in a temporary directory for one test, stopped when this goes.
+class ScopedRedis {
+ public:
+  ScopedRedis();
+  ~ScopedRedis();
+  ScopedRedis(const ScopedRedis&) = delete;
+  ScopedRedis& operator=(const ScopedRedis&) = delete;
+  // The start's outcome: the URL, or why the server did not start.
+  const Result<std::string>& url() const { return url_; }
+  Result<void> Stop();
+  Result<void> Start();
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  Result<std::string> url_;
+};
 
 }  // namespace helios::testing

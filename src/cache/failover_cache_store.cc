@@ -1,0 +1,43 @@
+#include "cache/failover_cache_store.h"
+
+namespace helios::cache {
+
+FailoverCacheStore::FailoverCacheStore(CacheStore& shared, CacheStore& local,
+                                       std::function<void(bool, const Error*)> on_change)
+    : shared_(shared), local_(local), on_change_(std::move(on_change)) {}
+
+bool FailoverCacheStore::Note(const Error* error) {
+  const bool ok = error == nullptr || error->code != ErrorCode::kUnavailable;
+  if (shared_ok_.exchange(ok) != ok && on_change_) on_change_(ok, ok ? nullptr : error);
+  return ok;
+}
+
+Result<std::optional<Match>> FailoverCacheStore::Lookup(const Key& key,
+                                                        const std::vector<float>& embedding,
+                                                        double threshold) {
+  auto found = shared_.Lookup(key, embedding, threshold);
+  if (Note(found ? nullptr : &found.error())) return found;
+  return local_.Lookup(key, embedding, threshold);
+}
+
+Result<void> FailoverCacheStore::Insert(Entry entry) {
+  Entry copy = entry;
+  auto inserted = shared_.Insert(std::move(copy));
+  if (Note(inserted ? nullptr : &inserted.error())) return inserted;
+  return local_.Insert(std::move(entry));
+}
+
+Result<size_t> FailoverCacheStore::Size() {
+  auto size = shared_.Size();
+  if (Note(size ? nullptr : &size.error())) return size;
+  return local_.Size();
+}
+
+Result<void> FailoverCacheStore::Clear() {
+  auto local = local_.Clear();
+  auto shared = shared_.Clear();
+  if (!Note(shared ? nullptr : &shared.error())) return local;
+  return shared;
+}
+
+}  // namespace helios::cache

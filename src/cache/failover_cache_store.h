@@ -1,0 +1,37 @@
+// A cache store that prefers the shared one (Redis) and, while it cannot be reached, answers
+// from this process's own store, so an outage costs hit rate, never answers. Entries made
+// during an outage stay local; the shared store is used again as soon as it answers.
+// Thread-safety: safe to call from any thread (as the two stores are).
+#pragma once
+
+#include <atomic>
+#include <functional>
+
+#include "cache/semantic_cache.h"
+
+namespace helios::cache {
+
+class FailoverCacheStore final : public CacheStore {
+ public:
+  // on_change(shared_ok, error): called once at each transition between the two stores.
+  FailoverCacheStore(CacheStore& shared, CacheStore& local,
+                     std::function<void(bool shared_ok, const Error* error)> on_change = {});
+
+  Result<std::optional<Match>> Lookup(const Key& key, const std::vector<float>& embedding,
+                                      double threshold) override;
+  Result<void> Insert(Entry entry) override;
+  Result<size_t> Size() override;
+  Result<void> Clear() override;
+  bool using_shared() const { return shared_ok_.load(); }
+
+ private:
+  // Records the outcome of a call to the shared store; true when it answered.
+  bool Note(const Error* error);
+
+  CacheStore& shared_;
+  CacheStore& local_;
+  std::function<void(bool, const Error*)> on_change_;
+  std::atomic<bool> shared_ok_{true};
+};
+
+}  // namespace helios::cache

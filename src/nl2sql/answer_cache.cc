@@ -1,0 +1,177 @@
+#include "nl2sql/answer_cache.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "nl2sql/rebind.h"
+#include "sql/ir_json.h"
+
+namespace helios::nl2sql {
+
+namespace {
+
+constexpr std::string_view kKindQuery = "query";
+constexpr std::string_view kKindSql = "sql";
+
+}  // namespace
+
+AnswerCache::AnswerCache(cache::CacheStore& store, cache::Embedder& embedder, const Clock& clock,
+                         double similarity_threshold)
+    : store_(store), embedder_(embedder), clock_(clock), threshold_(similarity_threshold) {}
+
+cache::Key AnswerCache::KeyOf(const CacheContext& context, const QuestionShape& shape) const {
+  cache::Key key;
+  key.tenant = context.tenant;
+  key.database = context.database;
+  key.schema_version = context.schema_version;
+  key.embedder = embedder_.name();
+  key.context = context.previous_sql;
+  if (shape.relative_time) {
+    // "last month" means another month tomorrow: such entries live for the day they were made.
+    key.context += fmt::format("\x1f{:%Y-%m-%d}",
+                               fmt::gmtime(std::chrono::system_clock::to_time_t(clock_.Now())));
+  }
+  key.signature = shape.signature;
+  return key;
+}
+
+namespace {
+
+// The new question's slots in the order of the entry's, matched by type (each type appears at
+// most once in a question with a loose signature); nullopt when the types differ.
+std::optional<std::vector<cache::Slot>> ByType(const std::vector<cache::Slot>& entry_slots,
+                                               const std::vector<cache::Slot>& slots) {
+  if (entry_slots.size() != slots.size()) return std::nullopt;
+  std::vector<cache::Slot> ordered;
+  ordered.reserve(slots.size());
+  for (const auto& old : entry_slots) {
+    auto same = [&](const cache::Slot& s) { return s.type == old.type; };
+    if (std::count_if(slots.begin(), slots.end(), same) != 1) return std::nullopt;
+    ordered.push_back(*std::find_if(slots.begin(), slots.end(), same));
+  }
+  return ordered;
+}
+
+// The plan of a matched entry with the new values, or nullopt when they cannot be placed.
+std::optional<CachedPlan> PlanOf(const cache::Match& match, const std::vector<cache::Slot>& slots) {
+  const cache::Entry& entry = match.entry;
+  CachedPlan plan;
+  plan.matched_question = entry.question;
+  plan.similarity = match.similarity;
+  if (entry.slots.size() != slots.size()) return std::nullopt;
+  for (size_t i = 0; i < entry.slots.size(); ++i) {
+    if (entry.slots[i].type != slots[i].type) return std::nullopt;
+    if (entry.slots[i].value != slots[i].value) plan.changed.emplace_back(entry.slots[i], slots[i]);
+  }
+  nlohmann::json payload = nlohmann::json::parse(entry.payload, nullptr, false);
+  if (payload.is_discarded() || !payload.is_object()) return std::nullopt;
+  const std::string kind = payload.value("kind", "");
+  if (kind == kKindQuery && payload.contains("query")) {
+    auto query = sql::QueryFromJson(payload["query"]);
+    if (!query) return std::nullopt;
+    auto rebound = RebindQuery(*query, entry.slots, slots);
+    if (!rebound) return std::nullopt;
+    plan.kind = CachedPlan::Kind::kQuery;
+    plan.query = std::move(*rebound);
+    plan.confidence = payload.value("confidence", 0.0);
+    if (payload.contains("notes") && payload["notes"].is_array()) {
+      for (const auto& note : payload["notes"]) {
+        if (note.is_string()) plan.notes.push_back(note.get<std::string>());
+      }
+    }
+    return plan;
+  }
+  if (kind == kKindSql && payload.contains("sql") && payload["sql"].is_string()) {
+    auto rebound = RebindSql(payload["sql"].get<std::string>(), entry.slots, slots);
+    if (!rebound) return std::nullopt;
+    plan.kind = CachedPlan::Kind::kSql;
+    plan.sql = std::move(*rebound);
+    plan.explanation = payload.value("explanation", "");
+    return plan;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool AnswerCache::UsesLooseKey(const CacheContext& context, const QuestionShape& shape) {
+  return !shape.loose_signature.empty() && context.previous_sql.empty();
+}
+
+Result<std::optional<CachedPlan>> AnswerCache::Find(const CacheContext& context,
+                                                    const QuestionShape& shape) {
+  auto embedding = embedder_.Embed(shape.template_text);
+  if (!embedding) return std::unexpected(embedding.error());
+  auto match = store_.Lookup(KeyOf(context, shape), *embedding, threshold_);
+  if (!match) return std::unexpected(match.error());
+  if (*match) {
+    if (auto plan = PlanOf(**match, shape.slots)) return std::optional<CachedPlan>(std::move(plan));
+  }
+  if (!UsesLooseKey(context, shape)) return std::optional<CachedPlan>();
+
+  // The loose key: its entries' templates are the loose signature itself, so a match is the
+  // same signature, whatever the words around it.
+  auto loose_embedding = embedder_.Embed(shape.loose_signature);
+  if (!loose_embedding) return std::unexpected(loose_embedding.error());
+  cache::Key key = KeyOf(context, shape);
+  key.signature = shape.loose_signature;
+  auto loose = store_.Lookup(key, *loose_embedding, threshold_);
+  if (!loose) return std::unexpected(loose.error());
+  if (!*loose) return std::optional<CachedPlan>();
+  auto slots = ByType((*loose)->entry.slots, shape.slots);
+  if (!slots) return std::optional<CachedPlan>();
+  return PlanOf(**loose, *slots);
+}
+
+Result<void> AnswerCache::Remember(const CacheContext& context, const QuestionShape& shape,
+                                   const std::string& question, std::string payload) {
+  auto embedding = embedder_.Embed(shape.template_text);
+  if (!embedding) return std::unexpected(embedding.error());
+  cache::Entry entry;
+  entry.key = KeyOf(context, shape);
+  entry.question = question;
+  entry.template_text = shape.template_text;
+  entry.embedding = std::move(*embedding);
+  entry.slots = shape.slots;
+  entry.payload = std::move(payload);
+  if (!UsesLooseKey(context, shape)) return store_.Insert(std::move(entry));
+
+  cache::Entry loose = entry;
+  auto strict = store_.Insert(std::move(entry));
+  if (!strict) return strict;
+  auto loose_embedding = embedder_.Embed(shape.loose_signature);
+  if (!loose_embedding) return std::unexpected(loose_embedding.error());
+  loose.key.signature = shape.loose_signature;
+  loose.template_text = shape.loose_signature;
+  loose.embedding = std::move(*loose_embedding);
+  return store_.Insert(std::move(loose));
+}
+
+Result<void> AnswerCache::RememberQuery(const CacheContext& context, const QuestionShape& shape,
+                                        const std::string& question,
+                                        const engine::Understanding& understood) {
+  nlohmann::json payload;
+  payload["kind"] = kKindQuery;
+  payload["query"] = sql::QueryToJson(understood.query);
+  payload["confidence"] = understood.confidence;
+  payload["notes"] = understood.notes;
+  return Remember(context, shape, question,
+                  payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Result<void> AnswerCache::RememberSql(const CacheContext& context, const QuestionShape& shape,
+                                      const std::string& question, const std::string& sql,
+                                      const std::string& explanation) {
+  nlohmann::json payload;
+  payload["kind"] = kKindSql;
+  payload["sql"] = sql;
+  payload["explanation"] = explanation;
+  return Remember(context, shape, question,
+                  payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace helios::nl2sql
