@@ -62,7 +62,8 @@ struct MemoryCacheStore::Held {
   std::string template_key;  // bucket + template_text: the key of by_template_
   std::chrono::steady_clock::time_point expires;
   std::list<std::shared_ptr<Held>>::iterator lru_pos;
-  size_t index = 0;  // position in its bucket's vector
+  size_t index = 0;       // position in its bucket's vector
+  uint64_t last_use = 0;  // the store's use counter at its insertion or last hit
 };
 
 MemoryCacheStore::MemoryCacheStore(const Clock& clock, StoreOptions options)
@@ -117,6 +118,7 @@ Result<std::optional<Match>> MemoryCacheStore::Lookup(const Key& key,
   if (best == nullptr) return std::optional<Match>();
 
   lru_.splice(lru_.begin(), lru_, best->lru_pos);
+  best->last_use = ++uses_;
   return std::optional<Match>(Match{best->entry, best_similarity});
 }
 
@@ -136,11 +138,20 @@ Result<void> MemoryCacheStore::Insert(Entry entry) {
   Held* raw = held.get();
   std::vector<std::shared_ptr<Held>>& entries = buckets_[raw->bucket];
   raw->index = entries.size();
+  raw->last_use = ++uses_;
   entries.push_back(held);
   lru_.push_front(std::move(held));
   raw->lru_pos = lru_.begin();
   by_id_[raw->entry.id] = raw;
   by_template_[raw->template_key] = raw;
+  while (entries.size() > std::max<size_t>(1, options_.max_bucket_size)) {
+    // The bucket's least recently used (never the one just inserted: it has the newest use).
+    Held* oldest = entries.front().get();
+    for (const auto& e : entries) {
+      if (e->last_use < oldest->last_use) oldest = e.get();
+    }
+    RemoveLocked(oldest);
+  }
   while (lru_.size() > options_.max_size) RemoveLocked(lru_.back().get());
   return {};
 }
@@ -323,8 +334,8 @@ local function drop(p, id)
 end
 )lua";
 
-// ARGV: prefix, id ("" for a new one), bucket, template digest, value, ttl ms, max size.
-// Returns the entry's id.
+// ARGV: prefix, id ("" for a new one), bucket, template digest, value, ttl ms, max size, max
+// bucket size. Returns the entry's id.
 constexpr std::string_view kInsertLua = R"lua(
 local p, id, bucket, tdigest, value = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local ttl, max_size = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -338,6 +349,20 @@ redis.call('SADD', p .. 'b:' .. bucket, id)
 redis.call('ZADD', p .. 'lru', redis.call('INCR', p .. 'tick'), id)
 redis.call('HSET', p .. 'm', id, where)
 redis.call('HSET', p .. 't', where, id)
+local max_bucket = tonumber(ARGV[8])
+local members = redis.call('SMEMBERS', p .. 'b:' .. bucket)
+while #members > max_bucket do
+  local oldest, oldest_score = nil, nil
+  for _, member in ipairs(members) do
+    local score = tonumber(redis.call('ZSCORE', p .. 'lru', member) or '-1')
+    if member ~= id and (oldest == nil or score < oldest_score) then
+      oldest, oldest_score = member, score
+    end
+  end
+  drop(p, oldest)
+  redis.call('SREM', p .. 'b:' .. bucket, oldest)
+  members = redis.call('SMEMBERS', p .. 'b:' .. bucket)
+end
 while redis.call('ZCARD', p .. 'lru') > max_size do
   drop(p, redis.call('ZPOPMIN', p .. 'lru')[1])
 end
@@ -453,7 +478,8 @@ Result<void> RedisCacheStore::Insert(Entry entry) {
   auto reply = Checked(
       client_.Eval(InsertScript(), {},
                    {prefix_, entry.id, bucket, Sha256Hex(entry.template_text), Serialize(entry),
-                    std::to_string(ttl_ms), std::to_string(options_.max_size)}),
+                    std::to_string(ttl_ms), std::to_string(options_.max_size),
+                    std::to_string(std::max<size_t>(1, options_.max_bucket_size))}),
       "store an answer");
   if (!reply) return std::unexpected(reply.error());
   return {};

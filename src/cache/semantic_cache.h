@@ -70,6 +70,10 @@ struct Match {
 struct StoreOptions {
   size_t max_size = 10000;         // entries; past it the least recently used go
   std::chrono::seconds ttl{3600};  // an entry's life from its insertion
+  // Entries of one bucket at most (past it the bucket's least recently used goes): a bucket
+  // holds the phrasings of one question (an entry of the same template is replaced), so this
+  // bounds a lookup's work without costing hits.
+  size_t max_bucket_size = 32;
 };
 
 class CacheStore {
@@ -116,6 +120,7 @@ class MemoryCacheStore final : public CacheStore {
   std::unordered_map<std::string, std::vector<std::shared_ptr<Held>>> buckets_;
   std::unordered_map<std::string, Held*> by_id_;
   std::unordered_map<std::string, Held*> by_template_;  // bucket + template_text
+  uint64_t uses_ = 0;                                   // insertions and hits, for last_use
   uint64_t next_id_ = 1;
 };
 

@@ -239,6 +239,27 @@ TEST_P(CacheStoreTest, EvictsTheLeastRecentlyUsedPastMaxSize) {
   EXPECT_EQ(Find(store, KeyWithSignature("e"), Toward(1)), "e");
 }
 
+TEST_P(CacheStoreTest, ABucketKeepsItsMostRecentlyUsedPastMaxBucketSize) {
+  CacheStore& store = Open({.max_size = 100, .ttl = 3600s, .max_bucket_size = 3});
+  // Four phrasings of one question, each at its own angle (distinct embeddings).
+  const std::vector<std::vector<float>> at = {
+      {1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store.Insert(
+        MakeEntry(BaseKey(), "phrasing " + std::to_string(i), at[i], std::to_string(i))));
+  }
+  EXPECT_EQ(Find(store, BaseKey(), at[0]), "0");  // 0 is now newer than 1
+  ASSERT_TRUE(store.Insert(MakeEntry(BaseKey(), "phrasing 3", at[3], "3")));
+  EXPECT_EQ(SizeOf(store), 3u);
+  EXPECT_EQ(Find(store, BaseKey(), at[1]), "");  // the bucket's least recently used went
+  EXPECT_EQ(Find(store, BaseKey(), at[0]), "0");
+  EXPECT_EQ(Find(store, BaseKey(), at[2]), "2");
+  EXPECT_EQ(Find(store, BaseKey(), at[3]), "3");
+  // Other buckets are not counted against it.
+  ASSERT_TRUE(store.Insert(MakeEntry(KeyWithSignature("other"), "x", at[1], "x")));
+  EXPECT_EQ(SizeOf(store), 4u);
+}
+
 TEST_P(CacheStoreTest, ReplacesTheEntryWithTheSameTemplateInTheSameBucket) {
   CacheStore& store = Open();
   ASSERT_TRUE(store.Insert(MakeEntry(BaseKey(), "total revenue by country", Toward(1), "old")));
