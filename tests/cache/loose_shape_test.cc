@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "cache/demo_engine.h"
 #include "cache/embedder.h"
 #include "cache/semantic_cache.h"
 #include "common/clock.h"
@@ -38,49 +39,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Today is Monday 2025-12-15 for the engine.
-const std::chrono::system_clock::time_point kNow =
-    std::chrono::sys_days{std::chrono::year_month_day{2025y, std::chrono::December, 15d}} + 10h;
-
-// The demo database's schema index and an engine over it, built once per test process.
-class Demo {
- public:
-  static Demo& Get() {
-    static Demo* demo = new Demo();
-    return *demo;
-  }
-  const std::string& failure() const { return failure_; }
-  const engine::SchemaIndex& index() const { return *index_; }
-  const engine::Engine& engine() const { return *engine_; }
-  FakeClock& clock() { return clock_; }
-
- private:
-  Demo() : clock_(kNow) {
-    auto source = db::OpenDataSource(std::string("sqlite://") + HELIOS_DEMO_DB);
-    if (!source) {
-      failure_ = "open: " + source.error().message;
-      return;
-    }
-    source_ = std::move(*source);
-    auto catalog = source_->Introspect();
-    if (!catalog) {
-      failure_ = "introspect: " + catalog.error().message;
-      return;
-    }
-    auto index = engine::SchemaIndex::Build(*catalog, *source_, 1000);
-    if (!index) {
-      failure_ = "index: " + index.error().message;
-      return;
-    }
-    index_ = std::shared_ptr<const engine::SchemaIndex>(std::move(*index));
-    engine_ = std::make_unique<engine::Engine>(index_, clock_);
-  }
-  FakeClock clock_;
-  std::unique_ptr<db::DataSource> source_;
-  std::shared_ptr<const engine::SchemaIndex> index_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::string failure_;
-};
+using Demo = DemoEngine;
 
 std::vector<std::string> ReadTsvQuestions(const std::string& name) {
   std::ifstream in(std::string(HELIOS_SOURCE_DIR) + "/tests/data/cache/" + name);

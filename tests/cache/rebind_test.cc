@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/demo_engine.h"
 #include "common/clock.h"
 #include "common/text.h"
 #include "db/open.h"
@@ -422,47 +423,6 @@ TEST(RebindSqlTest, DatesAndTheDayAfter) {
 }
 
 // ---------------------------------------------------------------- with the engine
-
-const std::chrono::system_clock::time_point kNow =
-    std::chrono::sys_days{std::chrono::year_month_day{2025y, std::chrono::December, 15d}} + 10h;
-
-class DemoEngine {
- public:
-  static DemoEngine& Get() {
-    static DemoEngine* demo = new DemoEngine();
-    return *demo;
-  }
-  const std::string& failure() const { return failure_; }
-  const engine::SchemaIndex& index() const { return *index_; }
-  const engine::Engine& engine() const { return *engine_; }
-
- private:
-  DemoEngine() : clock_(kNow) {
-    auto source = db::OpenDataSource(std::string("sqlite://") + HELIOS_DEMO_DB);
-    if (!source) {
-      failure_ = "open: " + source.error().message;
-      return;
-    }
-    source_ = std::move(*source);
-    auto catalog = source_->Introspect();
-    if (!catalog) {
-      failure_ = "introspect: " + catalog.error().message;
-      return;
-    }
-    auto index = engine::SchemaIndex::Build(*catalog, *source_, 1000);
-    if (!index) {
-      failure_ = "index: " + index.error().message;
-      return;
-    }
-    index_ = std::shared_ptr<const engine::SchemaIndex>(std::move(*index));
-    engine_ = std::make_unique<engine::Engine>(index_, clock_);
-  }
-  FakeClock clock_;
-  std::unique_ptr<db::DataSource> source_;
-  std::shared_ptr<const engine::SchemaIndex> index_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::string failure_;
-};
 
 std::string Shown(const sql::Query& q) { return sql::Render(q, {db::Dialect::kSqlite, true}).text; }
 
