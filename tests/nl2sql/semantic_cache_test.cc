@@ -161,6 +161,30 @@ TEST_F(SemanticCacheTest, TenantsDataSourcesAndSchemaVersionsNeverShareEntries) 
   }
 }
 
+TEST_F(SemanticCacheTest, ASchemaChangeMeansEarlierEntriesAreNeverMatched) {
+  DemoEnvironment& env = DemoEnvironment::Get();
+  auto first = cached_->Ask(Request("top 5 customers by revenue"));
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  auto again = cached_->Ask(Request("top 5 customers by revenue"));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->cache_hit);
+
+  // The same database read again with a different schema: a new version, a new engine.
+  auto catalog = env.source().Introspect();
+  ASSERT_TRUE(catalog.has_value());
+  auto changed = std::make_shared<db::SchemaCatalog>(**catalog);
+  changed->version = (*catalog)->version + 1;
+  auto index = engine::SchemaIndex::Build(changed, env.source(), 1000);
+  ASSERT_TRUE(index.has_value());
+  cached_->SetEngine(std::make_shared<const engine::Engine>(
+      std::shared_ptr<const engine::SchemaIndex>(std::move(*index)), env.clock()));
+
+  auto after = cached_->Ask(Request("top 5 customers by revenue"));
+  ASSERT_TRUE(after.has_value()) << after.error().message;
+  EXPECT_FALSE(after->cache_hit);
+  EXPECT_EQ(after->rows, first->rows);
+}
+
 TEST_F(SemanticCacheTest, AFollowUpIsKeyedByTheTurnBeforeIt) {
   auto opened = cached_->Ask(Request("total revenue by country"));
   ASSERT_TRUE(opened.has_value());
