@@ -199,41 +199,22 @@ TEST_F(RedisSessionStoreTest, KeepsTheLastTenTurnsAndNumberingContinues) {
   EXPECT_EQ(AppendOk(store, "acme", "s", "q14"), 14);
 }
 
-TEST_F(RedisSessionStoreTest, TenantsCannotSeeOrRemoveEachOthersSessions) {
+// Keys hold the tenant's length: no (tenant, id) pair shares keys with another, whatever
+// characters they hold (the shared behaviour is in session_store_test.cc).
+TEST_F(RedisSessionStoreTest, KeysOfDifferentTenantsAndIdsNeverCollide) {
   RedisSessionStore store(*raw_, clock_, {});
-  AppendOk(store, "tenant-a", "shared-id", "a1");
-  AppendOk(store, "tenant-a", "shared-id", "a2");
-
-  EXPECT_FALSE(LoadOk(store, "tenant-b", "shared-id").has_value());
-  auto removed = store.Remove("tenant-b", "shared-id");
-  ASSERT_TRUE(removed.has_value()) << removed.error().message;
-  EXPECT_FALSE(*removed);
-  EXPECT_TRUE(ListedIds(store, "tenant-b").empty());
-  ASSERT_TRUE(LoadOk(store, "tenant-a", "shared-id").has_value());
-
-  EXPECT_EQ(AppendOk(store, "tenant-b", "shared-id", "b1"), 1);
-  EXPECT_EQ(AppendOk(store, "tenant-a", "shared-id", "a3"), 3);
-  auto b = LoadOk(store, "tenant-b", "shared-id");
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->tenant_id, "tenant-b");
-  ASSERT_EQ(b->turns.size(), 1u);
-  EXPECT_EQ(b->turns[0].question, "b1");
-
-  // Tenant and id never run together into another pair's keys.
   AppendOk(store, "ab", "c", "x");
-  EXPECT_FALSE(LoadOk(store, "a", "bc").has_value());
+  AppendOk(store, "a", "b:c", "y");
   EXPECT_FALSE(LoadOk(store, "abc", "").has_value());
-  EXPECT_FALSE(LoadOk(store, "a", "b:c").has_value());
-
-  auto first = store.Remove("tenant-a", "shared-id");
-  ASSERT_TRUE(first.has_value());
-  EXPECT_TRUE(*first);
-  auto second = store.Remove("tenant-a", "shared-id");
-  ASSERT_TRUE(second.has_value());
-  EXPECT_FALSE(*second);
-  EXPECT_FALSE(LoadOk(store, "tenant-a", "shared-id").has_value());
-  EXPECT_TRUE(LoadOk(store, "tenant-b", "shared-id").has_value());
-  EXPECT_EQ(store.ActiveSessions(), 2u);  // tenant-b's and ab's
+  auto ab = LoadOk(store, "ab", "c");
+  ASSERT_TRUE(ab.has_value());
+  ASSERT_EQ(ab->turns.size(), 1u);
+  EXPECT_EQ(ab->turns[0].question, "x");
+  auto a = LoadOk(store, "a", "b:c");
+  ASSERT_TRUE(a.has_value());
+  ASSERT_EQ(a->turns.size(), 1u);
+  EXPECT_EQ(a->turns[0].question, "y");
+  EXPECT_NE(store.SessionKeys("ab", "c")[0], store.SessionKeys("a", "b:c")[0]);
 }
 
 TEST_F(RedisSessionStoreTest, EvictsTheTenantsLeastRecentlyUsedAcrossInstances) {
@@ -272,44 +253,6 @@ TEST_F(RedisSessionStoreTest, EvictsTheTenantsLeastRecentlyUsedAcrossInstances) 
   EXPECT_EQ(ListedIds(two, "a"), (std::vector<std::string>{"a5", "a4", "a1"}));
   EXPECT_EQ(ListedIds(two, "b"), (std::vector<std::string>{"b2", "b1"}));
   EXPECT_EQ(two.ActiveSessions(), 5u);
-}
-
-TEST_F(RedisSessionStoreTest, ListShowsLiveSessionsMostRecentlyUsedFirst) {
-  RedisSessionStore store(*raw_, clock_, {});
-  const int64_t start = UnixMs(clock_);
-  auto turn = [](std::string question, std::string database) {
-    Turn t = LlmTurn(std::move(question));
-    t.database = std::move(database);
-    return t;
-  };
-  AppendOk(store, "acme", "first", turn("How many customers?", "shop"));
-  clock_.Advance(1s);
-  AppendOk(store, "acme", "second", turn("Revenue by month?", "shop"));
-  clock_.Advance(1s);
-  AppendOk(store, "acme", "first", turn("And in Germany?", "crm"));
-  clock_.Advance(1s);
-  AppendOk(store, "acme", "third", turn("Top products?", "shop"));
-  clock_.Advance(1s);
-  AppendOk(store, "other", "theirs", turn("Not yours", "shop"));
-  clock_.Advance(1s);
-  ASSERT_TRUE(LoadOk(store, "acme", "second").has_value());  // used, not answered
-
-  auto list = store.List("acme");
-  ASSERT_TRUE(list.has_value()) << list.error().message;
-  ASSERT_EQ(list->size(), 3u);
-  EXPECT_EQ((*list)[0].id, "second");
-  EXPECT_EQ((*list)[1].id, "third");
-  EXPECT_EQ((*list)[2].id, "first");
-  EXPECT_EQ((*list)[0].turn_count, 1);
-  EXPECT_EQ((*list)[0].last_question, "Revenue by month?");
-  EXPECT_EQ((*list)[0].database, "shop");
-  EXPECT_EQ((*list)[0].updated_at_ms, start + 1000);
-  EXPECT_EQ((*list)[2].turn_count, 2);
-  EXPECT_EQ((*list)[2].last_question, "And in Germany?");
-  EXPECT_EQ((*list)[2].database, "crm");
-  EXPECT_EQ((*list)[2].updated_at_ms, start + 2000);
-  EXPECT_EQ(ListedIds(store, "other"), std::vector<std::string>{"theirs"});
-  EXPECT_TRUE(ListedIds(store, "nobody").empty());
 }
 
 TEST_F(RedisSessionStoreTest, IdleSessionsExpireThroughRedisTtls) {

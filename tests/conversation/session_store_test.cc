@@ -4,12 +4,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "conversation/redis_session_store.h"
+#include "redis/redis_client.h"
+#include "support/test_databases.h"
 
 namespace helios::conversation {
 namespace {
@@ -48,8 +53,60 @@ class SessionStoreTest : public ::testing::Test {
   FakeClock clock_;
 };
 
-TEST_F(SessionStoreTest, UnknownSessionLoadsAsNullopt) {
-  auto store = MakeStore();
+// The behaviour every SessionStore shares, run on the memory store and on Redis (a private
+// server per test). Expiry is tested per store below: the memory store's on the fake clock,
+// Redis's through its own TTLs (redis_session_store_test.cc).
+enum class Backend { kMemory, kRedis };
+
+class SessionStoreContractTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kRedis) {
+      redis_ = std::make_unique<testing::ScopedRedis>();
+      ASSERT_TRUE(redis_->url()) << redis_->url().error().message;
+      auto client = redis::Client::Create(*redis_->url());
+      ASSERT_TRUE(client.has_value()) << client.error().message;
+      client_ = std::move(*client);
+    }
+  }
+  // A new store on the test's backend (for Redis: the same server, a fresh key prefix).
+  SessionStore& Open(MemoryStoreOptions options = {}) {
+    if (GetParam() == Backend::kMemory) {
+      store_ = std::make_unique<MemorySessionStore>(clock_, options);
+    } else {
+      store_ = std::make_unique<RedisSessionStore>(*client_, clock_, options,
+                                                   "test:" + std::to_string(++opened_) + ":");
+    }
+    return *store_;
+  }
+  static std::optional<Session> LoadOk(SessionStore& store, const std::string& tenant,
+                                       const std::string& id) {
+    auto loaded = store.Load(tenant, id);
+    EXPECT_TRUE(loaded.has_value()) << loaded.error().message;
+    return loaded ? *loaded : std::nullopt;
+  }
+  static int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
+                      const std::string& question) {
+    auto n = store.Append(tenant, id, MakeTurn(question));
+    EXPECT_TRUE(n.has_value()) << n.error().message;
+    return n ? *n : -1;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<testing::ScopedRedis> redis_;
+  std::unique_ptr<redis::Client> client_;
+  std::unique_ptr<SessionStore> store_;
+  int opened_ = 0;
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, SessionStoreContractTest,
+                         ::testing::Values(Backend::kMemory, Backend::kRedis),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kMemory ? "Memory" : "Redis";
+                         });
+
+TEST_P(SessionStoreContractTest, UnknownSessionLoadsAsNullopt) {
+  SessionStore& store = Open();
   auto loaded = store.Load("acme", "nope");
   ASSERT_TRUE(loaded.has_value());
   EXPECT_FALSE(loaded->has_value());
@@ -72,8 +129,8 @@ TEST_F(SessionStoreTest, AppendCreatesTheSessionWithItsFirstTurn) {
   EXPECT_EQ(store.ActiveSessions(), 1u);
 }
 
-TEST_F(SessionStoreTest, TurnsAreNumberedFromOnePerSession) {
-  auto store = MakeStore();
+TEST_P(SessionStoreContractTest, TurnsAreNumberedFromOnePerSession) {
+  SessionStore& store = Open();
   EXPECT_EQ(AppendOk(store, "acme", "a", "q1"), 1);
   EXPECT_EQ(AppendOk(store, "acme", "a", "q2"), 2);
   EXPECT_EQ(AppendOk(store, "acme", "b", "q1"), 1);
@@ -85,8 +142,8 @@ TEST_F(SessionStoreTest, TurnsAreNumberedFromOnePerSession) {
   EXPECT_EQ(a->turns.back().question, "q3");
 }
 
-TEST_F(SessionStoreTest, KeepsOnlyTheLastTenTurnsButKeepsCounting) {
-  auto store = MakeStore();
+TEST_P(SessionStoreContractTest, KeepsOnlyTheLastTenTurnsButKeepsCounting) {
+  SessionStore& store = Open();
   for (int i = 1; i <= 13; ++i) EXPECT_EQ(AppendOk(store, "acme", "s", "q" + std::to_string(i)), i);
   auto s = LoadOk(store, "acme", "s");
   ASSERT_TRUE(s.has_value());
@@ -96,8 +153,8 @@ TEST_F(SessionStoreTest, KeepsOnlyTheLastTenTurnsButKeepsCounting) {
   EXPECT_EQ(s->turns.back().question, "q13");
 }
 
-TEST_F(SessionStoreTest, MaxTurnsIsConfigurable) {
-  auto store = MakeStore({.timeout = 30min, .max_sessions = 10, .max_turns = 2});
+TEST_P(SessionStoreContractTest, MaxTurnsIsConfigurable) {
+  SessionStore& store = Open({.timeout = 30min, .max_sessions = 10, .max_turns = 2});
   for (int i = 1; i <= 5; ++i) AppendOk(store, "acme", "s", "q" + std::to_string(i));
   auto s = LoadOk(store, "acme", "s");
   ASSERT_TRUE(s.has_value());
@@ -152,8 +209,8 @@ TEST_F(SessionStoreTest, AppendRefreshesExpiry) {
   EXPECT_EQ(AppendOk(store, "acme", "s", "q3"), 3);
 }
 
-TEST_F(SessionStoreTest, TenantsCannotSeeOrRemoveEachOthersSessions) {
-  auto store = MakeStore();
+TEST_P(SessionStoreContractTest, TenantsCannotSeeOrRemoveEachOthersSessions) {
+  SessionStore& store = Open();
   AppendOk(store, "tenant-a", "shared-id", "a1");
   AppendOk(store, "tenant-a", "shared-id", "a2");
 
@@ -174,15 +231,15 @@ TEST_F(SessionStoreTest, TenantsCannotSeeOrRemoveEachOthersSessions) {
   EXPECT_EQ(store.ActiveSessions(), 2u);
 }
 
-TEST_F(SessionStoreTest, TenantAndIdDoNotRunTogether) {
-  auto store = MakeStore();
+TEST_P(SessionStoreContractTest, TenantAndIdDoNotRunTogether) {
+  SessionStore& store = Open();
   AppendOk(store, "ab", "c", "x");
   EXPECT_FALSE(LoadOk(store, "a", "bc").has_value());
   EXPECT_FALSE(LoadOk(store, "abc", "").has_value());
 }
 
-TEST_F(SessionStoreTest, RemoveDeletesOnlyOnce) {
-  auto store = MakeStore();
+TEST_P(SessionStoreContractTest, RemoveDeletesOnlyOnce) {
+  SessionStore& store = Open();
   AppendOk(store, "acme", "s", "q");
   auto first = store.Remove("acme", "s");
   ASSERT_TRUE(first.has_value());
@@ -194,8 +251,8 @@ TEST_F(SessionStoreTest, RemoveDeletesOnlyOnce) {
   EXPECT_EQ(AppendOk(store, "acme", "s", "again"), 1);
 }
 
-TEST_F(SessionStoreTest, FullStoreEvictsTheTenantsLeastRecentlyUsedSession) {
-  auto store = MakeStore({.timeout = 30min, .max_sessions = 3});
+TEST_P(SessionStoreContractTest, FullStoreEvictsTheTenantsLeastRecentlyUsedSession) {
+  SessionStore& store = Open({.timeout = 30min, .max_sessions = 3});
   AppendOk(store, "a", "a1", "q");
   clock_.Advance(1s);
   AppendOk(store, "a", "a2", "q");
@@ -213,8 +270,8 @@ TEST_F(SessionStoreTest, FullStoreEvictsTheTenantsLeastRecentlyUsedSession) {
   EXPECT_TRUE(LoadOk(store, "a", "a4").has_value());
 }
 
-TEST_F(SessionStoreTest, EvictionNeverTakesAnotherTenantsSession) {
-  auto store = MakeStore({.timeout = 30min, .max_sessions = 3});
+TEST_P(SessionStoreContractTest, EvictionNeverTakesAnotherTenantsSession) {
+  SessionStore& store = Open({.timeout = 30min, .max_sessions = 3});
   AppendOk(store, "b", "b1", "q");  // globally the least recently used
   clock_.Advance(1s);
   AppendOk(store, "a", "a1", "q");
@@ -233,8 +290,8 @@ TEST_F(SessionStoreTest, EvictionNeverTakesAnotherTenantsSession) {
   EXPECT_TRUE(LoadOk(store, "a", "a4").has_value());
 }
 
-TEST_F(SessionStoreTest, TheCapIsPerTenant) {
-  auto store = MakeStore({.timeout = 30min, .max_sessions = 2});
+TEST_P(SessionStoreContractTest, TheCapIsPerTenant) {
+  SessionStore& store = Open({.timeout = 30min, .max_sessions = 2});
   AppendOk(store, "a", "a1", "q");
   clock_.Advance(1s);
   AppendOk(store, "a", "a2", "q");
@@ -251,8 +308,8 @@ TEST_F(SessionStoreTest, TheCapIsPerTenant) {
   EXPECT_EQ(store.ActiveSessions(), 4u);
 }
 
-TEST_F(SessionStoreTest, EachTenantEvictsOnlyItsOwnAtItsCap) {
-  auto store = MakeStore({.timeout = 30min, .max_sessions = 2});
+TEST_P(SessionStoreContractTest, EachTenantEvictsOnlyItsOwnAtItsCap) {
+  SessionStore& store = Open({.timeout = 30min, .max_sessions = 2});
   for (const char* tenant : {"a", "b", "c"}) {
     AppendOk(store, tenant, "old", "q");
     clock_.Advance(1s);
@@ -270,8 +327,8 @@ TEST_F(SessionStoreTest, EachTenantEvictsOnlyItsOwnAtItsCap) {
   }
 }
 
-TEST_F(SessionStoreTest, ZeroMaxSessionsRefusesNewSessions) {
-  auto store = MakeStore({.timeout = 30min, .max_sessions = 0});
+TEST_P(SessionStoreContractTest, ZeroMaxSessionsRefusesNewSessions) {
+  SessionStore& store = Open({.timeout = 30min, .max_sessions = 0});
   auto refused = store.Append("a", "a1", MakeTurn("q"));
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
@@ -293,8 +350,8 @@ TEST_F(SessionStoreTest, ExpiredSessionsMakeRoomBeforeLiveOnesAreEvicted) {
   EXPECT_FALSE(LoadOk(store, "a", "a1").has_value());
 }
 
-TEST_F(SessionStoreTest, AppendStampsTheWallClockTime) {
-  auto store = MakeStore();
+TEST_P(SessionStoreContractTest, AppendStampsTheWallClockTime) {
+  SessionStore& store = Open();
   const int64_t start_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
           .count();
@@ -310,8 +367,8 @@ TEST_F(SessionStoreTest, AppendStampsTheWallClockTime) {
   EXPECT_EQ(s->updated_at_ms, start_ms + 90'000);
 }
 
-TEST_F(SessionStoreTest, ListShowsTheTenantsLiveSessionsMostRecentlyUsedFirst) {
-  auto store = MakeStore({.timeout = 30min});
+TEST_P(SessionStoreContractTest, ListShowsTheTenantsLiveSessionsMostRecentlyUsedFirst) {
+  SessionStore& store = Open({.timeout = 30min});
   const int64_t start_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
           .count();
@@ -349,9 +406,15 @@ TEST_F(SessionStoreTest, ListShowsTheTenantsLiveSessionsMostRecentlyUsedFirst) {
   auto none = store.List("nobody");
   ASSERT_TRUE(none.has_value());
   EXPECT_TRUE(none->empty());
+}
 
-  clock_.Advance(30min - 2s);  // "second" idle for 29:58, the others for 30 min and more
-  list = store.List("acme");
+TEST_F(SessionStoreTest, ListLeavesOutExpiredSessions) {
+  auto store = MakeStore({.timeout = 30min});
+  AppendOk(store, "acme", "first", "q");
+  clock_.Advance(2s);
+  AppendOk(store, "acme", "second", "q");
+  clock_.Advance(30min - 1s);  // "second" idle for 29:59, "first" for 30:01
+  auto list = store.List("acme");
   ASSERT_TRUE(list.has_value());
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].id, "second");
