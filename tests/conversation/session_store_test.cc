@@ -31,23 +31,26 @@ Turn MakeTurn(std::string question, size_t rows = 1) {
   return t;
 }
 
+// The session, failing the test when Load errs.
+std::optional<Session> LoadOk(SessionStore& store, const std::string& tenant,
+                              const std::string& id) {
+  auto loaded = store.Load(tenant, id);
+  EXPECT_TRUE(loaded.has_value()) << loaded.error().message;
+  return loaded ? *loaded : std::nullopt;
+}
+
+// The new turn's number, failing the test when Append errs.
+int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
+             const std::string& question) {
+  auto n = store.Append(tenant, id, MakeTurn(question));
+  EXPECT_TRUE(n.has_value()) << n.error().message;
+  return n ? *n : -1;
+}
+
 class SessionStoreTest : public ::testing::Test {
  protected:
   MemorySessionStore MakeStore(MemoryStoreOptions options = {}) {
     return MemorySessionStore(clock_, options);
-  }
-  // The session, failing the test when Load errs.
-  static std::optional<Session> LoadOk(SessionStore& store, const std::string& tenant,
-                                       const std::string& id) {
-    auto loaded = store.Load(tenant, id);
-    EXPECT_TRUE(loaded.has_value()) << loaded.error().message;
-    return loaded ? *loaded : std::nullopt;
-  }
-  static int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
-                      const std::string& question) {
-    auto n = store.Append(tenant, id, MakeTurn(question));
-    EXPECT_TRUE(n.has_value()) << n.error().message;
-    return n ? *n : -1;
   }
 
   FakeClock clock_;
@@ -78,18 +81,6 @@ class SessionStoreContractTest : public ::testing::TestWithParam<Backend> {
                                                    "test:" + std::to_string(++opened_) + ":");
     }
     return *store_;
-  }
-  static std::optional<Session> LoadOk(SessionStore& store, const std::string& tenant,
-                                       const std::string& id) {
-    auto loaded = store.Load(tenant, id);
-    EXPECT_TRUE(loaded.has_value()) << loaded.error().message;
-    return loaded ? *loaded : std::nullopt;
-  }
-  static int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
-                      const std::string& question) {
-    auto n = store.Append(tenant, id, MakeTurn(question));
-    EXPECT_TRUE(n.has_value()) << n.error().message;
-    return n ? *n : -1;
   }
 
   FakeClock clock_;
