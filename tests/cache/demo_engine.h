@@ -1,13 +1,16 @@
-// The demo database's schema index and the built-in engine over it, built once per test
-// process, for the tests of question shapes and re-binding. Today is Monday 2025-12-15 for the
-// engine.
+// Fixtures of the tests of question shapes and re-binding: the demo database's schema index
+// and the built-in engine over it, built once per test process (today is Monday 2025-12-15 for
+// the engine), and the question sets of tests/data/cache.
 #pragma once
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "db/open.h"
 #include "nl2sql/engine/engine.h"
 #include "nl2sql/engine/schema_index.h"
@@ -57,5 +60,30 @@ class DemoEngine {
   std::unique_ptr<engine::Engine> engine_;
   std::string failure_;
 };
+
+// The rows of a tab-separated file of tests/data/cache, each split at its tabs (blank lines
+// left out).
+inline std::vector<std::vector<std::string>> ReadTsv(const std::string& name) {
+  std::ifstream in(std::string(HELIOS_SOURCE_DIR) + "/tests/data/cache/" + name);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) rows.push_back(text::Split(line, '\t'));
+  }
+  return rows;
+}
+
+// Every question of such a file, trimmed, in file order (lines starting with '#' left out).
+inline std::vector<std::string> TsvQuestions(const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& row : ReadTsv(name)) {
+    if (row.front().starts_with('#')) continue;
+    for (const auto& q : row) {
+      std::string t = text::Trim(q);
+      if (!t.empty()) out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
 
 }  // namespace helios::nl2sql

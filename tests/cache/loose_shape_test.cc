@@ -41,20 +41,6 @@ using namespace std::chrono_literals;
 
 using Demo = DemoEngine;
 
-std::vector<std::string> ReadTsvQuestions(const std::string& name) {
-  std::ifstream in(std::string(HELIOS_SOURCE_DIR) + "/tests/data/cache/" + name);
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    for (const auto& q : text::Split(line, '\t')) {
-      std::string t(text::Trim(q));
-      if (!t.empty()) out.push_back(t);
-    }
-  }
-  return out;
-}
-
 nlohmann::json ReadGolden(const std::string& name) {
   std::ifstream in(std::string(HELIOS_SOURCE_DIR) + "/tests/golden/data/" + name);
   std::stringstream ss;
@@ -69,8 +55,8 @@ std::vector<std::string> AllQuestions() {
   auto add = [&](const std::string& q) {
     if (seen.insert(q).second) all.push_back(q);
   };
-  for (const auto& q : ReadTsvQuestions("value_traps.tsv")) add(q);
-  for (const auto& q : ReadTsvQuestions("paraphrases.tsv")) add(q);
+  for (const auto& q : TsvQuestions("value_traps.tsv")) add(q);
+  for (const auto& q : TsvQuestions("paraphrases.tsv")) add(q);
   nlohmann::json questions = ReadGolden("questions.json");
   if (questions.is_object() && questions["cases"].is_array())
     for (const auto& c : questions["cases"]) add(c.value("question", ""));

@@ -303,15 +303,6 @@ TEST_F(QuestionShapeTest, IsAPureFunctionSafeAcrossThreads) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
-std::vector<std::vector<std::string>> ReadTsv(const std::string& name) {
-  std::ifstream in(std::string(HELIOS_SOURCE_DIR) + "/tests/data/cache/" + name);
-  std::vector<std::vector<std::string>> rows;
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) rows.push_back(text::Split(line, '\t'));
-  return rows;
-}
-
 // Every pair of the trap file differs only in a value. Where the two share a shape, the
 // engine must read them alike apart from the values; most pairs should share one (a pair
 // whose new value is of another kind, "Germany" and "Berlin", must not).

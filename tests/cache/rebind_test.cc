@@ -485,15 +485,6 @@ class RebindWithEngineTest : public ::testing::Test {
   }
 };
 
-std::vector<std::vector<std::string>> ReadTsv(const std::string& name) {
-  std::ifstream in(std::string(HELIOS_SOURCE_DIR) + "/tests/data/cache/" + name);
-  std::vector<std::vector<std::string>> rows;
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) rows.push_back(text::Split(line, '\t'));
-  return rows;
-}
-
 TEST_F(RebindWithEngineTest, TrapPairsGetTheEnginesQueryForTheNewValuesOrAMiss) {
   auto rows = ReadTsv("value_traps.tsv");
   ASSERT_GE(rows.size(), 120u);
