@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace helios {
 
@@ -33,6 +34,9 @@ bool IsRetryable(ErrorCode code);
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
+  // Structured help for the caller, each a name and a list of values (kNotUnderstood:
+  // "recognised", "unknown_words", "tables"); shown in the API's error body as "details".
+  std::vector<std::pair<std::string, std::vector<std::string>>> details;
 
   Error() = default;
   Error(ErrorCode c, std::string m) : code(c), message(std::move(m)) {}

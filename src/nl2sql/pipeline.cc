@@ -398,7 +398,11 @@ ChartSuggestion SuggestChartFromResult(const std::vector<std::string>& columns,
     return chart;
   }
   for (size_t i = 1; i < columns.size(); ++i) {
-    if (kinds[i] != CellKind::kNumber) return ChartSuggestion{"table", "", {}};
+    if (kinds[i] != CellKind::kNumber) {
+      ChartSuggestion table;
+      table.type = "table";
+      return table;
+    }
     chart.y.push_back(columns[i]);
   }
   chart.x = columns[0];

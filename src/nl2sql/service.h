@@ -21,10 +21,18 @@ struct AskRequest {
   std::string database;  // empty: the default data source
 };
 
+// The chart that fits an answer, chosen by the server from the query and the result's shape
+// (nl2sql/chart.h). The browser only renders `spec`; it never decides or runs anything.
 struct ChartSuggestion {
-  std::string type;            // "number", "bar", "line", "pie", "table"
+  std::string type;            // "number", "bar", "line", "scatter", "table"
   std::string x;               // column for the x axis / categories; empty for none
   std::vector<std::string> y;  // measure columns
+  // A Vega-Lite v6 specification (a JSON object, data inline) for "bar", "line" and "scatter";
+  // empty for "number" (shown as a figure) and "table".
+  std::string spec;
+  // What the chart leaves out, for the reader ("Top 20 of 57 countries; the other 37 as
+  // 'Other'"); empty when it shows every row.
+  std::string note;
 };
 
 struct Answer {
@@ -44,6 +52,9 @@ struct Answer {
   std::string cached_question;  // on a hit: the earlier question whose query was re-used
   double latency_ms = 0;
   ChartSuggestion chart;
+  // Follow-up questions the engine is known to answer in this conversation, for the user to
+  // pick; empty when there are none.
+  std::vector<std::string> suggestions;
 };
 
 struct DependencyHealth {

@@ -126,7 +126,20 @@ std::string AnswerToJson(const nl2sql::Answer& answer) {
   json["cache_hit"] = answer.cache_hit;
   if (answer.cache_hit) json["cached_question"] = answer.cached_question;
   json["latency_ms"] = Number(answer.latency_ms);
-  json["chart"] = {{"type", answer.chart.type}, {"x", answer.chart.x}, {"y", answer.chart.y}};
+  OrderedJson chart;
+  chart["type"] = answer.chart.type;
+  chart["x"] = answer.chart.x;
+  chart["y"] = answer.chart.y;
+  chart["spec"] = nullptr;
+  if (!answer.chart.spec.empty()) {
+    // Written by the server's own chart module; a spec that does not parse is a bug, shown as
+    // no chart rather than a broken answer.
+    OrderedJson spec = OrderedJson::parse(answer.chart.spec, nullptr, false);
+    if (!spec.is_discarded() && spec.is_object()) chart["spec"] = std::move(spec);
+  }
+  chart["note"] = answer.chart.note;
+  json["chart"] = std::move(chart);
+  json["suggestions"] = answer.suggestions;
   return Dump(json);
 }
 
@@ -183,7 +196,16 @@ std::string ErrorBodyToJson(std::string_view code, std::string_view message) {
 }
 
 std::string ErrorToJson(const Error& error) {
-  return ErrorBodyToJson(ErrorCodeName(error.code), error.message);
+  if (error.details.empty()) return ErrorBodyToJson(ErrorCodeName(error.code), error.message);
+  OrderedJson details = OrderedJson::object();
+  for (const auto& [name, values] : error.details) details[name] = values;
+  OrderedJson body;
+  body["code"] = std::string(ErrorCodeName(error.code));
+  body["message"] = error.message;
+  body["details"] = std::move(details);
+  OrderedJson json;
+  json["error"] = std::move(body);
+  return Dump(json);
 }
 
 std::string HealthToJson(const nl2sql::HealthReport& report, std::string_view version,

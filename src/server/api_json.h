@@ -14,14 +14,16 @@
 namespace helios::server {
 
 // {"session_id","turn","sql","explanation","columns","rows","row_count","truncated","source",
-//  "confidence","correction_rounds","cache_hit","latency_ms","chart":{"type","x","y"}}
+//  "confidence","correction_rounds","cache_hit","latency_ms",
+//  "chart":{"type","x","y","spec": Vega-Lite object or null,"note"},"suggestions":[string]}
 // confidence is null for a language model's answer (it has no calibrated confidence);
 // correction_rounds counts the rounds in which the database's error went back to the model.
 // Cells keep their type: int64 -> integer, double -> number (NaN/inf -> null), text -> string,
 // NULL -> null, blob -> base64 string. chart.x is "" when there is no x axis.
 std::string AnswerToJson(const nl2sql::Answer& answer);
 
-// {"error":{"code":ErrorCodeName(code),"message":message}}
+// {"error":{"code":ErrorCodeName(code),"message":message}}, plus "details":{name:[values]}
+// when the error carries any.
 std::string ErrorToJson(const Error& error);
 
 // The same envelope for transport-level failures that have no ErrorCode

@@ -790,10 +790,11 @@ Item* Builder::Prev(size_t k) {
 }
 
 Error Builder::NotUnderstood(const std::string& why) const {
-  std::vector<std::string> recognised, unknown;
+  std::vector<std::string> recognised, unknown, unknown_words;
   for (const auto& it : items_) {
     if (it.kind == ItemKind::kUnknown) {
       unknown.push_back("'" + it.phrase + "'");
+      unknown_words.push_back(it.phrase);
     } else if (it.kind == ItemKind::kMention) {
       if (!it.values.empty())
         recognised.push_back(fmt::format("'{}' ({}.{})", it.values[0].value,
@@ -806,21 +807,26 @@ Error Builder::NotUnderstood(const std::string& why) const {
         recognised.push_back("table " + it.targets[0].table->table->name);
     }
   }
-  std::vector<std::string> tables;
+  // The message names the first dozen tables; the details name them all (up to a bound).
+  constexpr size_t kTablesInMessage = 12;
+  constexpr size_t kTablesInDetails = 200;
+  std::vector<std::string> tables, all_tables;
   for (const auto& t : index_.tables()) {
-    if (tables.size() == 12) {
-      tables.push_back("...");
-      break;
-    }
-    tables.push_back(t.table->name);
+    if (all_tables.size() == kTablesInDetails) break;
+    all_tables.push_back(t.table->name);
+    if (tables.size() < kTablesInMessage) tables.push_back(t.table->name);
   }
+  if (index_.tables().size() > kTablesInMessage) tables.push_back("...");
   std::string msg = "I could not turn this question into SQL with confidence: " + why + ".";
   if (!recognised.empty()) msg += " I recognised " + text::Join(recognised, ", ") + ".";
   if (!unknown.empty()) msg += " I did not understand " + text::Join(unknown, ", ") + ".";
   msg += " This database has the tables " + text::Join(tables, ", ") +
          "; try naming a table or column, e.g. \"how many <table> are there\" or \"<measure> by "
          "<column>\".";
-  return Error(ErrorCode::kNotUnderstood, msg);
+  Error error(ErrorCode::kNotUnderstood, msg);
+  error.details = {
+      {"recognised", recognised}, {"unknown_words", unknown_words}, {"tables", all_tables}};
+  return error;
 }
 
 std::vector<Expr> Builder::EntityKeys(const TableEntry* t) const {
