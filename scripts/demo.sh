@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds the server (release), writes the demo retail database
-# and serves it on 127.0.0.1. Runs in the foreground; Ctrl-C stops the server.
+# Installs the dependencies, builds the server and its web chat (release), writes the demo
+# retail database and serves it on 127.0.0.1 (the web chat at http://127.0.0.1:PORT/). Runs in
+# the foreground; Ctrl-C stops the server.
 #
 # The demo runs with authentication off, which the server allows only on a loopback address
 # (it warns at start). README.md shows how to run with users and tokens.
@@ -28,9 +29,9 @@ host=127.0.0.1
 step "Dependencies"
 bash "$HELIOS_ROOT/scripts/setup.sh"
 
-step "Building the server (release)"
+step "Building the server and the web chat (release)"
 configure_build release
-build release heliosdb-conversational-bi
+build release heliosdb-conversational-bi helios_web
 binary="$(build_dir release)/src/heliosdb-conversational-bi"
 [[ -x "$binary" ]] || die "the build did not produce $binary"
 
@@ -78,7 +79,8 @@ cat <<EOF
 
 ==> Starting the server on $url, serving $source_name
 
-Try it from another terminal:
+Open $url/ in a browser to chat with your data (the web chat), or try the API from
+another terminal:
 
   curl -s $url/health
 

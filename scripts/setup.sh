@@ -12,6 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Compiler, build tools and the libraries the code links against. cpp-httplib's pkg-config
 # file requires openssl, zlib and brotli, so their -dev packages are listed explicitly.
+# Node.js bundles the web chat (npm installs its packages: web/package-lock.json).
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
@@ -21,12 +22,14 @@ build_packages=(
   libstemmer-dev wordnet-dev wordnet-base
   libargon2-dev libjwt-dev libpg-query-dev libcurl4-openssl-dev
   libpq-dev libmariadb-dev libhiredis-dev
+  nodejs
 )
 # prometheus also brings promtool, which checks deploy/alerts.yml. The PostgreSQL and MariaDB
 # servers (and their clients) are what the data-source tests run against (scripts/dbserver.sh);
 # Redis and nginx are what the several-instances test runs (tests/cluster).
+# Chromium (with a font to draw text) is the browser the web chat's tests drive (tests/web).
 test_packages=(curl jq wrk prometheus python3 postgresql postgresql-client mariadb-server
-  mariadb-client redis-server redis-tools nginx-light)
+  mariadb-client redis-server redis-tools nginx-light chromium fonts-dejavu-core)
 
 packages=("${build_packages[@]}")
 for arg in "$@"; do
@@ -46,6 +49,12 @@ for p in "${packages[@]}"; do
   status="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
   [[ "$status" == "installed" ]] || missing+=("$p")
 done
+# Debian's nodejs comes without npm, which is its own package; a Node.js that ships npm itself
+# needs none (and Debian's npm would conflict with it).
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+  packages+=(npm)
+fi
 if ((${#missing[@]} == 0)); then
   echo "All installed."
   exit 0

@@ -25,6 +25,7 @@
 #include "ratelimit/redis_rate_limiter.h"
 #include "server/http_server.h"
 #include "server/metrics_server.h"
+#include "server/static_assets.h"
 
 namespace helios::app {
 
@@ -562,6 +563,30 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   options.version = VersionString();
   options.cors_allowed_origins = config.server.cors_allowed_origins;
   options.slow_query_threshold = config.production.performance.slow_query_threshold;
+  if (config.server.web_chat) {
+    // A web_root that was asked for must be there; the default one may be missing (a build
+    // without the web chat), and then only the API is served.
+    const bool configured = !config.server.web_root.empty();
+    const std::filesystem::path root =
+        configured ? std::filesystem::path(config.server.web_root) : server::DefaultWebRoot();
+    if (root.empty()) {
+      logger.Warn("the web chat's files are not installed; serving the API only",
+                  {{"hint", "build with the web chat or set [server] web_root"}});
+    } else if (auto assets = server::StaticAssets::Load(root); assets) {
+      logger.Info("serving the web chat", {{"web_root", root.string()},
+                                           {"files", (*assets)->file_count()},
+                                           {"bytes", (*assets)->total_bytes()},
+                                           {"precompressed", (*assets)->precompressed_count()}});
+      options.web_assets = std::move(*assets);
+    } else if (configured) {
+      logger.Error("start-up failed", {{"error", assets.error().message}});
+      fmt::print(stderr, "error: [server] web_root: {}\n", assets.error().message);
+      return 1;
+    } else {
+      logger.Warn("the web chat's files could not be loaded; serving the API only",
+                  {{"error", assets.error().message}});
+    }
+  }
   server::HttpServer server((*app)->service(), logger, clock, options, guards);
   auto port = server.Bind();
   if (!port) {

@@ -841,13 +841,15 @@ void ReadServer(TomlReader& r, const toml::table& t, ServerConfig& s) {
   constexpr std::string_view kName = "server";
   r.RejectUnknown(t, kName,
                   {"host", "port", "workers", "max_result_rows", "max_request_body_bytes",
-                   "request_timeout_secs"});
+                   "request_timeout_secs", "web_chat", "web_root"});
   r.Read(t, kName, "host", s.host);
   r.Read(t, kName, "port", s.port);
   r.Read(t, kName, "workers", s.workers);
   r.Read(t, kName, "max_result_rows", s.max_result_rows);
   r.Read(t, kName, "max_request_body_bytes", s.max_request_body_bytes);
   r.Read(t, kName, "request_timeout_secs", s.request_timeout);
+  r.Read(t, kName, "web_chat", s.web_chat);
+  r.Read(t, kName, "web_root", s.web_root);
 }
 
 void ReadLlm(TomlReader& r, const toml::table& t, LlmConfig& l) {
@@ -1192,6 +1194,9 @@ std::string RedactedSummary(const Config& c) {
   std::vector<std::string> origins;
   for (const std::string& o : c.server.cors_allowed_origins) origins.push_back(Quote(o));
   line("cors_allowed_origins", fmt::format("[{}]", text::Join(origins, ", ")));
+  line("web_chat", Bool(c.server.web_chat));
+  line("web_root",
+       c.server.web_root.empty() ? "(installed with the binary)" : Quote(c.server.web_root));
 
   section("auth");
   line("enabled", Bool(c.auth.enabled));

@@ -58,6 +58,10 @@ struct ServerConfig {
   // From CORS_ALLOWED_ORIGINS only: exact origins ("https://bi.example.com"); empty allows no
   // cross-origin caller.
   std::vector<std::string> cors_allowed_origins;
+  // The web chat at `/`: served when true, from web_root (empty: the files installed with the
+  // binary, <prefix>/share/heliosdb-conversational-bi/web, or its build tree's web/).
+  bool web_chat = true;
+  std::string web_root;
 };
 
 enum class LlmProvider { kNone, kOpenAi, kAnthropic, kCohere, kOllama, kOpenAiCompatible };

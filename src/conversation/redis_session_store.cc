@@ -17,15 +17,27 @@ using nlohmann::json;
 // The scripts take every key they name up front (KEYS) except those of the sessions they evict
 // or find expired, which they build from the prefixes in ARGV: Redis Cluster would need all of
 // a tenant's keys in one slot, which this layout does not promise (it targets one Redis).
+//
+// The meta HASH's "owner" field is the user who created the session, written by the append
+// that creates it and never afterwards. A session written before owners were recorded has no
+// such field and belongs to "" (`owner or ''` in the scripts): the anonymous user of a server
+// without authentication, who went on seeing those sessions; named users do not.
 
 // KEYS: turns, meta, tenant index, active. ARGV: turn JSON (without its query), max turns, now
 // ms, timeout ms, max sessions, question, database, session id, turns prefix, meta prefix,
 // member prefix, expiry ms, the turn's query JSON (only the latest turn's query is kept: a
-// follow-up edits that one). Returns the new turn's number.
+// follow-up edits that one), owner. Returns the new turn's number, or 0, having written
+// nothing, when the session belongs to another owner.
 const redis::Script& AppendScript() {
   static const redis::Script script(R"lua(
 local id = ARGV[8]
 local ttl = ARGV[4]
+local existing = redis.call('HMGET', KEYS[2], 'turn_count', 'owner')
+if existing[1] then
+  if (existing[2] or '') ~= ARGV[14] then return 0 end
+else
+  redis.call('HSET', KEYS[2], 'owner', ARGV[14])
+end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 local keep = tonumber(ARGV[2])
 if keep > 0 then
@@ -60,15 +72,17 @@ return n
 }
 
 // KEYS: turns, meta, tenant index, active. ARGV: now ms, timeout ms, session id, member,
-// expiry ms. Returns nil, or {turn_count, updated_at_ms, {turn JSON...}, latest query JSON}.
+// expiry ms, owner. Returns nil, 0 for another owner's session (left untouched), or
+// {turn_count, updated_at_ms, {turn JSON...}, latest query JSON}.
 const redis::Script& LoadScript() {
   static const redis::Script script(R"lua(
-local meta = redis.call('HMGET', KEYS[2], 'turn_count', 'updated_at_ms', 'query')
+local meta = redis.call('HMGET', KEYS[2], 'turn_count', 'updated_at_ms', 'query', 'owner')
 if not meta[1] then
   redis.call('ZREM', KEYS[3], ARGV[3])
   redis.call('ZREM', KEYS[4], ARGV[4])
   return false
 end
+if (meta[4] or '') ~= ARGV[6] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[1], ARGV[3])
@@ -80,9 +94,12 @@ return {meta[1], meta[2] or '0', redis.call('LRANGE', KEYS[1], 0, -1), meta[3] o
   return script;
 }
 
-// KEYS: turns, meta, tenant index, active. ARGV: session id, member. Returns the keys deleted.
+// KEYS: turns, meta, tenant index, active. ARGV: session id, member, owner. Returns the keys
+// deleted: 0 for another owner's session, which stays.
 const redis::Script& RemoveScript() {
   static const redis::Script script(R"lua(
+local meta = redis.call('HMGET', KEYS[2], 'turn_count', 'owner')
+if meta[1] and (meta[2] or '') ~= ARGV[3] then return 0 end
 local n = redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[2])
@@ -91,24 +108,24 @@ return n
   return script;
 }
 
-// KEYS: tenant index, active. ARGV: meta prefix, member prefix. Returns {id, turn_count,
-// updated_at_ms, last_question, database, ...}, most recently used first; drops the ids whose
-// session expired.
+// KEYS: tenant index, active. ARGV: meta prefix, member prefix, owner. Returns {id, turn_count,
+// updated_at_ms, last_question, database, ...} of the owner's sessions, most recently used
+// first; drops the ids (any owner's) whose session expired.
 const redis::Script& ListScript() {
   static const redis::Script script(R"lua(
 local out = {}
 for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
   local m = redis.call('HMGET', ARGV[1] .. id, 'turn_count', 'updated_at_ms', 'last_question',
-                       'database')
-  if m[1] then
+                       'database', 'owner')
+  if not m[1] then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], ARGV[2] .. id)
+  elseif (m[5] or '') == ARGV[3] then
     out[#out + 1] = id
     out[#out + 1] = m[1]
     out[#out + 1] = m[2] or '0'
     out[#out + 1] = m[3] or ''
     out[#out + 1] = m[4] or ''
-  else
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('ZREM', KEYS[2], ARGV[2] .. id)
   end
 end
 return out
@@ -206,7 +223,7 @@ int64_t RedisSessionStore::NowMs() const {
       .count();
 }
 
-Result<int> RedisSessionStore::Append(const std::string& tenant_id, const std::string& session_id,
+Result<int> RedisSessionStore::Append(const Owner& owner, const std::string& session_id,
                                       Turn turn) {
   if (options_.max_sessions == 0)
     return Fail(ErrorCode::kUnavailable,
@@ -223,40 +240,45 @@ Result<int> RedisSessionStore::Append(const std::string& tenant_id, const std::s
                 "The question or its SQL is not valid UTF-8 text, so the conversation cannot "
                 "keep it.");
   }
-  const TenantKeys k = KeysOf(tenant_id);
+  const TenantKeys k = KeysOf(owner.tenant_id);
   const int64_t now = NowMs();
   const int64_t ttl = std::max<int64_t>(1, options_.timeout.count());
   auto reply =
-      redis_.Eval(AppendScript(), SessionKeys(tenant_id, session_id),
+      redis_.Eval(AppendScript(), SessionKeys(owner.tenant_id, session_id),
                   {std::move(turn_json), std::to_string(options_.max_turns), std::to_string(now),
                    std::to_string(ttl), std::to_string(options_.max_sessions), turn.question,
                    turn.database, session_id, k.turns_prefix, k.meta_prefix, k.member_prefix,
-                   std::to_string(now + ttl), std::move(query_json)});
+                   std::to_string(now + ttl), std::move(query_json), owner.user});
   if (!reply) return Unavailable(reply.error(), "record the turn");
   if (reply->is_error()) return Refused(*reply, "record the turn");
+  if (reply->type == redis::Reply::Type::kInteger && reply->integer == 0)
+    return std::unexpected(NoSuchSession(session_id));
   if (reply->type != redis::Reply::Type::kInteger || reply->integer <= 0 ||
       reply->integer > std::numeric_limits<int>::max())
     return Unreadable("the turn counter is not a positive number");
   return static_cast<int>(reply->integer);
 }
 
-Result<std::optional<Session>> RedisSessionStore::Load(const std::string& tenant_id,
+Result<std::optional<Session>> RedisSessionStore::Load(const Owner& owner,
                                                        const std::string& session_id) {
-  const TenantKeys k = KeysOf(tenant_id);
+  const TenantKeys k = KeysOf(owner.tenant_id);
   const int64_t now = NowMs();
   const int64_t ttl = std::max<int64_t>(1, options_.timeout.count());
-  auto reply = redis_.Eval(LoadScript(), SessionKeys(tenant_id, session_id),
+  auto reply = redis_.Eval(LoadScript(), SessionKeys(owner.tenant_id, session_id),
                            {std::to_string(now), std::to_string(ttl), session_id,
-                            k.member_prefix + session_id, std::to_string(now + ttl)});
+                            k.member_prefix + session_id, std::to_string(now + ttl), owner.user});
   if (!reply) return Unavailable(reply.error(), "load the conversation");
   if (reply->is_error()) return Refused(*reply, "load the conversation");
   if (reply->is_nil()) return std::optional<Session>();
+  if (reply->type == redis::Reply::Type::kInteger && reply->integer == 0)
+    return std::unexpected(NoSuchSession(session_id));
   const auto& e = reply->elements;
   if (reply->type != redis::Reply::Type::kArray || e.size() != 4 ||
       e[2].type != redis::Reply::Type::kArray)
     return Unreadable("unexpected reply to a load");
   Session s;
-  s.tenant_id = tenant_id;
+  s.tenant_id = owner.tenant_id;
+  s.owner = owner.user;  // the script returns a session only to its owner
   s.id = session_id;
   auto count = ParseInt<int>(e[0].str);
   auto updated = ParseInt<int64_t>(e[1].str);
@@ -277,19 +299,19 @@ Result<std::optional<Session>> RedisSessionStore::Load(const std::string& tenant
   return std::optional<Session>(std::move(s));
 }
 
-Result<bool> RedisSessionStore::Remove(const std::string& tenant_id,
-                                       const std::string& session_id) {
-  const TenantKeys k = KeysOf(tenant_id);
-  auto reply = redis_.Eval(RemoveScript(), SessionKeys(tenant_id, session_id),
-                           {session_id, k.member_prefix + session_id});
+Result<bool> RedisSessionStore::Remove(const Owner& owner, const std::string& session_id) {
+  const TenantKeys k = KeysOf(owner.tenant_id);
+  auto reply = redis_.Eval(RemoveScript(), SessionKeys(owner.tenant_id, session_id),
+                           {session_id, k.member_prefix + session_id, owner.user});
   if (!reply) return Unavailable(reply.error(), "remove the conversation");
   if (reply->is_error()) return Refused(*reply, "remove the conversation");
   return reply->type == redis::Reply::Type::kInteger && reply->integer > 0;
 }
 
-Result<std::vector<SessionSummary>> RedisSessionStore::List(const std::string& tenant_id) {
-  const TenantKeys k = KeysOf(tenant_id);
-  auto reply = redis_.Eval(ListScript(), {k.index, active_key_}, {k.meta_prefix, k.member_prefix});
+Result<std::vector<SessionSummary>> RedisSessionStore::List(const Owner& owner) {
+  const TenantKeys k = KeysOf(owner.tenant_id);
+  auto reply = redis_.Eval(ListScript(), {k.index, active_key_},
+                           {k.meta_prefix, k.member_prefix, owner.user});
   if (!reply) return Unavailable(reply.error(), "list the conversations");
   if (reply->is_error()) return Refused(*reply, "list the conversations");
   const auto& e = reply->elements;
@@ -329,6 +351,8 @@ FailoverSessionStore::FailoverSessionStore(SessionStore& shared, MemorySessionSt
     : shared_(shared), local_(local), on_change_(std::move(on_change)) {}
 
 bool FailoverSessionStore::SharedFailed(const Error& error) {
+  // Another owner's session (kNotFound) is an answer of the shared store.
+  if (error.code == ErrorCode::kNotFound) SharedAnswered();
   if (error.code != ErrorCode::kUnavailable) return false;
   if (shared_ok_.exchange(false) && on_change_) on_change_(false, &error);
   return true;
@@ -338,35 +362,34 @@ void FailoverSessionStore::SharedAnswered() {
   if (!shared_ok_.exchange(true) && on_change_) on_change_(true, nullptr);
 }
 
-Result<int> FailoverSessionStore::Append(const std::string& tenant_id,
-                                         const std::string& session_id, Turn turn) {
-  auto shared = shared_.Append(tenant_id, session_id, turn);
+Result<int> FailoverSessionStore::Append(const Owner& owner, const std::string& session_id,
+                                         Turn turn) {
+  auto shared = shared_.Append(owner, session_id, turn);
   if (shared) {
     SharedAnswered();
     // The local copy only matters during an outage; its failure does not fail the turn.
-    (void)local_.Append(tenant_id, session_id, std::move(turn));
+    (void)local_.Append(owner, session_id, std::move(turn));
     return shared;
   }
   if (!SharedFailed(shared.error())) return shared;
-  return local_.Append(tenant_id, session_id, std::move(turn));
+  return local_.Append(owner, session_id, std::move(turn));
 }
 
-Result<std::optional<Session>> FailoverSessionStore::Load(const std::string& tenant_id,
+Result<std::optional<Session>> FailoverSessionStore::Load(const Owner& owner,
                                                           const std::string& session_id) {
-  auto shared = shared_.Load(tenant_id, session_id);
+  auto shared = shared_.Load(owner, session_id);
   if (shared) {
     SharedAnswered();
     return shared;
   }
   if (!SharedFailed(shared.error())) return shared;
-  return local_.Load(tenant_id, session_id);
+  return local_.Load(owner, session_id);
 }
 
-Result<bool> FailoverSessionStore::Remove(const std::string& tenant_id,
-                                          const std::string& session_id) {
+Result<bool> FailoverSessionStore::Remove(const Owner& owner, const std::string& session_id) {
   // Removed from both, or the local copy would come back during the next outage.
-  auto local = local_.Remove(tenant_id, session_id);
-  auto shared = shared_.Remove(tenant_id, session_id);
+  auto local = local_.Remove(owner, session_id);
+  auto shared = shared_.Remove(owner, session_id);
   if (shared) {
     SharedAnswered();
     return shared;
@@ -375,14 +398,14 @@ Result<bool> FailoverSessionStore::Remove(const std::string& tenant_id,
   return local;
 }
 
-Result<std::vector<SessionSummary>> FailoverSessionStore::List(const std::string& tenant_id) {
-  auto shared = shared_.List(tenant_id);
+Result<std::vector<SessionSummary>> FailoverSessionStore::List(const Owner& owner) {
+  auto shared = shared_.List(owner);
   if (shared) {
     SharedAnswered();
     return shared;
   }
   if (!SharedFailed(shared.error())) return shared;
-  return local_.List(tenant_id);
+  return local_.List(owner);
 }
 
 size_t FailoverSessionStore::ActiveSessions() {

@@ -2,15 +2,18 @@
 // this instance's own memory while Redis is unreachable.
 //
 // RedisSessionStore keeps, per session, a LIST of its last turns as JSON (the query IR through
-// sql/ir_json.h; never result rows) and a HASH of its summary (turn_count, updated_at_ms,
+// sql/ir_json.h; never result rows) and a HASH of its summary (owner, turn_count, updated_at_ms,
 // last_question, database); per tenant, a ZSET of its session ids scored by last use (Unix ms)
 // for LRU eviction and List; and one ZSET of every tenant's sessions scored by expiry time for
 // ActiveSessions. Every key a use touches gets the idle timeout again (PEXPIRE on Append and
 // Load), so Redis expires idle sessions itself and nothing needs sweeping. Append is one Lua
 // script, atomic across instances: the turn numbers of a session are 1, 2, 3, ... whoever
-// appends. The scripts never decode JSON (Lua's cjson would round 64-bit integers and doubles).
-// Ids left in a ZSET after their session expired are dropped when List, Load or eviction meet
-// them. Keys are "<prefix>turns:<tenant length>:<tenant>:<id>" ("meta:" alike),
+// appends; the append that creates a session records its owner, and another user's append is
+// refused before anything is written. A session written before owners were recorded has no
+// owner field: it belongs to "" (the user when authentication is off). The scripts never decode
+// JSON (Lua's cjson would round 64-bit integers and doubles). Ids left in a ZSET after their
+// session expired are dropped when List, Load or eviction meet them. Keys are
+// "<prefix>turns:<tenant length>:<tenant>:<id>" ("meta:" alike),
 // "<prefix>tenant:<tenant length>:<tenant>" and "<prefix>active" (members
 // "<tenant length>:<tenant>:<id>"): unambiguous for any tenant and id, and a tenant's Load
 // never reads another tenant's keys. The scripts touch keys they were not given (those of
@@ -45,12 +48,10 @@ class RedisSessionStore final : public SessionStore {
   RedisSessionStore(redis::Client& redis, const Clock& clock, MemoryStoreOptions options,
                     std::string prefix = "helios:session:");
 
-  Result<std::optional<Session>> Load(const std::string& tenant_id,
-                                      const std::string& session_id) override;
-  Result<int> Append(const std::string& tenant_id, const std::string& session_id,
-                     Turn turn) override;
-  Result<bool> Remove(const std::string& tenant_id, const std::string& session_id) override;
-  Result<std::vector<SessionSummary>> List(const std::string& tenant_id) override;
+  Result<std::optional<Session>> Load(const Owner& owner, const std::string& session_id) override;
+  Result<int> Append(const Owner& owner, const std::string& session_id, Turn turn) override;
+  Result<bool> Remove(const Owner& owner, const std::string& session_id) override;
+  Result<std::vector<SessionSummary>> List(const Owner& owner) override;
   // Live sessions of every tenant in Redis; while Redis is unreachable, the last count read.
   size_t ActiveSessions() override;
   // The keys of one session, for tools and tests (MEMORY USAGE, TTL).
@@ -85,13 +86,11 @@ class FailoverSessionStore final : public SessionStore {
 
   // Appends to the shared store, then to the local one (write-through); the turn number is
   // the shared store's, or the local one's while the shared store is unavailable.
-  Result<int> Append(const std::string& tenant_id, const std::string& session_id,
-                     Turn turn) override;
-  Result<std::optional<Session>> Load(const std::string& tenant_id,
-                                      const std::string& session_id) override;
+  Result<int> Append(const Owner& owner, const std::string& session_id, Turn turn) override;
+  Result<std::optional<Session>> Load(const Owner& owner, const std::string& session_id) override;
   // Removes from both stores.
-  Result<bool> Remove(const std::string& tenant_id, const std::string& session_id) override;
-  Result<std::vector<SessionSummary>> List(const std::string& tenant_id) override;
+  Result<bool> Remove(const Owner& owner, const std::string& session_id) override;
+  Result<std::vector<SessionSummary>> List(const Owner& owner) override;
   // The shared store's count, or the local one's while the shared store is known to be down.
   size_t ActiveSessions() override;
   // Sweeps the local store (the shared one expires its sessions itself).

@@ -1,5 +1,7 @@
 #include "conversation/session_store.h"
 
+#include <fmt/format.h>
+
 #include <iterator>
 
 namespace helios::conversation {
@@ -11,6 +13,11 @@ int64_t UnixMillis(std::chrono::system_clock::time_point t) {
 }
 
 }  // namespace
+
+Error NoSuchSession(const std::string& session_id) {
+  return Error(ErrorCode::kNotFound,
+               fmt::format("There is no session '{}' (it may have expired).", session_id));
+}
 
 MemorySessionStore::MemorySessionStore(const Clock& clock, MemoryStoreOptions options)
     : clock_(clock), options_(options) {}
@@ -41,11 +48,11 @@ void MemorySessionStore::Erase(TenantMap::iterator tenant, std::list<Entry>::ite
   --total_;
 }
 
-Result<std::optional<Session>> MemorySessionStore::Load(const std::string& tenant_id,
+Result<std::optional<Session>> MemorySessionStore::Load(const Owner& owner,
                                                         const std::string& session_id) {
   std::lock_guard lock(mu_);
   auto now = clock_.Steady();
-  auto tenant = tenants_.find(tenant_id);
+  auto tenant = tenants_.find(owner.tenant_id);
   if (tenant == tenants_.end()) return std::optional<Session>();
   DropExpired(tenant, now);
   auto found = tenant->second.by_id.find(session_id);
@@ -53,22 +60,26 @@ Result<std::optional<Session>> MemorySessionStore::Load(const std::string& tenan
     if (tenant->second.lru.empty()) tenants_.erase(tenant);
     return std::optional<Session>();
   }
+  // Another user's session is left untouched, its place in the LRU order included.
+  if (found->second->session.owner != owner.user) return std::unexpected(NoSuchSession(session_id));
   auto& lru = tenant->second.lru;
   lru.splice(lru.begin(), lru, found->second);
   lru.front().last_used = now;
   return std::optional<Session>(lru.front().session);
 }
 
-Result<int> MemorySessionStore::Append(const std::string& tenant_id, const std::string& session_id,
+Result<int> MemorySessionStore::Append(const Owner& owner, const std::string& session_id,
                                        Turn turn) {
   const int64_t wall_ms = UnixMillis(clock_.Now());
   std::lock_guard lock(mu_);
   auto now = clock_.Steady();
-  auto tenant = tenants_.try_emplace(tenant_id).first;
+  auto tenant = tenants_.try_emplace(owner.tenant_id).first;
   DropExpired(tenant, now);
   auto& lru = tenant->second.lru;
   auto found = tenant->second.by_id.find(session_id);
   if (found != tenant->second.by_id.end()) {
+    if (found->second->session.owner != owner.user)
+      return std::unexpected(NoSuchSession(session_id));
     lru.splice(lru.begin(), lru, found->second);
   } else {
     if (options_.max_sessions == 0) {
@@ -79,7 +90,8 @@ Result<int> MemorySessionStore::Append(const std::string& tenant_id, const std::
     // Make room among this tenant's own sessions only: its least recently used one goes.
     while (lru.size() >= options_.max_sessions) Erase(tenant, std::prev(lru.end()));
     lru.emplace_front();
-    lru.front().session.tenant_id = tenant_id;
+    lru.front().session.tenant_id = owner.tenant_id;
+    lru.front().session.owner = owner.user;
     lru.front().session.id = session_id;
     tenant->second.by_id.emplace(session_id, lru.begin());
     ++total_;
@@ -94,15 +106,14 @@ Result<int> MemorySessionStore::Append(const std::string& tenant_id, const std::
   return ++e.session.turn_count;
 }
 
-Result<bool> MemorySessionStore::Remove(const std::string& tenant_id,
-                                        const std::string& session_id) {
+Result<bool> MemorySessionStore::Remove(const Owner& owner, const std::string& session_id) {
   std::lock_guard lock(mu_);
   auto now = clock_.Steady();
-  auto tenant = tenants_.find(tenant_id);
+  auto tenant = tenants_.find(owner.tenant_id);
   if (tenant == tenants_.end()) return false;
   auto found = tenant->second.by_id.find(session_id);
   bool removed = false;
-  if (found != tenant->second.by_id.end()) {
+  if (found != tenant->second.by_id.end() && found->second->session.owner == owner.user) {
     removed = !Expired(*found->second, now);  // an expired session no longer exists
     Erase(tenant, found->second);
   }
@@ -110,15 +121,15 @@ Result<bool> MemorySessionStore::Remove(const std::string& tenant_id,
   return removed;
 }
 
-Result<std::vector<SessionSummary>> MemorySessionStore::List(const std::string& tenant_id) {
+Result<std::vector<SessionSummary>> MemorySessionStore::List(const Owner& owner) {
   std::lock_guard lock(mu_);
   auto now = clock_.Steady();
   std::vector<SessionSummary> out;
-  auto tenant = tenants_.find(tenant_id);
+  auto tenant = tenants_.find(owner.tenant_id);
   if (tenant == tenants_.end()) return out;
   DropExpired(tenant, now);
-  out.reserve(tenant->second.lru.size());
   for (const Entry& e : tenant->second.lru) {
+    if (e.session.owner != owner.user) continue;
     SessionSummary s;
     s.id = e.session.id;
     s.turn_count = e.session.turn_count;

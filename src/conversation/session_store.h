@@ -1,11 +1,14 @@
 // Conversations: each session keeps its last turns (the question, the query IR and SQL that
 // answered it, and a small summary of the result, never the rows), so a follow-up can edit
-// the previous query. Sessions belong to a tenant: a tenant can only ever load its own.
+// the previous query. A session belongs to the user of a tenant who started it (its Owner):
+// only that user can load, continue, list or remove it. A session of another tenant is not
+// found at all; one of another user of the same tenant reads as not found too (Load's error is
+// worded exactly as an unknown session's), and no call through another owner changes it.
 //
 // SessionStore is the seam: MemorySessionStore keeps one process's sessions,
 // RedisSessionStore (redis_session_store.h) shares them between instances. Both are
-// thread-safe. max_sessions is per tenant: past it, that tenant's least recently used session
-// is evicted, never another tenant's.
+// thread-safe. max_sessions is per tenant, whoever owns the sessions: past it, that tenant's
+// least recently used session is evicted, never another tenant's.
 #pragma once
 
 #include <chrono>
@@ -35,8 +38,16 @@ struct Turn {
   std::string database;   // the data source the turn was asked of; a session keeps to one
 };
 
+// Whose sessions a call is about: a user of a tenant. `user` is "" when authentication is off
+// (the loopback demo's one anonymous user).
+struct Owner {
+  std::string tenant_id;
+  std::string user;
+};
+
 struct Session {
   std::string tenant_id;
+  std::string owner;  // the user who started it; set when it is created, never changed
   std::string id;
   int turn_count = 0;         // turns ever answered (numbering continues past the kept window)
   std::deque<Turn> turns;     // the most recent turns, oldest first
@@ -52,18 +63,27 @@ struct SessionSummary {
   int64_t updated_at_ms = 0;  // wall-clock time (Unix ms) of the last turn
 };
 
+// The error for a session the caller cannot have: unknown, expired, or another user's. One
+// wording for all three, so that the answer tells nothing about other users' sessions.
+Error NoSuchSession(const std::string& session_id);
+
 class SessionStore {
  public:
   virtual ~SessionStore() = default;
-  // The session, or nullopt when it does not exist, has expired, or belongs to another tenant.
-  virtual Result<std::optional<Session>> Load(const std::string& tenant_id,
+  // The owner's session, or nullopt when it does not exist, has expired, or belongs to another
+  // tenant; NoSuchSession (kNotFound) when it belongs to another user of the tenant, so that
+  // a caller continuing it stops before it writes anything. Loading another user's session
+  // leaves it as it was (it is not marked used).
+  virtual Result<std::optional<Session>> Load(const Owner& owner,
                                               const std::string& session_id) = 0;
-  // Appends a turn, creating the session when absent; returns the new turn's number (1-based).
-  virtual Result<int> Append(const std::string& tenant_id, const std::string& session_id,
-                             Turn turn) = 0;
-  virtual Result<bool> Remove(const std::string& tenant_id, const std::string& session_id) = 0;
-  // The tenant's live sessions, most recently used first.
-  virtual Result<std::vector<SessionSummary>> List(const std::string& tenant_id) = 0;
+  // Appends a turn, creating the session (owned by `owner`) when absent; returns the new
+  // turn's number (1-based). NoSuchSession, with nothing written, when the session belongs to
+  // another user of the tenant: the check and the write are one atomic step.
+  virtual Result<int> Append(const Owner& owner, const std::string& session_id, Turn turn) = 0;
+  // True when the owner's session was removed; false when there was none of this owner's.
+  virtual Result<bool> Remove(const Owner& owner, const std::string& session_id) = 0;
+  // The owner's live sessions, most recently used first.
+  virtual Result<std::vector<SessionSummary>> List(const Owner& owner) = 0;
   // Live sessions of every tenant.
   virtual size_t ActiveSessions() = 0;
   // Drops expired sessions; returns how many. Stores whose backend expires entries itself
@@ -83,12 +103,10 @@ class MemorySessionStore final : public SessionStore {
  public:
   MemorySessionStore(const Clock& clock, MemoryStoreOptions options);
 
-  Result<std::optional<Session>> Load(const std::string& tenant_id,
-                                      const std::string& session_id) override;
-  Result<int> Append(const std::string& tenant_id, const std::string& session_id,
-                     Turn turn) override;
-  Result<bool> Remove(const std::string& tenant_id, const std::string& session_id) override;
-  Result<std::vector<SessionSummary>> List(const std::string& tenant_id) override;
+  Result<std::optional<Session>> Load(const Owner& owner, const std::string& session_id) override;
+  Result<int> Append(const Owner& owner, const std::string& session_id, Turn turn) override;
+  Result<bool> Remove(const Owner& owner, const std::string& session_id) override;
+  Result<std::vector<SessionSummary>> List(const Owner& owner) override;
   size_t ActiveSessions() override;
   // Called periodically by the server.
   size_t Sweep() override;

@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <limits>
 #include <optional>
-#include <variant>
 
 #include "common/text.h"
+#include "nl2sql/chart.h"
+#include "nl2sql/suggestions.h"
 #include "security/question_screen.h"
 #include "security/sanitize.h"
 #include "sql/explain.h"
@@ -52,7 +52,9 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
                                                   request.database, options_.database_name));
   }
   std::string session_id = request.session_id.empty() ? text::NewUuid() : request.session_id;
-  auto session = sessions_.Load(request.tenant_id, session_id);
+  // Only the asker's own session: another user's is kNotFound here, before anything runs.
+  const conversation::Owner owner{request.tenant_id, request.user};
+  auto session = sessions_.Load(owner, session_id);
   if (!session) return std::unexpected(session.error());
   const conversation::Session* current = *session ? &**session : nullptr;
   if (current && !current->turns.empty() && !current->turns.back().database.empty() &&
@@ -146,6 +148,16 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
     return std::unexpected(Declined(*understood));
   }
   if (!answer) return answer;
+  // Follow-ups the engine is known to answer, offered for a query it can edit: its own answers
+  // and cache hits re-bound from its query. A model's SQL has no structure for the engine to
+  // edit, so LLM answers carry none; nor does any answer when the model answers every question.
+  if (turn.has_query && (options_.mode != Mode::kLlm || llm_ == nullptr)) {
+    SuggestOptions suggest;
+    suggest.confidence_threshold = options_.confidence_threshold;
+    suggest.rows = &answer->rows;
+    suggest.known_values = [](const engine::ColumnEntry& column) { return column.values; };
+    answer->suggestions = SuggestFollowUps(*engine, turn.query, suggest);
+  }
 
   answer->session_id = session_id;
   answer->cache_lookup = cache_lookup;
@@ -162,7 +174,7 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
   turn.sql = answer->sql;
   turn.row_count = answer->row_count;
   turn.database = options_.database_name;
-  auto turn_number = sessions_.Append(request.tenant_id, session_id, std::move(turn));
+  auto turn_number = sessions_.Append(owner, session_id, std::move(turn));
   if (!turn_number) return std::unexpected(turn_number.error());
   answer->turn = *turn_number;
   answer->latency_ms = std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
@@ -197,7 +209,7 @@ Result<Answer> Pipeline::FromEngine(const engine::Understanding& understood) {
   answer.truncated = result->truncated;
   answer.source = "engine";
   answer.confidence = understood.confidence;
-  answer.chart = SuggestChart(query, answer.columns, answer.row_count);
+  answer.chart = ChooseChart(&query, answer.columns, answer.rows, answer.truncated);
   return answer;
 }
 
@@ -241,7 +253,7 @@ Result<Answer> Pipeline::FromCache(const CachedPlan& plan) {
     a.row_count = a.rows.size();
     a.truncated = result->truncated;
     a.confidence = std::numeric_limits<double>::quiet_NaN();
-    a.chart = SuggestChartFromResult(a.columns, a.rows);
+    a.chart = ChooseChart(nullptr, a.columns, a.rows, a.truncated);
     answer = std::move(a);
   }
   if (!answer) return answer;
@@ -272,7 +284,7 @@ Result<Answer> Pipeline::FromLlm(const AskRequest& request, const conversation::
   answer.source = "llm";
   answer.confidence = std::numeric_limits<double>::quiet_NaN();
   answer.correction_rounds = generated->rounds - 1;
-  answer.chart = SuggestChartFromResult(answer.columns, answer.rows);
+  answer.chart = ChooseChart(nullptr, answer.columns, answer.rows, answer.truncated);
   return answer;
 }
 
@@ -300,114 +312,6 @@ HealthReport Pipeline::Health() {
   report.dependencies.push_back(db);
   report.ok = db.ok;
   return report;
-}
-
-ChartSuggestion SuggestChart(const sql::Query& q, const std::vector<std::string>& columns,
-                             size_t row_count) {
-  ChartSuggestion chart;
-  chart.type = "table";
-  if (columns.empty() || row_count == 0) return chart;
-  if (!q.is_aggregated()) return chart;
-  std::vector<std::string> measures;
-  std::string x;
-  bool time_axis = false;
-  for (size_t i = 0; i < q.select.size() && i < columns.size(); ++i) {
-    const auto& e = q.select[i].expr;
-    if (e.is_aggregate()) {
-      measures.push_back(columns[i]);
-    } else if (x.empty() || e.grain != sql::TimeGrain::kNone) {
-      // Prefer a time axis; else the last descriptive column (the name, not the id).
-      if (e.grain != sql::TimeGrain::kNone) {
-        x = columns[i];
-        time_axis = true;
-      } else if (!time_axis) {
-        x = columns[i];
-      }
-    } else if (!time_axis) {
-      x = columns[i];
-    }
-  }
-  if (measures.empty()) return chart;
-  if (q.group_by.empty()) {
-    if (row_count == 1 && measures.size() == 1) chart.type = "number";
-    chart.y = measures;
-    return chart;
-  }
-  chart.x = x;
-  chart.y = measures;
-  if (time_axis)
-    chart.type = "line";
-  else if (row_count <= 6 && measures.size() == 1 && q.limit.value_or(0) == 0)
-    chart.type = "pie";
-  else
-    chart.type = "bar";
-  return chart;
-}
-
-namespace {
-
-// "2024-03-01", "2024-03", "2024-03-01 10:00:00": a calendar value in text.
-bool LooksLikeDate(const std::string& s) {
-  if (s.size() < 7 || s[4] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6}) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
-}
-
-enum class CellKind { kNumber, kDate, kText, kOther };
-
-CellKind KindOf(const db::Value& v) {
-  if (db::IsNumber(v)) {
-    return CellKind::kNumber;
-  }
-  if (const auto* s = std::get_if<std::string>(&v)) {
-    return LooksLikeDate(*s) ? CellKind::kDate : CellKind::kText;
-  }
-  return CellKind::kOther;
-}
-
-// The kind of a column: that of its non-null cells when they agree, else kOther.
-CellKind ColumnKind(const std::vector<db::Row>& rows, size_t column) {
-  std::optional<CellKind> kind;
-  for (const db::Row& row : rows) {
-    if (column >= row.size() || std::holds_alternative<std::monostate>(row[column])) continue;
-    CellKind k = KindOf(row[column]);
-    if (kind && *kind != k) return CellKind::kOther;
-    kind = k;
-  }
-  return kind.value_or(CellKind::kOther);
-}
-
-}  // namespace
-
-ChartSuggestion SuggestChartFromResult(const std::vector<std::string>& columns,
-                                       const std::vector<db::Row>& rows) {
-  ChartSuggestion chart;
-  chart.type = "table";
-  if (columns.empty() || rows.empty()) return chart;
-  std::vector<CellKind> kinds;
-  for (size_t i = 0; i < columns.size(); ++i) kinds.push_back(ColumnKind(rows, i));
-  if (rows.size() == 1 && columns.size() == 1 && kinds[0] == CellKind::kNumber) {
-    chart.type = "number";
-    chart.y = {columns[0]};
-    return chart;
-  }
-  // One label (or date) column first, then numeric measures only.
-  if (columns.size() < 2 || kinds[0] == CellKind::kNumber || kinds[0] == CellKind::kOther) {
-    return chart;
-  }
-  for (size_t i = 1; i < columns.size(); ++i) {
-    if (kinds[i] != CellKind::kNumber) {
-      ChartSuggestion table;
-      table.type = "table";
-      return table;
-    }
-    chart.y.push_back(columns[i]);
-  }
-  chart.x = columns[0];
-  chart.type = kinds[0] == CellKind::kDate ? "line" : "bar";
-  return chart;
 }
 
 }  // namespace helios::nl2sql

@@ -1,7 +1,7 @@
 // The question pipeline: the QueryService that the server and the CLI call. One question's
 // path: screen it for smuggled SQL, load the session, understand the question (a follow-up
 // edits the previous turn's query), render it with bound parameters, run it read-only with a
-// time limit and a row cap, explain it, suggest a chart, remember the turn.
+// time limit and a row cap, explain it, choose its chart (chart.h), remember the turn.
 // Thread-safety: Ask() and Health() are safe to call concurrently.
 #pragma once
 
@@ -61,12 +61,10 @@ class Pipeline final : public QueryService {
 
   Result<Answer> Ask(const AskRequest& request) override;
   HealthReport Health() override;
-  Result<SessionView> GetSession(const std::string& tenant_id,
-                                 const std::string& session_id) override;
-  Result<std::vector<SessionListItem>> ListSessions(const std::string& tenant_id) override;
-  Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) override;
-  Result<void> MarkCorrect(const std::string& tenant_id, const std::string& session_id,
-                           int turn) override;
+  Result<SessionView> GetSession(const Caller& caller, const std::string& session_id) override;
+  Result<std::vector<SessionListItem>> ListSessions(const Caller& caller) override;
+  Result<void> EndSession(const Caller& caller, const std::string& session_id) override;
+  Result<void> MarkCorrect(const Caller& caller, const std::string& session_id, int turn) override;
 
   // Swaps in an engine built on a newly read schema; questions already running finish with
   // the old one.
@@ -92,15 +90,5 @@ class Pipeline final : public QueryService {
   Result<Answer> FromCache(const CachedPlan& plan);
   Result<Answer> FromLlm(const AskRequest& request, const conversation::Session* session);
 };
-
-// A chart that fits the query's shape and its result: a single number, a line over time,
-// bars over categories, or a table.
-// For SQL without a query structure (a model's): from the result's shape alone — one number,
-// a line over dates, bars over labels with numeric measures, or a table.
-ChartSuggestion SuggestChartFromResult(const std::vector<std::string>& columns,
-                                       const std::vector<db::Row>& rows);
-
-ChartSuggestion SuggestChart(const sql::Query& query, const std::vector<std::string>& columns,
-                             size_t row_count);
 
 }  // namespace helios::nl2sql

@@ -1,4 +1,6 @@
-// The session routes of the QueryService: reading and ending a conversation.
+// The session routes of the QueryService: reading, listing and ending a user's conversations.
+// The store answers for the owner only (another user's session is NoSuchSession there too), so
+// every route below reads the same for a session that does not exist and for another user's.
 #include <fmt/format.h>
 
 #include "nl2sql/pipeline.h"
@@ -6,15 +8,17 @@
 namespace helios::nl2sql {
 
 namespace {
-Error NoSuchSession(const std::string& session_id) {
-  return Error(ErrorCode::kNotFound,
-               fmt::format("There is no session '{}' (it may have expired).", session_id));
+
+using conversation::NoSuchSession;
+
+conversation::Owner OwnerOf(const Caller& caller) {
+  return conversation::Owner{caller.tenant_id, caller.user};
 }
+
 }  // namespace
 
-Result<SessionView> Pipeline::GetSession(const std::string& tenant_id,
-                                         const std::string& session_id) {
-  auto session = sessions_.Load(tenant_id, session_id);
+Result<SessionView> Pipeline::GetSession(const Caller& caller, const std::string& session_id) {
+  auto session = sessions_.Load(OwnerOf(caller), session_id);
   if (!session) return std::unexpected(session.error());
   if (!*session) return std::unexpected(NoSuchSession(session_id));
   SessionView view;
@@ -27,13 +31,12 @@ Result<SessionView> Pipeline::GetSession(const std::string& tenant_id,
   return view;
 }
 
-Result<void> Pipeline::MarkCorrect(const std::string& tenant_id, const std::string& session_id,
-                                   int turn) {
+Result<void> Pipeline::MarkCorrect(const Caller& caller, const std::string& session_id, int turn) {
   if (options_.examples == nullptr) {
     return Fail(ErrorCode::kNotFound,
                 "This server keeps no examples, so feedback is not recorded.");
   }
-  auto session = sessions_.Load(tenant_id, session_id);
+  auto session = sessions_.Load(OwnerOf(caller), session_id);
   if (!session) return std::unexpected(session.error());
   if (!*session) return std::unexpected(NoSuchSession(session_id));
   const int first = (*session)->turn_count - static_cast<int>((*session)->turns.size()) + 1;
@@ -47,7 +50,7 @@ Result<void> Pipeline::MarkCorrect(const std::string& tenant_id, const std::stri
   example.question = t.question;
   example.sql = t.sql;
   example.database = options_.database_name;
-  example.tenant = tenant_id;
+  example.tenant = caller.tenant_id;
   example.source = std::string(examples::kSourceUser);
   auto added = options_.examples->Add(std::move(example));
   if (!added) return std::unexpected(added.error());
@@ -59,8 +62,8 @@ Result<void> Pipeline::MarkCorrect(const std::string& tenant_id, const std::stri
   return {};
 }
 
-Result<std::vector<SessionListItem>> Pipeline::ListSessions(const std::string& tenant_id) {
-  auto listed = sessions_.List(tenant_id);
+Result<std::vector<SessionListItem>> Pipeline::ListSessions(const Caller& caller) {
+  auto listed = sessions_.List(OwnerOf(caller));
   if (!listed) return std::unexpected(listed.error());
   std::vector<SessionListItem> items;
   items.reserve(listed->size());
@@ -71,8 +74,8 @@ Result<std::vector<SessionListItem>> Pipeline::ListSessions(const std::string& t
   return items;
 }
 
-Result<void> Pipeline::EndSession(const std::string& tenant_id, const std::string& session_id) {
-  auto removed = sessions_.Remove(tenant_id, session_id);
+Result<void> Pipeline::EndSession(const Caller& caller, const std::string& session_id) {
+  auto removed = sessions_.Remove(OwnerOf(caller), session_id);
   if (!removed) return std::unexpected(removed.error());
   if (!*removed) return std::unexpected(NoSuchSession(session_id));
   return {};

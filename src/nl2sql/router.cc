@@ -18,10 +18,9 @@ Result<Pipeline*> SourceRouter::Named(const std::string& database) const {
                                                 database, text::Join(names, ", ")));
 }
 
-Result<Pipeline*> SourceRouter::OfSession(const std::string& tenant_id,
-                                          const std::string& session_id) {
+Result<Pipeline*> SourceRouter::OfSession(const Caller& caller, const std::string& session_id) {
   if (session_id.empty()) return pipelines_.front();
-  auto session = sessions_.Load(tenant_id, session_id);
+  auto session = sessions_.Load(conversation::Owner{caller.tenant_id, caller.user}, session_id);
   if (!session) return std::unexpected(session.error());
   if (!*session || (*session)->turns.empty() || (*session)->turns.back().database.empty())
     return pipelines_.front();
@@ -29,8 +28,9 @@ Result<Pipeline*> SourceRouter::OfSession(const std::string& tenant_id,
 }
 
 Result<Answer> SourceRouter::Ask(const AskRequest& request) {
-  auto pipeline = request.database.empty() ? OfSession(request.tenant_id, request.session_id)
-                                           : Named(request.database);
+  auto pipeline = request.database.empty()
+                      ? OfSession(Caller{request.tenant_id, request.user}, request.session_id)
+                      : Named(request.database);
   if (!pipeline) return std::unexpected(pipeline.error());
   return (*pipeline)->Ask(request);
 }
@@ -50,24 +50,23 @@ HealthReport SourceRouter::Health() {
   return report;
 }
 
-Result<SessionView> SourceRouter::GetSession(const std::string& tenant_id,
-                                             const std::string& session_id) {
-  return pipelines_.front()->GetSession(tenant_id, session_id);
+Result<SessionView> SourceRouter::GetSession(const Caller& caller, const std::string& session_id) {
+  return pipelines_.front()->GetSession(caller, session_id);
 }
 
-Result<std::vector<SessionListItem>> SourceRouter::ListSessions(const std::string& tenant_id) {
-  return pipelines_.front()->ListSessions(tenant_id);
+Result<std::vector<SessionListItem>> SourceRouter::ListSessions(const Caller& caller) {
+  return pipelines_.front()->ListSessions(caller);
 }
 
-Result<void> SourceRouter::EndSession(const std::string& tenant_id, const std::string& session_id) {
-  return pipelines_.front()->EndSession(tenant_id, session_id);
+Result<void> SourceRouter::EndSession(const Caller& caller, const std::string& session_id) {
+  return pipelines_.front()->EndSession(caller, session_id);
 }
 
-Result<void> SourceRouter::MarkCorrect(const std::string& tenant_id, const std::string& session_id,
+Result<void> SourceRouter::MarkCorrect(const Caller& caller, const std::string& session_id,
                                        int turn) {
-  auto pipeline = OfSession(tenant_id, session_id);
+  auto pipeline = OfSession(caller, session_id);
   if (!pipeline) return std::unexpected(pipeline.error());
-  return (*pipeline)->MarkCorrect(tenant_id, session_id, turn);
+  return (*pipeline)->MarkCorrect(caller, session_id, turn);
 }
 
 }  // namespace helios::nl2sql

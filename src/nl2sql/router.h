@@ -21,18 +21,17 @@ class SourceRouter final : public QueryService {
   Result<Answer> Ask(const AskRequest& request) override;
   // Every source's health; ok only when every source answers.
   HealthReport Health() override;
-  Result<SessionView> GetSession(const std::string& tenant_id,
-                                 const std::string& session_id) override;
-  Result<std::vector<SessionListItem>> ListSessions(const std::string& tenant_id) override;
-  Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) override;
-  Result<void> MarkCorrect(const std::string& tenant_id, const std::string& session_id,
-                           int turn) override;
+  Result<SessionView> GetSession(const Caller& caller, const std::string& session_id) override;
+  Result<std::vector<SessionListItem>> ListSessions(const Caller& caller) override;
+  Result<void> EndSession(const Caller& caller, const std::string& session_id) override;
+  Result<void> MarkCorrect(const Caller& caller, const std::string& session_id, int turn) override;
 
  private:
   // The pipeline named `database`; kNotFound listing the names when there is none.
   Result<Pipeline*> Named(const std::string& database) const;
   // The pipeline of the session's latest turn; the default for a new or unknown session.
-  Result<Pipeline*> OfSession(const std::string& tenant_id, const std::string& session_id);
+  // kNotFound for another user's session, as the pipeline would answer.
+  Result<Pipeline*> OfSession(const Caller& caller, const std::string& session_id);
 
   std::vector<Pipeline*> pipelines_;
   conversation::SessionStore& sessions_;

@@ -14,8 +14,16 @@
 
 namespace helios::nl2sql {
 
+// Who is calling: the tenant, and the user of that tenant ("" when authentication is off: the
+// loopback demo has one anonymous user). A session belongs to the user who started it.
+struct Caller {
+  std::string tenant_id = "default";
+  std::string user;
+};
+
 struct AskRequest {
   std::string tenant_id = "default";
+  std::string user;        // who asks (see Caller); a session is continued only by its owner
   std::string session_id;  // empty: start a new session
   std::string question;
   std::string database;  // empty: the default data source
@@ -89,7 +97,7 @@ struct SessionView {
   std::vector<TurnView> turns;
 };
 
-// A session as the list of a tenant's sessions shows it.
+// A session as the list of a user's sessions shows it.
 struct SessionListItem {
   std::string session_id;
   int turn_count = 0;
@@ -99,23 +107,24 @@ struct SessionListItem {
 };
 
 // Thread-safety: implementations are called concurrently from the server's worker threads.
-// Every call names the caller's tenant; a session of another tenant is kNotFound, exactly as
-// if it did not exist.
+// Every call names the caller (tenant and user). A session of another tenant, or of another
+// user of the same tenant, is kNotFound with the same message as a session that does not
+// exist, and the call leaves it as it was. Ask with another user's session_id is kNotFound
+// too; with an unknown one it starts a session of that id.
 class QueryService {
  public:
   virtual ~QueryService() = default;
   virtual Result<Answer> Ask(const AskRequest& request) = 0;
   virtual HealthReport Health() = 0;
-  virtual Result<SessionView> GetSession(const std::string& tenant_id,
-                                         const std::string& session_id) = 0;
-  // The tenant's live sessions, most recently used first.
-  virtual Result<std::vector<SessionListItem>> ListSessions(const std::string& tenant_id) = 0;
-  // Forgets the session; kNotFound when there is none (for this tenant).
-  virtual Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) = 0;
-  // The user says turn `turn` of the session was answered correctly: its question and SQL
+  virtual Result<SessionView> GetSession(const Caller& caller, const std::string& session_id) = 0;
+  // The caller's own live sessions, most recently used first.
+  virtual Result<std::vector<SessionListItem>> ListSessions(const Caller& caller) = 0;
+  // Forgets the session; kNotFound when the caller has none of that id.
+  virtual Result<void> EndSession(const Caller& caller, const std::string& session_id) = 0;
+  // The user says turn `turn` of their session was answered correctly: its question and SQL
   // become an example for the language model's prompts (this tenant's only). kNotFound for an
-  // unknown session or a turn no longer kept.
-  virtual Result<void> MarkCorrect(const std::string& tenant_id, const std::string& session_id,
+  // unknown session (or another user's) or a turn no longer kept.
+  virtual Result<void> MarkCorrect(const Caller& caller, const std::string& session_id,
                                    int turn) = 0;
 };
 

@@ -26,6 +26,7 @@
 #include "server/http_status.h"
 #include "server/listener.h"
 #include "server/query_request.h"
+#include "server/static_assets.h"
 
 namespace helios::server {
 namespace {
@@ -64,12 +65,27 @@ struct Body {
 
 // What a route answers; Serve() turns it into the HTTP response and the log line.
 struct Reply {
+  Reply() = default;
+  Reply(int status_code, std::string json, std::string error, std::string allow_header, bool close,
+        Headers extra)
+      : status(status_code),
+        body(std::move(json)),
+        error_code(std::move(error)),
+        allow(std::move(allow_header)),
+        close_connection(close),
+        headers(std::move(extra)) {}
+
   int status = 200;
   std::string body;
   std::string error_code;  // empty on success
   std::string allow;       // Allow header of a 405
   bool close_connection = false;
   Headers headers;  // extra response headers
+  // A web file instead of JSON: its type, caching, and the bytes to send (owned by the
+  // server's StaticAssets, which outlive every request).
+  std::string content_type;
+  std::string cache_control;
+  const std::string* file_body = nullptr;
 };
 
 // Messages from dependencies (the database, a provider) may carry paths or credentials; they
@@ -344,6 +360,11 @@ class HttpServer::Impl {
         {"/api/v1/sessions",
          "/api/v1/sessions",
          {{"GET", Access::kAuthenticated, bind(&Impl::ListSessions)}}},
+        {"/", "/", {{"GET", Access::kPublic, bind(&Impl::WebFile)}}},
+        {"/index.html", "/", {{"GET", Access::kPublic, bind(&Impl::WebFile)}}},
+        {"/assets/([A-Za-z0-9._-]+)",
+         "/assets/{name}",
+         {{"GET", Access::kPublic, bind(&Impl::WebFile)}}},
         {"/api/v1/sessions/([^/]+)",
          "/api/v1/sessions/{id}",
          {{"GET", Access::kAuthenticated, bind(&Impl::GetSession)},
@@ -553,13 +574,24 @@ class HttpServer::Impl {
   void Finish(const httplib::Request& req, httplib::Response& res, const Reply& reply, Context& ctx,
               std::chrono::steady_clock::time_point start) {
     res.status = reply.status;
-    if (reply.status == 204) {
+    if (reply.status == 204 || reply.status == 304) {
       res.body.clear();
+    } else if (reply.file_body != nullptr) {
+      // A provider rather than set_content: the bytes are sent from the loaded file without a
+      // copy, and httplib does not compress them again (they are compressed already).
+      const std::string* bytes = reply.file_body;
+      res.set_content_provider(bytes->size(), reply.content_type,
+                               [bytes](size_t offset, size_t length, httplib::DataSink& sink) {
+                                 sink.write(bytes->data() + offset,
+                                            std::min(length, bytes->size() - offset));
+                                 return true;
+                               });
     } else {
-      res.set_content(reply.body, "application/json");
+      res.set_content(reply.body,
+                      reply.content_type.empty() ? "application/json" : reply.content_type);
     }
     res.set_header("X-Request-Id", ctx.log.request_id);
-    res.set_header("Cache-Control", "no-store");
+    res.set_header("Cache-Control", reply.cache_control.empty() ? "no-store" : reply.cache_control);
     res.set_header("X-Content-Type-Options", "nosniff");
     if (!reply.allow.empty()) res.set_header("Allow", reply.allow);
     if (reply.close_connection) res.set_header("Connection", "close");
@@ -742,6 +774,8 @@ class HttpServer::Impl {
 
     nl2sql::AskRequest ask;
     ask.tenant_id = ctx.tenant;
+    // The session's owner: the signed-in user; none when authentication is off.
+    if (ctx.principal) ask.user = ctx.principal->user;
     ask.session_id = std::move(request->session_id);
     ask.question = std::move(request->query);
     ask.database = std::move(request->database);
@@ -813,13 +847,28 @@ class HttpServer::Impl {
     }
     const std::string id = session->get<std::string>();
     ctx.log.session_id = id;
+    const nl2sql::Caller caller{ctx.tenant, ctx.principal ? ctx.principal->user : std::string()};
     if (!correct->get<bool>()) {
-      // Only correct answers teach; a wrong one is worth a log line for whoever curates.
-      logger_.Info("answer marked wrong",
-                   {{"tenant_id", ctx.tenant}, {"session_id", id}, {"turn", turn->get<int64_t>()}});
+      // Only correct answers teach; a wrong one is worth a log line for whoever curates, with
+      // the question and the SQL. Only the session's owner may mark it, as for a correct one.
+      auto kept = service_.GetSession(caller, id);
+      if (!kept) return FromError(kept.error());
+      const int number = static_cast<int>(turn->get<int64_t>());
+      auto it = std::find_if(kept->turns.begin(), kept->turns.end(),
+                             [number](const nl2sql::TurnView& t) { return t.turn == number; });
+      if (it == kept->turns.end()) {
+        return FromError(
+            Error(ErrorCode::kNotFound,
+                  fmt::format("turn {} of this session is not kept (any more)", number)));
+      }
+      logger_.Info("answer marked wrong", {{"tenant_id", ctx.tenant},
+                                           {"session_id", id},
+                                           {"turn", number},
+                                           {"question", it->question},
+                                           {"sql", it->sql}});
       return Reply{204, "", {}, {}, false, {}};
     }
-    auto marked = service_.MarkCorrect(ctx.tenant, id, static_cast<int>(turn->get<int64_t>()));
+    auto marked = service_.MarkCorrect(caller, id, static_cast<int>(turn->get<int64_t>()));
     if (!marked) return FromError(marked.error());
     return Reply{204, "", {}, {}, false, {}};
   }
@@ -880,6 +929,73 @@ class HttpServer::Impl {
     return Reply{200, std::move(*refreshed), {}, {}, false, {}};
   }
 
+  // GET /, /index.html and /assets/{name}: the web chat's files, as loaded at start-up.
+  Reply WebFile(const httplib::Request& req, const Body&, Context&) {
+    if (!options_.web_assets) {
+      return FromError(Error(ErrorCode::kNotFound,
+                             "the web chat is not served here ([server] web_chat is off, or its "
+                             "files are not installed); the API is at /api/v1/"));
+    }
+    const StaticFile* file = options_.web_assets->Find(req.path);
+    if (file == nullptr) return FromError(Error(ErrorCode::kNotFound, "no such file"));
+    Reply reply;
+    reply.headers.emplace_back("ETag", file->etag());
+    reply.headers.emplace_back("Vary", "Accept-Encoding");
+    reply.cache_control = file->immutable() ? "public, max-age=31536000, immutable" : "no-cache";
+    if (req.path == "/" || req.path == "/index.html") {
+      // The page runs only its own scripts: no inline script, no eval (charts are drawn by
+      // Vega's interpreter), nothing fetched from another origin, not framed by anyone.
+      reply.headers.emplace_back(
+          "Content-Security-Policy",
+          "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src "
+          "'self' data: blob:; font-src 'self'; connect-src 'self'; base-uri 'none'; "
+          "form-action 'self'; frame-ancestors 'none'");
+      reply.headers.emplace_back("X-Frame-Options", "DENY");
+      reply.headers.emplace_back("Referrer-Policy", "no-referrer");
+      reply.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+    }
+    if (EtagMatches(req.get_header_value("If-None-Match"), file->etag())) {
+      reply.status = 304;
+      return reply;
+    }
+    reply.content_type = file->content_type();
+    reply.file_body = &file->body();
+    const std::string accepted = req.get_header_value("Accept-Encoding");
+    if (const std::string* br =
+            AcceptsEncoding(accepted, "br") ? file->Encoded(Encoding::kBrotli) : nullptr) {
+      reply.file_body = br;
+      reply.headers.emplace_back("Content-Encoding", "br");
+    } else if (const std::string* gz =
+                   AcceptsEncoding(accepted, "gzip") ? file->Encoded(Encoding::kGzip) : nullptr) {
+      reply.file_body = gz;
+      reply.headers.emplace_back("Content-Encoding", "gzip");
+    }
+    return reply;
+  }
+
+  // If-None-Match: "*" or a list of ETags (weak ones compared by their opaque part).
+  static bool EtagMatches(std::string_view header, std::string_view etag) {
+    for (const std::string& part : text::Split(header, ',')) {
+      std::string item = text::Trim(part);
+      if (item.starts_with("W/")) item.erase(0, 2);
+      if (item == "*" || item == etag) return true;
+    }
+    return false;
+  }
+
+  // Accept-Encoding lists the coding without ";q=0".
+  static bool AcceptsEncoding(std::string_view header, std::string_view coding) {
+    for (const std::string& item : text::Split(header, ',')) {
+      const size_t semicolon = item.find(';');
+      if (!text::EqualsIgnoreCase(text::Trim(item.substr(0, semicolon)), coding)) continue;
+      if (semicolon == std::string::npos) return true;
+      std::string params = text::ToLower(item.substr(semicolon + 1));
+      params.erase(std::remove(params.begin(), params.end(), ' '), params.end());
+      return !(params.starts_with("q=0") && params.find_first_not_of("0.", 2) == std::string::npos);
+    }
+    return false;
+  }
+
   static Result<std::string> SessionIdOf(const httplib::Request& req) {
     std::string id = req.matches.size() > 1 ? std::string(req.matches[1]) : std::string();
     if (!IsValidId(id)) {
@@ -894,13 +1010,16 @@ class HttpServer::Impl {
     auto id = SessionIdOf(req);
     if (!id) return FromError(id.error());
     ctx.log.session_id = *id;
-    auto session = service_.GetSession(ctx.tenant, *id);
+    const nl2sql::Caller caller{ctx.tenant, ctx.principal ? ctx.principal->user : std::string()};
+    auto session = service_.GetSession(caller, *id);
     if (!session) return FromError(session.error());
     return Reply{200, SessionToJson(*session), {}, {}, false, {}};
   }
 
   Reply ListSessions(const httplib::Request&, const Body&, Context& ctx) {
-    auto sessions = service_.ListSessions(ctx.tenant);
+    // The caller's own sessions only (all of the anonymous user's when authentication is off).
+    const nl2sql::Caller caller{ctx.tenant, ctx.principal ? ctx.principal->user : std::string()};
+    auto sessions = service_.ListSessions(caller);
     if (!sessions) return FromError(sessions.error());
     return Reply{200, SessionListToJson(*sessions), {}, {}, false, {}};
   }
@@ -909,7 +1028,8 @@ class HttpServer::Impl {
     auto id = SessionIdOf(req);
     if (!id) return FromError(id.error());
     ctx.log.session_id = *id;
-    auto ended = service_.EndSession(ctx.tenant, *id);
+    const nl2sql::Caller caller{ctx.tenant, ctx.principal ? ctx.principal->user : std::string()};
+    auto ended = service_.EndSession(caller, *id);
     if (!ended) return FromError(ended.error());
     return Reply{204, "", {}, {}, false, {}};
   }

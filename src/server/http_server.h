@@ -11,13 +11,15 @@
 //                                   example for the language model's prompts
 //   GET    /api/v1/admin/circuit-breaker          the LLM breaker's state (role admin)
 //   POST   /api/v1/admin/circuit-breaker/reset    closes it at once (role admin)
+//   GET    /                        the web chat (index.html), when its files are loaded
+//   GET    /assets/{name}           its scripts and styles
 //   anything else                   404, or 405 with an Allow header for a known path
 // With an Authenticator every /api/v1/* route but login needs "Authorization: Bearer <JWT>"
 // (401 otherwise) and the caller's tenant scopes everything it touches; asking questions needs
 // the "analyst" role (403 otherwise). Without one (a loopback demo) every caller is the tenant
 // "default". Questions are rate-limited per tenant (429 with Retry-After and X-RateLimit-*).
 // Cross-origin callers from the allowed origins get CORS headers; preflights are answered.
-// Every response is JSON (Content-Type: application/json) and carries X-Request-Id: the
+// Every API response is JSON (Content-Type: application/json) and carries X-Request-Id: the
 // caller's own when it is a sane id, else a new UUID. No exception escapes a handler: one that
 // reaches the boundary becomes a 500 with a generic message. Error messages pass through
 // security::SanitizeErrorMessage, so no path or secret reaches a client.
@@ -55,6 +57,8 @@ class CircuitBreaker;
 }
 
 namespace helios::server {
+
+class StaticAssets;
 
 // Per-tenant question limits: a default bucket and overrides by tenant.
 struct RateLimits {
@@ -96,6 +100,8 @@ struct ServerOptions {
   // How long an idle keep-alive connection is held open. Run() returns at most this long after
   // Stop() when a client keeps an idle connection open.
   std::chrono::seconds keep_alive_timeout{5};
+  // The web chat's files (static_assets.h), served at `/` and `/assets/`; null: not served.
+  std::shared_ptr<const StaticAssets> web_assets;
 };
 
 class HttpServer {

@@ -95,7 +95,7 @@ TEST(ExampleFileTest, MentionsEveryKey) {
   const std::map<std::string, std::vector<std::string>> tables = {
       {"server",
        {"host", "port", "workers", "max_result_rows", "max_request_body_bytes",
-        "request_timeout_secs"}},
+        "request_timeout_secs", "web_chat"}},
       {"llm",
        {"provider", "model", "api_key_env", "timeout_secs", "max_retries", "max_tokens",
         "temperature"}},
@@ -161,6 +161,8 @@ TEST(DefaultsTest, BuiltInValues) {
   EXPECT_EQ(c.server.max_request_body_bytes, 1048576);
   EXPECT_EQ(c.server.request_timeout, 30s);
   EXPECT_TRUE(c.server.cors_allowed_origins.empty());
+  EXPECT_TRUE(c.server.web_chat);
+  EXPECT_EQ(c.server.web_root, "");
   EXPECT_EQ(c.llm.provider, LlmProvider::kNone);
   EXPECT_EQ(c.llm.model, "gpt-4");
   EXPECT_EQ(c.llm.api_key_env, "OPENAI_API_KEY");
@@ -226,8 +228,12 @@ TEST(SectionsTest, Server) {
       "workers = 7\n"
       "max_result_rows = 25\n"
       "max_request_body_bytes = 2048\n"
-      "request_timeout_secs = 9\n");
+      "request_timeout_secs = 9\n"
+      "web_chat = false\n"
+      "web_root = \"/srv/web\"\n");
   ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_FALSE(c->server.web_chat);
+  EXPECT_EQ(c->server.web_root, "/srv/web");
   EXPECT_EQ(c->server.host, "0.0.0.0");
   EXPECT_EQ(c->server.port, 0);
   EXPECT_EQ(c->server.workers, 7);

@@ -100,6 +100,9 @@ void ExpectSameTurn(const Turn& got, const Turn& want) {
   EXPECT_EQ(got.database, want.database);
 }
 
+// The anonymous user of a tenant (as when authentication is off).
+Owner Anon(std::string tenant) { return Owner{std::move(tenant), ""}; }
+
 class RedisSessionStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -121,24 +124,31 @@ class RedisSessionStoreTest : public ::testing::Test {
     return reply ? *reply : redis::Reply{};
   }
 
-  static std::optional<Session> LoadOk(SessionStore& store, const std::string& tenant,
+  static std::optional<Session> LoadOk(SessionStore& store, const Owner& owner,
                                        const std::string& id) {
-    auto loaded = store.Load(tenant, id);
+    auto loaded = store.Load(owner, id);
     EXPECT_TRUE(loaded.has_value()) << loaded.error().message;
     return loaded ? *loaded : std::nullopt;
   }
-  static int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
-                      Turn turn) {
-    auto n = store.Append(tenant, id, std::move(turn));
+  static std::optional<Session> LoadOk(SessionStore& store, const std::string& tenant,
+                                       const std::string& id) {
+    return LoadOk(store, Anon(tenant), id);
+  }
+  static int AppendOk(SessionStore& store, const Owner& owner, const std::string& id, Turn turn) {
+    auto n = store.Append(owner, id, std::move(turn));
     EXPECT_TRUE(n.has_value()) << n.error().message;
     return n ? *n : -1;
+  }
+  static int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
+                      Turn turn) {
+    return AppendOk(store, Anon(tenant), id, std::move(turn));
   }
   static int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
                       const std::string& question) {
     return AppendOk(store, tenant, id, LlmTurn(question));
   }
   static std::vector<std::string> ListedIds(SessionStore& store, const std::string& tenant) {
-    auto list = store.List(tenant);
+    auto list = store.List(Anon(tenant));
     EXPECT_TRUE(list.has_value()) << list.error().message;
     std::vector<std::string> ids;
     if (!list) return ids;
@@ -215,6 +225,58 @@ TEST_F(RedisSessionStoreTest, KeysOfDifferentTenantsAndIdsNeverCollide) {
   ASSERT_EQ(a->turns.size(), 1u);
   EXPECT_EQ(a->turns[0].question, "y");
   EXPECT_NE(store.SessionKeys("ab", "c")[0], store.SessionKeys("a", "b:c")[0]);
+}
+
+// The owner is a field of the session's HASH, written by the append that creates the session.
+TEST_F(RedisSessionStoreTest, TheOwnerIsKeptInTheSessionsHash) {
+  RedisSessionStore store(*raw_, clock_, {});
+  const Owner alice{"acme", "alice"};
+  AppendOk(store, alice, "s", LlmTurn("q1"));
+  const auto keys = store.SessionKeys("acme", "s");
+  EXPECT_EQ(Raw({"HGET", keys[1], "owner"}).str, "alice");
+  AppendOk(store, alice, "s", LlmTurn("q2"));
+  EXPECT_EQ(Raw({"HGET", keys[1], "owner"}).str, "alice");
+
+  // Another user's load and append touch nothing: no turn, no new time of last use.
+  const std::string used_at = Raw({"ZSCORE", keys[2], "s"}).str;
+  clock_.Advance(5s);
+  const Owner carol{"acme", "carol"};
+  EXPECT_EQ(store.Load(carol, "s").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store.Append(carol, "s", LlmTurn("mine now")).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(Raw({"ZSCORE", keys[2], "s"}).str, used_at);
+  EXPECT_EQ(Raw({"LLEN", keys[0]}).integer, 2);
+  EXPECT_EQ(Raw({"HGET", keys[1], "turn_count"}).str, "2");
+  EXPECT_EQ(Raw({"HGET", keys[1], "owner"}).str, "alice");
+  EXPECT_EQ(Raw({"HGET", keys[1], "last_question"}).str, "q2");
+}
+
+// A session written before owners were recorded has no owner field: it is the anonymous
+// user's (a server without authentication), and named users find nothing.
+TEST_F(RedisSessionStoreTest, ASessionWithoutAnOwnerFieldBelongsToTheAnonymousUser) {
+  RedisSessionStore store(*raw_, clock_, {});
+  AppendOk(store, "acme", "old", "q1");
+  const auto keys = store.SessionKeys("acme", "old");
+  ASSERT_EQ(Raw({"HDEL", keys[1], "owner"}).integer, 1);
+
+  auto anonymous = LoadOk(store, "acme", "old");
+  ASSERT_TRUE(anonymous.has_value());
+  EXPECT_EQ(anonymous->owner, "");
+  EXPECT_EQ(ListedIds(store, "acme"), std::vector<std::string>{"old"});
+  const Owner alice{"acme", "alice"};
+  EXPECT_EQ(store.Load(alice, "old").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store.Append(alice, "old", LlmTurn("q")).error().code, ErrorCode::kNotFound);
+  auto list = store.List(alice);
+  ASSERT_TRUE(list.has_value());
+  EXPECT_TRUE(list->empty());
+  auto removed = store.Remove(alice, "old");
+  ASSERT_TRUE(removed.has_value());
+  EXPECT_FALSE(*removed);
+
+  EXPECT_EQ(AppendOk(store, "acme", "old", "q2"), 2);
+  EXPECT_EQ(Raw({"HEXISTS", keys[1], "owner"}).integer, 0);  // an owner is never added later
+  auto removed_by_owner = store.Remove(Anon("acme"), "old");
+  ASSERT_TRUE(removed_by_owner.has_value());
+  EXPECT_TRUE(*removed_by_owner);
 }
 
 TEST_F(RedisSessionStoreTest, EvictsTheTenantsLeastRecentlyUsedAcrossInstances) {
@@ -299,9 +361,9 @@ TEST_F(RedisSessionStoreTest, ConcurrentAppendsFromTwoInstancesGetEveryNumberOnc
     threads.emplace_back([&, t] {
       RedisSessionStore& store = t % 2 == 0 ? one : two;
       for (int i = 0; i < kPerThread; ++i) {
-        auto n = store.Append("acme", "shared", EngineTurn(i));
+        auto n = store.Append(Anon("acme"), "shared", EngineTurn(i));
         numbers[t].push_back(n ? *n : -1);
-        (void)store.Load("acme", "shared");
+        (void)store.Load(Anon("acme"), "shared");
       }
     });
   }
@@ -325,7 +387,7 @@ TEST_F(RedisSessionStoreTest, UnreadableStoredTurnIsAnInternalError) {
   RedisSessionStore store(*raw_, clock_, {});
   AppendOk(store, "acme", "s", "q");
   Raw({"RPUSH", store.SessionKeys("acme", "s")[0], "{\"question\": 5}"});
-  auto loaded = store.Load("acme", "s");
+  auto loaded = store.Load(Anon("acme"), "s");
   ASSERT_FALSE(loaded.has_value());
   EXPECT_EQ(loaded.error().code, ErrorCode::kInternal);
   EXPECT_NE(loaded.error().message.find("unreadable"), std::string::npos) << loaded.error().message;
@@ -341,17 +403,17 @@ TEST_F(RedisSessionStoreTest, RedisDownIsUnavailable) {
   EXPECT_EQ(store.ActiveSessions(), 1u);
   ASSERT_TRUE(redis_.Stop());
 
-  auto appended = store.Append("acme", "s", LlmTurn("q2"));
+  auto appended = store.Append(Anon("acme"), "s", LlmTurn("q2"));
   ASSERT_FALSE(appended.has_value());
   EXPECT_EQ(appended.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(appended.error().message.find("Redis"), std::string::npos) << appended.error().message;
-  auto loaded = store.Load("acme", "s");
+  auto loaded = store.Load(Anon("acme"), "s");
   ASSERT_FALSE(loaded.has_value());
   EXPECT_EQ(loaded.error().code, ErrorCode::kUnavailable);
-  auto listed = store.List("acme");
+  auto listed = store.List(Anon("acme"));
   ASSERT_FALSE(listed.has_value());
   EXPECT_EQ(listed.error().code, ErrorCode::kUnavailable);
-  auto removed = store.Remove("acme", "s");
+  auto removed = store.Remove(Anon("acme"), "s");
   ASSERT_FALSE(removed.has_value());
   EXPECT_EQ(removed.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(store.ActiveSessions(), 1u);  // the last count read
@@ -402,7 +464,7 @@ TEST_F(RedisSessionStoreTest, FailoverAnswersFromMemoryWhileRedisIsDown) {
   EXPECT_EQ(ListedIds(store, "acme"), std::vector<std::string>{"s"});
   EXPECT_EQ(AppendOk(store, "acme", "new", "during the outage"), 1);
   EXPECT_EQ(store.ActiveSessions(), 2u);
-  auto removed = store.Remove("acme", "new");
+  auto removed = store.Remove(Anon("acme"), "new");
   ASSERT_TRUE(removed.has_value());
   EXPECT_TRUE(*removed);
   EXPECT_EQ(switches.size(), 1u);  // once per switch
@@ -425,21 +487,21 @@ class FlakyStore final : public SessionStore {
   explicit FlakyStore(const Clock& clock) : inner_(clock, {}) {}
   std::optional<Error> failure;
 
-  Result<std::optional<Session>> Load(const std::string& t, const std::string& id) override {
+  Result<std::optional<Session>> Load(const Owner& o, const std::string& id) override {
     if (failure) return std::unexpected(*failure);
-    return inner_.Load(t, id);
+    return inner_.Load(o, id);
   }
-  Result<int> Append(const std::string& t, const std::string& id, Turn turn) override {
+  Result<int> Append(const Owner& o, const std::string& id, Turn turn) override {
     if (failure) return std::unexpected(*failure);
-    return inner_.Append(t, id, std::move(turn));
+    return inner_.Append(o, id, std::move(turn));
   }
-  Result<bool> Remove(const std::string& t, const std::string& id) override {
+  Result<bool> Remove(const Owner& o, const std::string& id) override {
     if (failure) return std::unexpected(*failure);
-    return inner_.Remove(t, id);
+    return inner_.Remove(o, id);
   }
-  Result<std::vector<SessionSummary>> List(const std::string& t) override {
+  Result<std::vector<SessionSummary>> List(const Owner& o) override {
     if (failure) return std::unexpected(*failure);
-    return inner_.List(t);
+    return inner_.List(o);
   }
   size_t ActiveSessions() override { return inner_.ActiveSessions(); }
 
@@ -454,23 +516,23 @@ TEST(FailoverSessionStoreTest, OnlyUnavailableFallsBackAndEachSwitchIsReportedOn
   std::vector<bool> switches;
   FailoverSessionStore store(shared, local, [&](bool ok, const Error*) { switches.push_back(ok); });
 
-  ASSERT_EQ(store.Append("acme", "s", LlmTurn("q1")).value_or(-1), 1);
+  ASSERT_EQ(store.Append(Anon("acme"), "s", LlmTurn("q1")).value_or(-1), 1);
 
   shared.failure = Error(ErrorCode::kInternal, "a bug");
-  auto failed = store.Append("acme", "s", LlmTurn("q2"));
+  auto failed = store.Append(Anon("acme"), "s", LlmTurn("q2"));
   ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().code, ErrorCode::kInternal);
-  EXPECT_FALSE(store.Load("acme", "s").has_value());
+  EXPECT_FALSE(store.Load(Anon("acme"), "s").has_value());
   EXPECT_TRUE(switches.empty());
-  auto in_memory = local.Load("acme", "s");
+  auto in_memory = local.Load(Anon("acme"), "s");
   ASSERT_TRUE(in_memory.has_value() && in_memory->has_value());
   EXPECT_EQ((*in_memory)->turn_count, 1);  // the failed turn is nowhere
 
   shared.failure = Error(ErrorCode::kUnavailable, "down");
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(store.Append("acme", "s", LlmTurn("q")).value_or(-1), 2 + i);
-    EXPECT_TRUE(store.Load("acme", "s").has_value());
-    EXPECT_TRUE(store.List("acme").has_value());
+    EXPECT_EQ(store.Append(Anon("acme"), "s", LlmTurn("q")).value_or(-1), 2 + i);
+    EXPECT_TRUE(store.Load(Anon("acme"), "s").has_value());
+    EXPECT_TRUE(store.List(Anon("acme")).has_value());
   }
   EXPECT_EQ(switches, std::vector<bool>{false});
   EXPECT_EQ(store.Sweep(), 0u);
@@ -478,8 +540,8 @@ TEST(FailoverSessionStoreTest, OnlyUnavailableFallsBackAndEachSwitchIsReportedOn
   EXPECT_EQ(store.Sweep(), 1u);  // the local store's
 
   shared.failure.reset();
-  EXPECT_TRUE(store.List("acme").has_value());
-  EXPECT_TRUE(store.Load("acme", "s").has_value());
+  EXPECT_TRUE(store.List(Anon("acme")).has_value());
+  EXPECT_TRUE(store.Load(Anon("acme"), "s").has_value());
   EXPECT_EQ(switches, (std::vector<bool>{false, true}));
 }
 

@@ -31,20 +31,41 @@ Turn MakeTurn(std::string question, size_t rows = 1) {
   return t;
 }
 
+// The anonymous user of a tenant (as when authentication is off).
+Owner Anon(std::string tenant) { return Owner{std::move(tenant), ""}; }
+
 // The session, failing the test when Load errs.
-std::optional<Session> LoadOk(SessionStore& store, const std::string& tenant,
-                              const std::string& id) {
-  auto loaded = store.Load(tenant, id);
+std::optional<Session> LoadOk(SessionStore& store, const Owner& owner, const std::string& id) {
+  auto loaded = store.Load(owner, id);
   EXPECT_TRUE(loaded.has_value()) << loaded.error().message;
   return loaded ? *loaded : std::nullopt;
 }
+std::optional<Session> LoadOk(SessionStore& store, const std::string& tenant,
+                              const std::string& id) {
+  return LoadOk(store, Anon(tenant), id);
+}
 
 // The new turn's number, failing the test when Append errs.
-int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
+int AppendOk(SessionStore& store, const Owner& owner, const std::string& id,
              const std::string& question) {
-  auto n = store.Append(tenant, id, MakeTurn(question));
+  auto n = store.Append(owner, id, MakeTurn(question));
   EXPECT_TRUE(n.has_value()) << n.error().message;
   return n ? *n : -1;
+}
+int AppendOk(SessionStore& store, const std::string& tenant, const std::string& id,
+             const std::string& question) {
+  return AppendOk(store, Anon(tenant), id, question);
+}
+
+// The ids store.List(owner) shows, failing the test when it errs.
+std::vector<std::string> ListedIds(SessionStore& store, const Owner& owner) {
+  auto list = store.List(owner);
+  EXPECT_TRUE(list.has_value()) << list.error().message;
+  std::vector<std::string> ids;
+  if (list) {
+    for (const SessionSummary& s : *list) ids.push_back(s.id);
+  }
+  return ids;
 }
 
 class SessionStoreTest : public ::testing::Test {
@@ -98,7 +119,7 @@ INSTANTIATE_TEST_SUITE_P(Stores, SessionStoreContractTest,
 
 TEST_P(SessionStoreContractTest, UnknownSessionLoadsAsNullopt) {
   SessionStore& store = Open();
-  auto loaded = store.Load("acme", "nope");
+  auto loaded = store.Load(Anon("acme"), "nope");
   ASSERT_TRUE(loaded.has_value());
   EXPECT_FALSE(loaded->has_value());
   EXPECT_EQ(store.ActiveSessions(), 0u);
@@ -206,7 +227,7 @@ TEST_P(SessionStoreContractTest, TenantsCannotSeeOrRemoveEachOthersSessions) {
   AppendOk(store, "tenant-a", "shared-id", "a2");
 
   EXPECT_FALSE(LoadOk(store, "tenant-b", "shared-id").has_value());
-  auto removed = store.Remove("tenant-b", "shared-id");
+  auto removed = store.Remove(Anon("tenant-b"), "shared-id");
   ASSERT_TRUE(removed.has_value());
   EXPECT_FALSE(*removed);
   ASSERT_TRUE(LoadOk(store, "tenant-a", "shared-id").has_value());
@@ -222,6 +243,110 @@ TEST_P(SessionStoreContractTest, TenantsCannotSeeOrRemoveEachOthersSessions) {
   EXPECT_EQ(store.ActiveSessions(), 2u);
 }
 
+TEST_P(SessionStoreContractTest, TheSessionRecordsTheUserWhoStartedIt) {
+  SessionStore& store = Open();
+  const Owner alice{"acme", "alice"};
+  EXPECT_EQ(AppendOk(store, alice, "s", "q1"), 1);
+  EXPECT_EQ(AppendOk(store, alice, "s", "q2"), 2);
+  AppendOk(store, "acme", "anonymous", "q");
+  auto s = LoadOk(store, alice, "s");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->tenant_id, "acme");
+  EXPECT_EQ(s->owner, "alice");
+  EXPECT_EQ(s->turn_count, 2);
+  auto anonymous = LoadOk(store, "acme", "anonymous");
+  ASSERT_TRUE(anonymous.has_value());
+  EXPECT_EQ(anonymous->owner, "");
+}
+
+// A colleague of the same tenant can neither load, continue nor remove alice's session; each
+// refusal reads as for an unknown session and leaves the session as it was.
+TEST_P(SessionStoreContractTest, AnotherUsersSessionIsNotFoundAndStaysUnchanged) {
+  SessionStore& store = Open();
+  const Owner alice{"acme", "alice"};
+  const Owner carol{"acme", "carol"};
+  AppendOk(store, alice, "s", "How many customers?");
+  AppendOk(store, alice, "s", "only in Germany");
+
+  for (const Owner& other : {carol, Anon("acme")}) {
+    auto loaded = store.Load(other, "s");
+    ASSERT_FALSE(loaded.has_value()) << other.user;
+    EXPECT_EQ(loaded.error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(loaded.error().message, NoSuchSession("s").message);
+    EXPECT_EQ(loaded.error().message.find("alice"), std::string::npos);
+
+    auto appended = store.Append(other, "s", MakeTurn("only in France"));
+    ASSERT_FALSE(appended.has_value()) << other.user;
+    EXPECT_EQ(appended.error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(appended.error().message, NoSuchSession("s").message);
+
+    auto removed = store.Remove(other, "s");
+    ASSERT_TRUE(removed.has_value()) << removed.error().message;
+    EXPECT_FALSE(*removed);
+  }
+
+  auto s = LoadOk(store, alice, "s");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->owner, "alice");
+  EXPECT_EQ(s->turn_count, 2);
+  ASSERT_EQ(s->turns.size(), 2u);
+  EXPECT_EQ(s->turns.back().question, "only in Germany");
+  EXPECT_EQ(store.ActiveSessions(), 1u);
+  EXPECT_EQ(AppendOk(store, alice, "s", "only in France"), 3);
+  // The same user name in another tenant is another owner: that tenant has no such session.
+  EXPECT_FALSE(LoadOk(store, Owner{"globex", "alice"}, "s").has_value());
+}
+
+TEST_P(SessionStoreContractTest, LoadingAnotherUsersSessionDoesNotMarkItUsed) {
+  SessionStore& store = Open();
+  const Owner alice{"acme", "alice"};
+  AppendOk(store, alice, "older", "q");
+  clock_.Advance(1s);
+  AppendOk(store, alice, "newer", "q");
+  clock_.Advance(1s);
+  EXPECT_FALSE(store.Load(Owner{"acme", "carol"}, "older").has_value());
+  EXPECT_EQ(ListedIds(store, alice), (std::vector<std::string>{"newer", "older"}));
+  ASSERT_TRUE(LoadOk(store, alice, "older").has_value());
+  EXPECT_EQ(ListedIds(store, alice), (std::vector<std::string>{"older", "newer"}));
+}
+
+TEST_P(SessionStoreContractTest, ListShowsOnlyTheCallersOwnSessions) {
+  SessionStore& store = Open();
+  const Owner alice{"acme", "alice"};
+  const Owner carol{"acme", "carol"};
+  AppendOk(store, alice, "a1", "q");
+  clock_.Advance(1s);
+  AppendOk(store, carol, "c1", "q");
+  clock_.Advance(1s);
+  AppendOk(store, "acme", "n1", "q");  // the anonymous user's
+  clock_.Advance(1s);
+  AppendOk(store, alice, "a2", "q");
+  clock_.Advance(1s);
+  AppendOk(store, Owner{"globex", "alice"}, "g1", "q");  // another tenant's alice
+
+  EXPECT_EQ(ListedIds(store, alice), (std::vector<std::string>{"a2", "a1"}));
+  EXPECT_EQ(ListedIds(store, carol), std::vector<std::string>{"c1"});
+  EXPECT_EQ(ListedIds(store, Anon("acme")), std::vector<std::string>{"n1"});
+  EXPECT_EQ(ListedIds(store, Owner{"globex", "alice"}), std::vector<std::string>{"g1"});
+  EXPECT_TRUE(ListedIds(store, Owner{"acme", "dave"}).empty());
+  EXPECT_EQ(store.ActiveSessions(), 5u);
+}
+
+// max_sessions counts a tenant's sessions, whoever owns them.
+TEST_P(SessionStoreContractTest, TheCapIsPerTenantWhateverTheOwner) {
+  SessionStore& store = Open({.timeout = 30min, .max_sessions = 2});
+  const Owner alice{"acme", "alice"};
+  const Owner carol{"acme", "carol"};
+  AppendOk(store, carol, "c1", "q");  // the tenant's least recently used
+  clock_.Advance(1s);
+  AppendOk(store, alice, "a1", "q");
+  clock_.Advance(1s);
+  EXPECT_EQ(AppendOk(store, alice, "a2", "q"), 1);
+  EXPECT_TRUE(ListedIds(store, carol).empty());
+  EXPECT_EQ(ListedIds(store, alice), (std::vector<std::string>{"a2", "a1"}));
+  EXPECT_EQ(store.ActiveSessions(), 2u);
+}
+
 TEST_P(SessionStoreContractTest, TenantAndIdDoNotRunTogether) {
   SessionStore& store = Open();
   AppendOk(store, "ab", "c", "x");
@@ -232,10 +357,10 @@ TEST_P(SessionStoreContractTest, TenantAndIdDoNotRunTogether) {
 TEST_P(SessionStoreContractTest, RemoveDeletesOnlyOnce) {
   SessionStore& store = Open();
   AppendOk(store, "acme", "s", "q");
-  auto first = store.Remove("acme", "s");
+  auto first = store.Remove(Anon("acme"), "s");
   ASSERT_TRUE(first.has_value());
   EXPECT_TRUE(*first);
-  auto second = store.Remove("acme", "s");
+  auto second = store.Remove(Anon("acme"), "s");
   ASSERT_TRUE(second.has_value());
   EXPECT_FALSE(*second);
   EXPECT_FALSE(LoadOk(store, "acme", "s").has_value());
@@ -320,7 +445,7 @@ TEST_P(SessionStoreContractTest, EachTenantEvictsOnlyItsOwnAtItsCap) {
 
 TEST_P(SessionStoreContractTest, ZeroMaxSessionsRefusesNewSessions) {
   SessionStore& store = Open({.timeout = 30min, .max_sessions = 0});
-  auto refused = store.Append("a", "a1", MakeTurn("q"));
+  auto refused = store.Append(Anon("a"), "a1", MakeTurn("q"));
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
   EXPECT_FALSE(refused.error().message.empty());
@@ -368,19 +493,19 @@ TEST_P(SessionStoreContractTest, ListShowsTheTenantsLiveSessionsMostRecentlyUsed
     t.database = std::move(database);
     return t;
   };
-  ASSERT_TRUE(store.Append("acme", "first", turn("How many customers?", "shop")));
+  ASSERT_TRUE(store.Append(Anon("acme"), "first", turn("How many customers?", "shop")));
   clock_.Advance(1s);
-  ASSERT_TRUE(store.Append("acme", "second", turn("Revenue by month?", "shop")));
+  ASSERT_TRUE(store.Append(Anon("acme"), "second", turn("Revenue by month?", "shop")));
   clock_.Advance(1s);
-  ASSERT_TRUE(store.Append("acme", "first", turn("And in Germany?", "crm")));
+  ASSERT_TRUE(store.Append(Anon("acme"), "first", turn("And in Germany?", "crm")));
   clock_.Advance(1s);
-  ASSERT_TRUE(store.Append("acme", "third", turn("Top products?", "shop")));
+  ASSERT_TRUE(store.Append(Anon("acme"), "third", turn("Top products?", "shop")));
   clock_.Advance(1s);
-  ASSERT_TRUE(store.Append("other", "theirs", turn("Not yours", "shop")));
+  ASSERT_TRUE(store.Append(Anon("other"), "theirs", turn("Not yours", "shop")));
   clock_.Advance(1s);
   ASSERT_TRUE(LoadOk(store, "acme", "second").has_value());  // used, not answered
 
-  auto list = store.List("acme");
+  auto list = store.List(Anon("acme"));
   ASSERT_TRUE(list.has_value()) << list.error().message;
   ASSERT_EQ(list->size(), 3u);
   EXPECT_EQ((*list)[0].id, "second");
@@ -394,7 +519,7 @@ TEST_P(SessionStoreContractTest, ListShowsTheTenantsLiveSessionsMostRecentlyUsed
   EXPECT_EQ((*list)[2].database, "crm");
   EXPECT_EQ((*list)[2].updated_at_ms, start_ms + 2000);
 
-  auto none = store.List("nobody");
+  auto none = store.List(Anon("nobody"));
   ASSERT_TRUE(none.has_value());
   EXPECT_TRUE(none->empty());
 }
@@ -405,7 +530,7 @@ TEST_F(SessionStoreTest, ListLeavesOutExpiredSessions) {
   clock_.Advance(2s);
   AppendOk(store, "acme", "second", "q");
   clock_.Advance(30min - 1s);  // "second" idle for 29:59, "first" for 30:01
-  auto list = store.List("acme");
+  auto list = store.List(Anon("acme"));
   ASSERT_TRUE(list.has_value());
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].id, "second");
@@ -415,7 +540,7 @@ TEST_F(SessionStoreTest, RemovingAnExpiredSessionRemovesNothing) {
   auto store = MakeStore({.timeout = 30min});
   AppendOk(store, "acme", "s", "q");
   clock_.Advance(30min);
-  auto removed = store.Remove("acme", "s");
+  auto removed = store.Remove(Anon("acme"), "s");
   ASSERT_TRUE(removed.has_value());
   EXPECT_FALSE(*removed);
   EXPECT_EQ(store.Sweep(), 0u);  // already gone
@@ -445,11 +570,11 @@ TEST_F(SessionStoreTest, ConcurrentAppendsToOneSessionGetDistinctNumbers) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto n = store.Append("acme", "shared", MakeTurn("q"));
+        auto n = store.Append(Anon("acme"), "shared", MakeTurn("q"));
         numbers[t].push_back(n ? *n : -1);
         // Other sessions and reads run at the same time.
-        (void)store.Append("acme", "own-" + std::to_string(t), MakeTurn("q"));
-        (void)store.Load("acme", "shared");
+        (void)store.Append(Anon("acme"), "own-" + std::to_string(t), MakeTurn("q"));
+        (void)store.Load(Anon("acme"), "shared");
       }
     });
   }

@@ -67,7 +67,7 @@ TEST_F(PipelineSecurityTest, ScreeningComesBeforeEverythingElse) {
   ASSERT_FALSE(answer.has_value());
   EXPECT_EQ(answer.error().code, ErrorCode::kUnsafeSql);
   // Nothing was remembered for the session.
-  auto session = sessions_.Load("default", "never-created");
+  auto session = sessions_.Load(conversation::Owner{"default", ""}, "never-created");
   ASSERT_TRUE(session.has_value());
   EXPECT_FALSE(session->has_value());
 }

@@ -62,7 +62,12 @@ nl2sql::Answer SampleAnswer() {
   answer.cache_hit = true;
   answer.cached_question = "names of customers";
   answer.latency_ms = 12.5;
-  answer.chart = {"bar", "name", {"count"}};
+  answer.chart.type = "bar";
+  answer.chart.x = "name";
+  answer.chart.y = {"count"};
+  answer.chart.spec = R"({"mark":"bar","data":{"values":[{"name":"Alice","count":42}]}})";
+  answer.chart.note = "Top 20 of 57";
+  answer.suggestions = {"top 5 instead", "only in Germany"};
   return answer;
 }
 
@@ -75,13 +80,13 @@ TEST(AnswerToJsonTest, ShapeAndKeyOrder) {
   size_t last = 0;
   for (std::string key : {"session_id", "turn", "sql", "explanation", "columns", "rows",
                           "row_count", "truncated", "source", "confidence", "correction_rounds",
-                          "cache_hit", "cached_question", "latency_ms", "chart"}) {
+                          "cache_hit", "cached_question", "latency_ms", "chart", "suggestions"}) {
     size_t at = text.find("\"" + key + "\":");
     ASSERT_NE(at, std::string::npos) << key;
     EXPECT_GT(at, last) << key << " out of order";
     last = at;
   }
-  EXPECT_EQ(keys.size(), 15u);
+  EXPECT_EQ(keys.size(), 16u);
   EXPECT_EQ(body["session_id"], "s-1");
   EXPECT_EQ(body["turn"], 2);
   EXPECT_EQ(body["sql"], "SELECT name, COUNT(*) FROM customers GROUP BY name");
@@ -94,7 +99,25 @@ TEST(AnswerToJsonTest, ShapeAndKeyOrder) {
   EXPECT_EQ(body["cache_hit"], true);
   EXPECT_EQ(body["cached_question"], "names of customers");
   EXPECT_DOUBLE_EQ(body["latency_ms"].get<double>(), 12.5);
-  EXPECT_EQ(body["chart"], json({{"type", "bar"}, {"x", "name"}, {"y", {"count"}}}));
+  // The spec is an object in the answer, not a string holding JSON.
+  EXPECT_EQ(body["chart"],
+            json({{"type", "bar"},
+                  {"x", "name"},
+                  {"y", {"count"}},
+                  {"spec",
+                   {{"mark", "bar"}, {"data", {{"values", {{{"name", "Alice"}, {"count", 42}}}}}}}},
+                  {"note", "Top 20 of 57"}}));
+  EXPECT_EQ(body["suggestions"], json({"top 5 instead", "only in Germany"}));
+}
+
+TEST(AnswerToJsonTest, NoSpecIsNullAndABrokenSpecIsNotSent) {
+  nl2sql::Answer answer = SampleAnswer();
+  answer.chart.spec.clear();
+  EXPECT_TRUE(json::parse(AnswerToJson(answer))["chart"]["spec"].is_null());
+  answer.chart.spec = "{\"mark\": ";
+  json body = json::parse(AnswerToJson(answer));
+  EXPECT_TRUE(body["chart"]["spec"].is_null());
+  EXPECT_EQ(body["rows"].size(), 2u) << "the answer itself is still whole";
 }
 
 TEST(AnswerToJsonTest, TheCachedQuestionAppearsOnlyOnAHit) {
@@ -136,6 +159,7 @@ TEST(AnswerToJsonTest, InvalidUtf8IsReplacedNotThrown) {
   EXPECT_EQ(body["rows"].size(), 1u);
   EXPECT_EQ(body["chart"]["x"], "");
   EXPECT_EQ(body["chart"]["y"], json::array());
+  EXPECT_EQ(body["suggestions"], json::array());
 }
 
 TEST(ErrorToJsonTest, Envelope) {
@@ -144,6 +168,14 @@ TEST(ErrorToJsonTest, Envelope) {
             json({{"error", {{"code", "not_understood"}, {"message", "what \"is\" that?"}}}}));
   EXPECT_EQ(ErrorBodyToJson("method_not_allowed", "no"),
             R"({"error":{"code":"method_not_allowed","message":"no"}})");
+}
+
+TEST(ErrorToJsonTest, DetailsFollowTheMessageInOrder) {
+  Error error(ErrorCode::kNotUnderstood, "not sure");
+  error.details = {{"recognised", {"table orders"}}, {"unknown_words", {}}, {"tables", {"a", "b"}}};
+  EXPECT_EQ(ErrorToJson(error),
+            R"({"error":{"code":"not_understood","message":"not sure","details":)"
+            R"({"recognised":["table orders"],"unknown_words":[],"tables":["a","b"]}}})");
 }
 
 TEST(HealthToJsonTest, OkAndDegraded) {

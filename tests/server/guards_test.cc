@@ -68,6 +68,7 @@ class GuardsTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     auth::UserStore store;
     AddUser(store, "alice", "acme", {"analyst"});
+    AddUser(store, "carol", "acme", {"analyst"});  // alice's colleague
     AddUser(store, "bob", "globex", {"analyst"});
     AddUser(store, "victor", "acme", {"viewer"});
     AddUser(store, "root", "acme", {"admin"});
@@ -353,7 +354,7 @@ TEST_F(GuardsTest, SessionsAreScopedToTheTokensTenant) {
       "s-acme",
       2,
       {{1, "how many customers", "SELECT 1", 1}, {2, "only in Germany", "SELECT 2", 1}}};
-  service_.PutSession("acme", view);
+  service_.PutSession({"acme", "alice"}, view);
   const std::string alice = TokenFor("alice");
   const std::string bob = TokenFor("bob");
   httplib::Headers as_alice = {{"Authorization", "Bearer " + alice}};
@@ -379,6 +380,76 @@ TEST_F(GuardsTest, SessionsAreScopedToTheTokensTenant) {
   EXPECT_EQ(Client().Delete("/api/v1/sessions/s-acme", as_alice)->status, 204);
   EXPECT_EQ(Client().Get("/api/v1/sessions/s-acme", as_alice)->status, 404);
   EXPECT_EQ(Client().Get("/api/v1/sessions/bad%20id", as_alice)->status, 400);
+}
+
+// The session routes act for the token's user: a colleague of the same tenant neither lists,
+// reads, ends, marks nor continues another user's session.
+TEST_F(GuardsTest, SessionRoutesActForTheSignedInUser) {
+  Start();
+  service_.PutSession(
+      {"acme", "alice"},
+      nl2sql::SessionView{"s-alice", 1, {{1, "how many customers", "SELECT 1", 1}}});
+  service_.PutSession({"acme", "carol"},
+                      nl2sql::SessionView{"s-carol", 1, {{1, "top products", "SELECT 2", 1}}});
+  const std::string carol_token = TokenFor("carol");
+  const httplib::Headers alice = {{"Authorization", "Bearer " + TokenFor("alice")}};
+  const httplib::Headers carol = {{"Authorization", "Bearer " + carol_token}};
+  auto listed_ids = [&](const httplib::Headers& who) {
+    auto res = Client().Get("/api/v1/sessions", who);
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no response");
+    std::vector<std::string> ids;
+    if (!res || res->status != 200) return ids;
+    const json body = json::parse(res->body);
+    for (const auto& s : body["sessions"]) ids.push_back(s["session_id"]);
+    return ids;
+  };
+  EXPECT_EQ(listed_ids(alice), std::vector<std::string>{"s-alice"});
+  EXPECT_EQ(listed_ids(carol), std::vector<std::string>{"s-carol"});
+
+  auto peek = Client().Get("/api/v1/sessions/s-alice", carol);
+  ASSERT_TRUE(peek);
+  EXPECT_EQ(peek->status, 404);
+  EXPECT_THAT(peek->body, ::testing::Not(HasSubstr("how many customers")));
+  EXPECT_EQ(Client()
+                .Post("/api/v1/feedback", carol,
+                      R"({"session_id":"s-alice","turn":1,"correct":true})", "application/json")
+                ->status,
+            404);
+  EXPECT_TRUE(service_.marked().empty());
+  EXPECT_EQ(Client().Delete("/api/v1/sessions/s-alice", carol)->status, 404);
+  EXPECT_EQ(Client().Get("/api/v1/sessions/s-alice", alice)->status, 200);
+
+  // A question names the asker, so that the pipeline continues only the asker's own session.
+  EXPECT_EQ(Ask(carol_token, "and their emails?", "s-alice")->status, 200);
+  ASSERT_FALSE(service_.requests().empty());
+  EXPECT_EQ(service_.requests().back().tenant_id, "acme");
+  EXPECT_EQ(service_.requests().back().user, "carol");
+
+  // Every session call named the token's tenant and user.
+  std::vector<std::string> users;
+  for (const nl2sql::Caller& c : service_.callers()) {
+    EXPECT_EQ(c.tenant_id, "acme");
+    users.push_back(c.user);
+  }
+  EXPECT_EQ(users,
+            (std::vector<std::string>{"alice", "carol", "carol", "carol", "carol", "alice"}));
+}
+
+TEST_F(GuardsTest, WithoutAuthenticationSessionsAreTheAnonymousUsers) {
+  Start(5, {}, /*with_auth=*/false);
+  service_.PutSession({"default", ""}, nl2sql::SessionView{"s-demo", 1, {{1, "q", "SELECT 1", 1}}});
+  auto listed = Client().Get("/api/v1/sessions");
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->status, 200) << listed->body;
+  ASSERT_EQ(json::parse(listed->body)["sessions"].size(), 1u);
+  EXPECT_EQ(Client().Get("/api/v1/sessions/s-demo")->status, 200);
+  EXPECT_EQ(Ask("", "and in Germany?", "s-demo")->status, 200);
+  EXPECT_EQ(service_.requests().back().user, "");
+  for (const nl2sql::Caller& c : service_.callers()) {
+    EXPECT_EQ(c.tenant_id, "default");
+    EXPECT_EQ(c.user, "");
+  }
+  EXPECT_EQ(service_.callers().size(), 2u);
 }
 
 TEST_F(GuardsTest, CorsPreflightAndResponsesForAllowedOriginsOnly) {
@@ -446,7 +517,8 @@ TEST_F(GuardsTest, QuestionsAreCountedAndTimedPerTenant) {
 
 TEST_F(GuardsTest, FeedbackMarksATurnOfTheCallersOwnSession) {
   Start();
-  service_.PutSession("acme", nl2sql::SessionView{"s-acme", 1, {{1, "q", "SELECT 1", 1}}});
+  service_.PutSession({"acme", "alice"},
+                      nl2sql::SessionView{"s-acme", 1, {{1, "q", "SELECT 1", 1}}});
   httplib::Headers alice = {{"Authorization", "Bearer " + TokenFor("alice")}};
   httplib::Headers bob = {{"Authorization", "Bearer " + TokenFor("bob")}};
   auto post = [&](const httplib::Headers& who, const std::string& body) {
@@ -455,6 +527,10 @@ TEST_F(GuardsTest, FeedbackMarksATurnOfTheCallersOwnSession) {
   EXPECT_EQ(post(alice, R"({"session_id":"s-acme","turn":1,"correct":true})")->status, 204);
   EXPECT_EQ(post(bob, R"({"session_id":"s-acme","turn":1,"correct":true})")->status, 404);
   EXPECT_EQ(post(alice, R"({"session_id":"s-acme","turn":1,"correct":false})")->status, 204);
+  // Marking wrong is the owner's too, and only for a turn that is kept.
+  EXPECT_EQ(post(bob, R"({"session_id":"s-acme","turn":1,"correct":false})")->status, 404);
+  EXPECT_EQ(post(alice, R"({"session_id":"s-acme","turn":2,"correct":false})")->status, 404);
+  EXPECT_EQ(post(alice, R"({"session_id":"s-nope","turn":1,"correct":false})")->status, 404);
   for (const char* bad : {R"({"session_id":"s-acme","turn":0,"correct":true})",
                           R"({"session_id":"s-acme","turn":"1","correct":true})",
                           R"({"session_id":"s acme","turn":1,"correct":true})",

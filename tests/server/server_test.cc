@@ -48,7 +48,8 @@ nl2sql::Answer SimpleAnswer(const nl2sql::AskRequest& request) {
   answer.row_count = 1;
   answer.source = "engine";
   answer.confidence = 0.9;
-  answer.chart = {"number", "", {"count"}};
+  answer.chart.type = "number";
+  answer.chart.y = {"count"};
   return answer;
 }
 
@@ -175,7 +176,9 @@ TEST_F(ServerTest, AnswersAQueryWithTypedJson) {
                     db::Blob{{0x00, 0xff, 0x10}}}};
     answer.cache_hit = true;
     answer.latency_ms = 3.5;
-    answer.chart = {"bar", "name", {"orders"}};
+    answer.chart.type = "bar";
+    answer.chart.x = "name";
+    answer.chart.y = {"orders"};
     return answer;
   });
   Start();
@@ -205,7 +208,9 @@ TEST_F(ServerTest, AnswersAQueryWithTypedJson) {
   EXPECT_DOUBLE_EQ(body["confidence"].get<double>(), 0.9);
   EXPECT_EQ(body["cache_hit"], true);
   EXPECT_DOUBLE_EQ(body["latency_ms"].get<double>(), 3.5);
-  EXPECT_EQ(body["chart"], json({{"type", "bar"}, {"x", "name"}, {"y", {"orders"}}}));
+  EXPECT_EQ(
+      body["chart"],
+      json({{"type", "bar"}, {"x", "name"}, {"y", {"orders"}}, {"spec", nullptr}, {"note", ""}}));
 
   auto requests = service_.requests();
   ASSERT_EQ(requests.size(), 1u);

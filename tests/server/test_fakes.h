@@ -14,7 +14,8 @@
 
 namespace helios::server {
 
-// A QueryService whose behaviour each test sets, recording what it was asked.
+// A QueryService whose behaviour each test sets, recording what it was asked. Its sessions
+// behave as the pipeline's: each belongs to a user of a tenant, and another caller finds none.
 class FakeService : public nl2sql::QueryService {
  public:
   using AskFn = std::function<Result<nl2sql::Answer>(const nl2sql::AskRequest&)>;
@@ -42,18 +43,21 @@ class FakeService : public nl2sql::QueryService {
     }
     return fn(request);
   }
-  Result<nl2sql::SessionView> GetSession(const std::string& tenant_id,
+  Result<nl2sql::SessionView> GetSession(const nl2sql::Caller& caller,
                                          const std::string& session_id) override {
     std::lock_guard lock(mutex_);
-    auto it = sessions_.find({tenant_id, session_id});
+    callers_.push_back(caller);
+    auto it = Find(caller, session_id);
     if (it == sessions_.end()) return Fail(ErrorCode::kNotFound, "no such session");
-    return it->second;
+    return it->second.view;
   }
-  Result<std::vector<nl2sql::SessionListItem>> ListSessions(const std::string& tenant_id) override {
+  Result<std::vector<nl2sql::SessionListItem>> ListSessions(const nl2sql::Caller& caller) override {
     std::lock_guard lock(mutex_);
+    callers_.push_back(caller);
     std::vector<nl2sql::SessionListItem> items;
-    for (const auto& [key, view] : sessions_) {
-      if (key.first != tenant_id) continue;
+    for (const auto& [key, stored] : sessions_) {
+      if (key.first != caller.tenant_id || stored.user != caller.user) continue;
+      const nl2sql::SessionView& view = stored.view;
       nl2sql::SessionListItem item;
       item.session_id = view.session_id;
       item.turn_count = view.turn_count;
@@ -62,29 +66,38 @@ class FakeService : public nl2sql::QueryService {
     }
     return items;
   }
-  Result<void> EndSession(const std::string& tenant_id, const std::string& session_id) override {
+  Result<void> EndSession(const nl2sql::Caller& caller, const std::string& session_id) override {
     std::lock_guard lock(mutex_);
-    if (sessions_.erase({tenant_id, session_id}) == 0) {
-      return Fail(ErrorCode::kNotFound, "no such session");
-    }
+    callers_.push_back(caller);
+    auto it = Find(caller, session_id);
+    if (it == sessions_.end()) return Fail(ErrorCode::kNotFound, "no such session");
+    sessions_.erase(it);
     return {};
   }
-  Result<void> MarkCorrect(const std::string& tenant_id, const std::string& session_id,
+  Result<void> MarkCorrect(const nl2sql::Caller& caller, const std::string& session_id,
                            int turn) override {
     std::lock_guard lock(mutex_);
-    if (sessions_.find({tenant_id, session_id}) == sessions_.end()) {
+    callers_.push_back(caller);
+    if (Find(caller, session_id) == sessions_.end()) {
       return Fail(ErrorCode::kNotFound, "no such session");
     }
-    marked_.push_back({tenant_id, session_id + "#" + std::to_string(turn)});
+    marked_.push_back({caller.tenant_id, session_id + "#" + std::to_string(turn)});
     return {};
   }
   std::vector<std::pair<std::string, std::string>> marked() const {
     std::lock_guard lock(mutex_);
     return marked_;
   }
-  void PutSession(const std::string& tenant_id, nl2sql::SessionView view) {
+  // Every caller of GetSession, ListSessions, EndSession and MarkCorrect, in order.
+  std::vector<nl2sql::Caller> callers() const {
     std::lock_guard lock(mutex_);
-    sessions_[{tenant_id, view.session_id}] = std::move(view);
+    return callers_;
+  }
+  // A session of `owner`'s (tenant and user).
+  void PutSession(const nl2sql::Caller& owner, nl2sql::SessionView view) {
+    std::lock_guard lock(mutex_);
+    std::pair<std::string, std::string> key{owner.tenant_id, view.session_id};
+    sessions_[key] = Stored{owner.user, std::move(view)};
   }
   nl2sql::HealthReport Health() override {
     HealthFn fn;
@@ -96,12 +109,25 @@ class FakeService : public nl2sql::QueryService {
   }
 
  private:
+  struct Stored {
+    std::string user;  // the owner
+    nl2sql::SessionView view;
+  };
+  using SessionMap = std::map<std::pair<std::string, std::string>, Stored>;  // (tenant, id)
+
+  // The caller's own session, or end(): another user's is not found, as in the pipeline.
+  SessionMap::iterator Find(const nl2sql::Caller& caller, const std::string& session_id) {
+    auto it = sessions_.find({caller.tenant_id, session_id});
+    return it != sessions_.end() && it->second.user == caller.user ? it : sessions_.end();
+  }
+
   mutable std::mutex mutex_;
   AskFn ask_;
   HealthFn health_;
   std::vector<nl2sql::AskRequest> requests_;
-  std::map<std::pair<std::string, std::string>, nl2sql::SessionView> sessions_;
+  SessionMap sessions_;
   std::vector<std::pair<std::string, std::string>> marked_;  // tenant, "session#turn"
+  std::vector<nl2sql::Caller> callers_;
 };
 
 // A string sink the server's threads can write to while a test reads it.

@@ -213,6 +213,7 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
       if (words > 6) continue;
       index->longest_value_words_ = std::max(index->longest_value_words_, words);
       index->values_[lower].push_back({c, v});
+      c->values.push_back(v);
       std::string lemmas = LemmatizeValueText(lower);
       if (lemmas != lower) index->values_[lemmas].push_back({c, v});
     }

@@ -28,6 +28,9 @@ struct ColumnEntry {
   bool is_text = false;
   bool is_flag = false;        // holds only 0 and 1 (or booleans): "discontinued products"
   size_t distinct_values = 0;  // text values indexed (0: not indexed)
+  // The values a question can name (those LookupValue finds), as stored, in the order the
+  // database listed them.
+  std::vector<std::string> values;
 };
 
 struct TableEntry {

@@ -1,0 +1,50 @@
+// Follow-up suggestions under an answer: a few short questions the user can click ("top 5
+// instead", "only in Germany", "by month instead"). Each is one the built-in engine is known to
+// answer in this conversation: candidates are made from the answered query's structure and the
+// schema index (columns, their roles and types, stored values), never from a list of known
+// questions or schemas, and a candidate is kept only when Engine::Understand reads it as an
+// edit of the answered query, with at least the pipeline's confidence, into a different query
+// that makes the change the candidate promises.
+//
+// The cost is bounded: at most `max_candidates` engine calls per answer, no I/O.
+// Thread-safety: a pure function of its arguments (Engine::Understand is const); safe to call
+// concurrently.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "db/value.h"
+#include "nl2sql/engine/engine.h"
+#include "nl2sql/engine/schema_index.h"
+#include "sql/ir.h"
+
+namespace helios::nl2sql {
+
+// The stored values of a low-cardinality text column, the most useful first (e.g. the most
+// frequent); empty when unknown.
+using KnownValues = std::function<std::vector<std::string>(const engine::ColumnEntry&)>;
+
+struct SuggestOptions {
+  // The pipeline's threshold: a candidate the engine understands with less is not offered.
+  double confidence_threshold = 0.6;
+  size_t max_suggestions = 4;
+  // Engine calls per answer at most (one per candidate checked).
+  size_t max_candidates = 12;
+  // The answer's rows (may be null): values shown in them ("Germany" in a row) become
+  // candidates such as "only in Germany" and "excluding Germany"; their count decides whether
+  // "top 5" would cut anything.
+  const std::vector<db::Row>* rows = nullptr;
+  // Values of columns the answer does not show (may be null): "only in Germany" for a column
+  // reachable from the answered query.
+  KnownValues known_values;
+};
+
+// At most options.max_suggestions distinct suggestions, the most useful first; the same for the
+// same input. Empty when nothing checked out.
+std::vector<std::string> SuggestFollowUps(const engine::Engine& engine, const sql::Query& answered,
+                                          const SuggestOptions& options);
+
+}  // namespace helios::nl2sql
