@@ -27,4 +27,5 @@ add_custom_command(OUTPUT ${HELIOS_WEB_DIR}/index.html
 add_custom_target(helios_web ALL DEPENDS ${HELIOS_WEB_DIR}/index.html)
 
 include(GNUInstallDirs)
-install(DIRECTORY ${HELIOS_WEB_DIR}/ DESTINATION ${CMAKE_INSTALL_DATADIR}/heliosdb-conversational-bi/web)
+install(DIRECTORY ${HELIOS_WEB_DIR}/ DESTINATION ${CMAKE_INSTALL_DATADIR}/heliosdb-conversational-bi/web
+  PATTERN .web-build.json EXCLUDE)
