@@ -631,17 +631,8 @@ TEST(ChartTest, ATruncatedResultIsSaidSo) {
 // ---------------------------------------------------------------------------------------------
 // Real questions over the demo database
 
-class ChartDemoTest : public ::testing::Test {
+class ChartDemoTest : public DemoPipelineTest {
  protected:
-  void SetUp() override {
-    DemoEnvironment& env = DemoEnvironment::Get();
-    ASSERT_TRUE(env.ok()) << "demo database: " << env.error();
-    store_ = std::make_unique<conversation::MemorySessionStore>(env.clock(),
-                                                                conversation::MemoryStoreOptions{});
-    pipeline_ = std::make_unique<Pipeline>(env.source(), env.engine(), *store_, env.clock(),
-                                           PipelineOptions{});
-  }
-
   Answer Ask(const std::string& question) {
     AskRequest request;
     request.question = question;
@@ -649,9 +640,6 @@ class ChartDemoTest : public ::testing::Test {
     EXPECT_TRUE(answer.has_value()) << question << ": " << answer.error().message;
     return answer ? *answer : Answer{};
   }
-
-  std::unique_ptr<conversation::MemorySessionStore> store_;
-  std::unique_ptr<Pipeline> pipeline_;
 };
 
 TEST_F(ChartDemoTest, RevenueByMonthIsATemporalLine) {

@@ -11,9 +11,11 @@
 #include <string>
 
 #include "common/clock.h"
+#include "conversation/session_store.h"
 #include "db/open.h"
 #include "nl2sql/engine/engine.h"
 #include "nl2sql/engine/schema_index.h"
+#include "nl2sql/pipeline.h"
 
 namespace helios::nl2sql {
 
@@ -80,6 +82,28 @@ class DemoEnvironment {
   FakeClock clock_;
   std::unique_ptr<db::DataSource> source_;
   std::shared_ptr<const engine::Engine> engine_;
+};
+
+// A fixture with pipelines over the demo database sharing one memory session store;
+// pipeline_ has the default options.
+class DemoPipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DemoEnvironment& env = DemoEnvironment::Get();
+    ASSERT_TRUE(env.ok()) << "demo database: " << env.error();
+    store_ = std::make_unique<conversation::MemorySessionStore>(env.clock(),
+                                                                conversation::MemoryStoreOptions{});
+    pipeline_ = NewPipeline(PipelineOptions{});
+  }
+
+  std::unique_ptr<Pipeline> NewPipeline(PipelineOptions options, LlmAnswerer* llm = nullptr) {
+    DemoEnvironment& env = DemoEnvironment::Get();
+    return std::make_unique<Pipeline>(env.source(), env.engine(), *store_, env.clock(),
+                                      std::move(options), llm);
+  }
+
+  std::unique_ptr<conversation::MemorySessionStore> store_;
+  std::unique_ptr<Pipeline> pipeline_;
 };
 
 class DemoCleanup : public ::testing::Environment {

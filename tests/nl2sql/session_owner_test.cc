@@ -13,6 +13,7 @@
 #include "db/data_source.h"
 #include "nl2sql/demo_environment.h"
 #include "nl2sql/examples/example_store.h"
+#include "nl2sql/faulty_source.h"
 #include "nl2sql/pipeline.h"
 #include "nl2sql/router.h"
 #include "nl2sql/service.h"
@@ -22,43 +23,12 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The demo database, counting the statements run on it.
-class CountingSource final : public db::DataSource {
- public:
-  explicit CountingSource(db::DataSource& real) : real_(real) {}
-
-  int executes = 0;
-
-  db::Dialect dialect() const override { return real_.dialect(); }
-  std::string DisplayName() const override { return "fake:counting"; }
-  Result<std::shared_ptr<const db::SchemaCatalog>> Introspect() override {
-    return real_.Introspect();
-  }
-  Result<void> Check(std::string_view sql) override { return real_.Check(sql); }
-  Result<db::QueryResult> Execute(std::string_view sql, const std::vector<db::Value>& params,
-                                  const db::ExecuteOptions& options) override {
-    ++executes;
-    return real_.Execute(sql, params, options);
-  }
-  Result<std::vector<std::string>> DistinctTextValues(std::string_view table,
-                                                      std::string_view column,
-                                                      size_t limit) override {
-    return real_.DistinctTextValues(table, column, limit);
-  }
-  db::PoolUsage Usage() const override { return {}; }
-  Result<std::vector<std::string>> WritePrivileges() override { return std::vector<std::string>{}; }
-  Result<void> Ping() override { return real_.Ping(); }
-
- private:
-  db::DataSource& real_;
-};
-
 class SessionOwnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     DemoEnvironment& env = DemoEnvironment::Get();
     ASSERT_TRUE(env.ok()) << "demo database: " << env.error();
-    source_ = std::make_unique<CountingSource>(env.source());
+    source_ = std::make_unique<FaultySource>(env.source());
     store_ = std::make_unique<conversation::MemorySessionStore>(env.clock(),
                                                                 conversation::MemoryStoreOptions{});
     examples_ = std::make_unique<examples::ExampleStore>(env.clock());
@@ -96,7 +66,7 @@ class SessionOwnerTest : public ::testing::Test {
 
   const Caller alice_{"acme", "alice"};
   const Caller carol_{"acme", "carol"};  // alice's colleague: same tenant, another user
-  std::unique_ptr<CountingSource> source_;
+  std::unique_ptr<FaultySource> source_;
   std::unique_ptr<conversation::MemorySessionStore> store_;
   std::unique_ptr<examples::ExampleStore> examples_;
   std::unique_ptr<Pipeline> pipeline_;

@@ -35,22 +35,8 @@ bool AnyStartsWith(const std::vector<std::string>& list, const std::string& pref
 }
 
 // Suggestions on the demo database, each checked by asking it through the real pipeline.
-class SuggestionsTest : public ::testing::Test {
+class SuggestionsTest : public DemoPipelineTest {
  protected:
-  void SetUp() override {
-    DemoEnvironment& env = DemoEnvironment::Get();
-    ASSERT_TRUE(env.ok()) << "demo database: " << env.error();
-    store_ = std::make_unique<conversation::MemorySessionStore>(env.clock(),
-                                                                conversation::MemoryStoreOptions{});
-    pipeline_ = NewPipeline(PipelineOptions{});
-  }
-
-  std::unique_ptr<Pipeline> NewPipeline(PipelineOptions options, LlmAnswerer* llm = nullptr) {
-    DemoEnvironment& env = DemoEnvironment::Get();
-    return std::make_unique<Pipeline>(env.source(), env.engine(), *store_, env.clock(),
-                                      std::move(options), llm);
-  }
-
   static Result<Answer> Ask(Pipeline& pipeline, const std::string& question,
                             const std::string& session = "") {
     AskRequest request;
@@ -88,9 +74,6 @@ class SuggestionsTest : public ::testing::Test {
     if (!result) return {};
     return {understood->query, result->rows};
   }
-
-  std::unique_ptr<conversation::MemorySessionStore> store_;
-  std::unique_ptr<Pipeline> pipeline_;
 };
 
 TEST_F(SuggestionsTest, EverySuggestionIsAnsweredByTheEngineAsTheNextTurn) {
