@@ -102,6 +102,41 @@ function startServer(binary, dir, config) {
   return { child, port };
 }
 
+// Holds an exclusive lock on the SQLite file through the sqlite3 shell, as a long write by
+// another program would: the server's reads then fail with "busy" after its busy timeout, a
+// real 503. Resolves to a function that releases the lock.
+async function lockDatabase(path) {
+  const shell = spawn('sqlite3', [path], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sqlite3 did not lock ${path}: ${out}`)), 20_000);
+    shell.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('locked')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    shell.stderr.on('data', (d) => {
+      out += d;
+    });
+    shell.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run sqlite3: ${e.message}`));
+    });
+    shell.stdin.write("BEGIN EXCLUSIVE;\nSELECT 'locked';\n");
+  });
+  return () =>
+    new Promise((resolve) => {
+      const kill = setTimeout(() => shell.kill('SIGKILL'), 10_000);
+      shell.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      shell.stdin.end('COMMIT;\n.quit\n');
+    });
+}
+
 function stopServer(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -437,25 +472,22 @@ test('the web chat, as a person uses it', { timeout: 170_000 }, async (t) => {
     });
 
     await t.test('a 503 says the service is unavailable', async () => {
-      // Simulated: a down dependency cannot be produced on demand here, so one /api/v1/query is
-      // answered by the browser with a 503 in the server's own error shape.
-      await page.route(
-        '**/api/v1/query',
-        (route) =>
-          route.fulfill({
-            status: 503,
-            contentType: 'application/json',
-            body: JSON.stringify({
-              error: { code: 'unavailable', message: 'The database is not reachable.' },
-            }),
-          }),
-        { times: 1 },
-      );
-      const { turn } = await ask('how many orders are there');
+      // Real: another program holds the database locked, so the server's read fails with
+      // "busy" (503) after its busy timeout; the lock is released afterwards.
+      const release = await lockDatabase(join(dir, 'demo.db'));
+      let turn;
+      let response;
+      try {
+        ({ turn, response } = await ask('how many orders are there'));
+      } finally {
+        await release();
+      }
+      assert.equal(response.status(), 503);
       assert.equal(
         await turn.locator('.error-title').textContent(),
         'The service is unavailable right now; try again in a moment',
       );
+      assert.match(await turn.locator('.error-message').textContent(), /busy/);
       assert.equal(await page.locator('#question').inputValue(), 'how many orders are there');
       await shot('unavailable');
     });
