@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +16,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,6 +31,9 @@
 #include "config/config.h"
 #include "db/demo_data.h"
 #include "db/demo_sql.h"
+#include "eval/benchmark.h"
+#include "eval/report.h"
+#include "eval/runner.h"
 #include "server/api_json.h"
 
 namespace helios::app {
@@ -425,6 +432,73 @@ int UserList(const Overrides& o, const UserArgs& u) {
   return kUserOk;
 }
 
+// `eval FILE --db-root DIR`: the engine's execution accuracy on a text-to-SQL benchmark.
+struct EvalArgs {
+  std::string file;
+  std::string db_root;
+  std::string format = "auto";
+  std::string output;
+  size_t jobs = 0;   // 0: every core
+  size_t limit = 0;  // 0: every item
+  std::vector<std::string> databases;
+  size_t show_wrong = 10;
+  size_t top_databases = 20;
+};
+
+int EvalCommand(const EvalArgs& a) {
+  auto format = eval::ParseFormat(a.format);
+  if (!format) return PrintError(format.error());
+  std::error_code ec;
+  if (!std::filesystem::is_directory(a.db_root, ec))
+    return PrintError(
+        Error(ErrorCode::kNotFound, fmt::format("--db-root '{}' is not a directory", a.db_root)));
+  auto benchmark = eval::ReadBenchmark(a.file, *format);
+  if (!benchmark) return PrintError(benchmark.error());
+  if (!a.databases.empty()) {
+    const std::set<std::string> wanted(a.databases.begin(), a.databases.end());
+    std::erase_if(benchmark->items,
+                  [&](const eval::Item& item) { return !wanted.contains(item.database); });
+  }
+  if (a.limit > 0 && benchmark->items.size() > a.limit) benchmark->items.resize(a.limit);
+  if (benchmark->items.empty())
+    return PrintError(Error(ErrorCode::kInvalidArgument, "no questions to ask"));
+
+  eval::RunOptions options;
+  options.db_root = a.db_root;
+  options.jobs = a.jobs > 0 ? a.jobs : std::max(1u, std::thread::hardware_concurrency());
+  // On a terminal the line is rewritten in place; otherwise (a log) one line every few seconds.
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  auto last = std::chrono::steady_clock::now();
+  options.progress = [&](const eval::Progress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool finished = p.done == p.total;
+    if (!finished && now - last < (tty ? std::chrono::milliseconds(200) : std::chrono::seconds(5)))
+      return;
+    last = now;
+    const std::string line =
+        fmt::format("eval: {}/{} questions, {}/{} databases, answered {}, correct {}", p.done,
+                    p.total, p.databases_done, p.databases, p.answered, p.correct);
+    if (tty) {
+      fmt::print(stderr, "\r{}\x1b[K{}", line, finished ? "\n" : "");
+    } else {
+      fmt::print(stderr, "{}\n", line);
+    }
+    std::fflush(stderr);
+  };
+  auto report = eval::RunBenchmark(*benchmark, options);
+  if (!report) return PrintError(report.error());
+  if (!a.output.empty()) {
+    std::ofstream out(a.output, std::ios::binary | std::ios::trunc);
+    out << eval::ReportToJson(*report).dump(2) << "\n";
+    out.close();
+    if (!out)
+      return PrintError(
+          Error(ErrorCode::kUnavailable, fmt::format("cannot write the report to '{}'", a.output)));
+  }
+  fmt::print("{}", eval::SummaryText(*report, a.top_databases, a.show_wrong));
+  return 0;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -505,6 +579,32 @@ int RunCli(int argc, char** argv) {
   user_list->add_flag("--json", user_args.json, "Print JSON");
   add_users_file(user_list);
 
+  EvalArgs eval_args;
+  CLI::App* eval_cmd = cli.add_subcommand(
+      "eval", "Run the built-in engine over a text-to-SQL benchmark and report its accuracy");
+  eval_cmd
+      ->add_option("file", eval_args.file,
+                   "Benchmark file: Spider/BIRD form ([{question, query, db_id}]) or "
+                   "SParC/CoSQL form ([{database_id, interaction}])")
+      ->required();
+  eval_cmd->add_option("--db-root", eval_args.db_root, "Directory holding <db_id>/<db_id>.sqlite")
+      ->required();
+  eval_cmd->add_option("--format", eval_args.format, "spider or sparc (default: detected)")
+      ->check(CLI::IsMember({"auto", "spider", "bird", "sparc", "cosql"}, CLI::ignore_case));
+  eval_cmd->add_option("--output", eval_args.output, "Write the JSON report here");
+  eval_cmd->add_option("--jobs", eval_args.jobs, "Worker threads (default: all cores)")
+      ->check(CLI::PositiveNumber);
+  eval_cmd
+      ->add_option("--limit", eval_args.limit,
+                   "Ask only the first N questions (interactions for SParC)")
+      ->check(CLI::PositiveNumber);
+  eval_cmd->add_option("--databases", eval_args.databases, "Only these databases (a,b,...)")
+      ->delimiter(',');
+  eval_cmd->add_option("--show-wrong", eval_args.show_wrong,
+                       "Wrong answers listed in the summary (default 10; all are in the report)");
+  eval_cmd->add_option("--top-databases", eval_args.top_databases,
+                       "Databases shown in the summary, most questions first (default 20)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -529,6 +629,7 @@ int RunCli(int argc, char** argv) {
     return DemoData(demo_path, force, seed);
   }
   if (check->parsed()) return ConfigCheck(o);
+  if (eval_cmd->parsed()) return EvalCommand(eval_args);
   if (user_add->parsed()) return UserAdd(o, user_args);
   if (user_remove->parsed()) return UserRemove(o, user_args);
   if (user_list->parsed()) return UserList(o, user_args);

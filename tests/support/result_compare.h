@@ -1,26 +1,20 @@
-// Compares an answer's result with a gold result the way text-to-SQL benchmarks do: by the
-// rows, not by the SQL text. Every gold column must be found among the answer's columns (the
-// answer may show extra ones, such as an id beside a name), the row counts must be equal, and
-// the rows projected onto the matched columns must be equal as a multiset, or as a sequence
-// when the gold query orders its rows. Numbers compare with a relative tolerance.
+// The tests' name for the benchmark comparison, which lives in src/eval/compare.h so that the
+// binary's `eval` command scores answers exactly as the tests do.
+// Thread-safety: free functions without shared state.
 #pragma once
 
 #include <string>
-#include <vector>
 
-#include "db/value.h"
+#include "eval/compare.h"
 
 namespace helios::testing {
 
-struct ResultTable {
-  std::vector<std::string> columns;
-  std::vector<db::Row> rows;
-};
+using eval::ResultTable;
 
-// Empty when they match; otherwise a description of the first difference.
-std::string CompareResults(const ResultTable& gold, const ResultTable& got, bool ordered);
+inline std::string CompareResults(const ResultTable& gold, const ResultTable& got, bool ordered) {
+  return eval::CompareResults(gold, got, ordered);
+}
 
-// True when the SQL text has a top-level ORDER BY (the result's order then matters).
-bool HasOrderBy(const std::string& sql);
+inline bool HasOrderBy(const std::string& sql) { return eval::HasOrderBy(sql); }
 
 }  // namespace helios::testing

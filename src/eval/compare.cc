@@ -1,4 +1,4 @@
-#include "support/result_compare.h"
+#include "eval/compare.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 
 #include "common/text.h"
 
-namespace helios::testing {
+namespace helios::eval {
 namespace {
 
 int Rank(const db::Value& v) {
@@ -158,4 +158,4 @@ std::string CompareResults(const ResultTable& gold, const ResultTable& got, bool
                      Preview(gold.rows), Preview(got.rows));
 }
 
-}  // namespace helios::testing
+}  // namespace helios::eval
