@@ -147,15 +147,19 @@ maria_start() {
   user="$(id -un)"
   if [[ ! -d "$dir/data/mysql" ]]; then
     rm -rf "$dir/data"
-    mkdir -p "$dir/data"
-    mariadb-install-db --no-defaults --datadir="$dir/data" --user="$user" \
+    mkdir -p "$dir/data" "$dir/tmp"
+    # Each server has its own tmpdir: in a shared /tmp, servers started at the same time (tests
+    # in parallel) have been seen to lose each other's temporary tables during bootstrap.
+    mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --user="$user" \
       --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
       die "mariadb-install-db failed: $(tail -n 5 "$dir/install.log")"
     touch "$dir/.fresh"
   fi
   local mariadbd=/usr/sbin/mariadbd
   command -v mariadbd >/dev/null 2>&1 && mariadbd="$(command -v mariadbd)"
-  setsid "$mariadbd" --no-defaults --datadir="$dir/data" --user="$user" --port="$port" \
+  mkdir -p "$dir/tmp"
+  setsid "$mariadbd" --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --user="$user" \
+    --port="$port" \
     --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
     --log-error="$dir/server.log" --skip-name-resolve --innodb-flush-log-at-trx-commit=0 \
     --max-connections=200 --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
