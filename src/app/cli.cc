@@ -32,8 +32,10 @@
 #include "db/demo_data.h"
 #include "db/demo_sql.h"
 #include "eval/benchmark.h"
+#include "eval/calibrate.h"
 #include "eval/report.h"
 #include "eval/runner.h"
+#include "nl2sql/engine/confidence.h"
 #include "server/api_json.h"
 
 namespace helios::app {
@@ -443,7 +445,29 @@ struct EvalArgs {
   std::vector<std::string> databases;
   size_t show_wrong = 10;
   size_t top_databases = 20;
+  double threshold = -1;  // <0: the product's default
+  size_t folds = 5;
+  int fold = -1;       // keep only this fold's databases
+  int skip_fold = -1;  // leave this fold's databases out
+  bool calibrate = false;
+  double target_precision = 0.9;
+  std::string write_model;  // directory for confidence_model.inc and confidence_threshold.inc
 };
+
+Result<void> WriteText(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return Fail(ErrorCode::kUnavailable, fmt::format("cannot write '{}'", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    return Fail(ErrorCode::kUnavailable, fmt::format("cannot write '{}': {}", path, ec.message()));
+  return {};
+}
 
 int EvalCommand(const EvalArgs& a) {
   auto format = eval::ParseFormat(a.format);
@@ -459,12 +483,26 @@ int EvalCommand(const EvalArgs& a) {
     std::erase_if(benchmark->items,
                   [&](const eval::Item& item) { return !wanted.contains(item.database); });
   }
+  if (a.fold >= 0 || a.skip_fold >= 0) {
+    if (std::max(a.fold, a.skip_fold) >= static_cast<int>(a.folds))
+      return PrintError(Error(ErrorCode::kInvalidArgument,
+                              fmt::format("folds are numbered 0 to {}", a.folds - 1)));
+    std::erase_if(benchmark->items, [&](const eval::Item& item) {
+      const int f = static_cast<int>(eval::FoldOf(item.database, a.folds));
+      return (a.fold >= 0 && f != a.fold) || (a.skip_fold >= 0 && f == a.skip_fold);
+    });
+  }
   if (a.limit > 0 && benchmark->items.size() > a.limit) benchmark->items.resize(a.limit);
   if (benchmark->items.empty())
     return PrintError(Error(ErrorCode::kInvalidArgument, "no questions to ask"));
 
   eval::RunOptions options;
   options.db_root = a.db_root;
+  if (a.calibrate) {
+    options.confidence_threshold = 0.0;
+  } else if (a.threshold >= 0) {
+    options.confidence_threshold = a.threshold;
+  }
   options.jobs = a.jobs > 0 ? a.jobs : std::max(1u, std::thread::hardware_concurrency());
   // On a terminal the line is rewritten in place; otherwise (a log) one line every few seconds.
   const bool tty = ::isatty(STDERR_FILENO) != 0;
@@ -496,6 +534,27 @@ int EvalCommand(const EvalArgs& a) {
           Error(ErrorCode::kUnavailable, fmt::format("cannot write the report to '{}'", a.output)));
   }
   fmt::print("{}", eval::SummaryText(*report, a.top_databases, a.show_wrong));
+  if (!a.calibrate) return 0;
+  std::vector<std::string> names;
+  for (auto n : nl2sql::engine::ConfidenceFeatureNames()) names.emplace_back(n);
+  eval::CalibrationOptions co;
+  co.folds = a.folds;
+  co.target_precision = a.target_precision;
+  auto calibration = eval::Calibrate(*report, std::move(names), co);
+  if (!calibration) return PrintError(calibration.error());
+  fmt::print("\n{}", eval::CalibrationText(*calibration));
+  if (!a.write_model.empty()) {
+    const std::filesystem::path dir(a.write_model);
+    if (auto w =
+            WriteText((dir / "confidence_model.inc").string(), eval::ModelInclude(*calibration));
+        !w)
+      return PrintError(w.error());
+    if (auto w = WriteText((dir / "confidence_threshold.inc").string(),
+                           eval::ThresholdInclude(*calibration));
+        !w)
+      return PrintError(w.error());
+    fmt::print("wrote the model to {}\n", a.write_model);
+  }
   return 0;
 }
 
@@ -604,6 +663,28 @@ int RunCli(int argc, char** argv) {
                        "Wrong answers listed in the summary (default 10; all are in the report)");
   eval_cmd->add_option("--top-databases", eval_args.top_databases,
                        "Databases shown in the summary, most questions first (default 20)");
+  eval_cmd
+      ->add_option("--threshold", eval_args.threshold,
+                   "Confidence below which the engine declines (default: the product's)")
+      ->check(CLI::Range(0.0, 1.0));
+  eval_cmd
+      ->add_option("--folds", eval_args.folds,
+                   "Folds the databases are split into, by a hash of the name (default 5)")
+      ->check(CLI::Range(1, 100));
+  eval_cmd->add_option("--fold", eval_args.fold, "Ask only the databases of this fold (0-based)")
+      ->check(CLI::NonNegativeNumber);
+  eval_cmd->add_option("--skip-fold", eval_args.skip_fold, "Leave this fold's databases out")
+      ->check(CLI::NonNegativeNumber);
+  eval_cmd->add_flag("--calibrate", eval_args.calibrate,
+                     "Answer with no threshold, fit the confidence model by cross-validation over "
+                     "the folds and report every figure on databases the model never saw");
+  eval_cmd
+      ->add_option("--target-precision", eval_args.target_precision,
+                   "Precision the calibrated threshold must reach on held-out folds (default 0.9)")
+      ->check(CLI::Range(0.5, 1.0));
+  eval_cmd->add_option("--write-model", eval_args.write_model,
+                       "With --calibrate: write confidence_model.inc and confidence_threshold.inc "
+                       "(the engine's model, src/nl2sql/engine) into this directory");
 
   try {
     cli.parse(argc, argv);

@@ -50,6 +50,7 @@ ordered_json ResultJson(const QuestionResult& r) {
                  {"outcome", OutcomeName(r.outcome)},
                  {"gold_sql", r.gold_sql}};
   if (!r.predicted_sql.empty()) j["predicted_sql"] = r.predicted_sql;
+  if (r.confidence >= 0) j["confidence"] = r.confidence;
   if (!r.detail.empty()) j["detail"] = r.detail;
   if (r.outcome == Outcome::kWrong) {
     j["gold"] = {{"columns", r.gold_columns}, {"rows", RowsJson(r.gold_rows)}};
@@ -180,6 +181,18 @@ ordered_json ReportToJson(const Report& report) {
   ordered_json by_database = ordered_json::object();
   for (const auto& [name, f] : report.by_database) by_database[name] = FiguresJson(f);
   j["by_database"] = std::move(by_database);
+  // Every question's outcome, compactly, for analysis (calibration curves, comparisons).
+  ordered_json questions = ordered_json::array();
+  for (const auto& r : report.results) {
+    ordered_json q{{"database", r.database},
+                   {"item", r.item},
+                   {"turn", r.turn},
+                   {"difficulty", DifficultyName(r.difficulty)},
+                   {"outcome", OutcomeName(r.outcome)}};
+    if (r.confidence >= 0) q["confidence"] = r.confidence;
+    questions.push_back(std::move(q));
+  }
+  j["questions"] = std::move(questions);
   ordered_json wrong = ordered_json::array(), errors = ordered_json::array(),
                gold_errors = ordered_json::array();
   for (const auto& r : report.results) {

@@ -37,8 +37,10 @@ struct QuestionResult {
   std::string gold_sql;
   Difficulty difficulty = Difficulty::kUnknown;
   Outcome outcome = Outcome::kError;
-  std::string predicted_sql;  // when the engine answered
-  std::string detail;         // the error's message, or how the rows differ
+  std::string predicted_sql;     // when the engine answered
+  double confidence = -1;        // the engine's confidence when it answered; -1 otherwise
+  std::vector<double> features;  // the engine's confidence signals (not written to JSON)
+  std::string detail;            // the error's message, or how the rows differ
   // The first rows of each result, kept for wrong answers only.
   std::vector<std::string> gold_columns;
   std::vector<db::Row> gold_rows;

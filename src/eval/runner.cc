@@ -56,6 +56,7 @@ Result<Loaded> Load(const std::string& path, const RunOptions& options, const Cl
   po.mode = nl2sql::Mode::kEngine;
   po.max_rows = options.max_rows;
   po.statement_timeout = options.statement_timeout;
+  if (options.confidence_threshold) po.confidence_threshold = *options.confidence_threshold;
   out.pipeline =
       std::make_unique<nl2sql::Pipeline>(*out.source, std::move(engine), *out.sessions, clock, po);
   return out;
@@ -100,6 +101,8 @@ void AskItem(Loaded& loaded, const Item& item, size_t index, const RunOptions& o
       r.detail = fmt::format("answered by '{}', not the engine", answer->source);
     } else {
       r.predicted_sql = answer->sql;
+      r.confidence = answer->confidence;
+      r.features = answer->confidence_features;
       const std::string diff = CompareResults(
           {gold->columns, gold->rows}, {answer->columns, answer->rows}, HasOrderBy(turn.gold_sql));
       r.outcome = diff.empty() ? Outcome::kCorrect : Outcome::kWrong;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct RunOptions {
   std::chrono::milliseconds statement_timeout{10000};
   size_t max_rows = 100000;    // rows read from each result before comparing
   size_t max_distinct = 1000;  // distinct values indexed per column, as the server does
+  // The pipeline's confidence threshold; unset: the product's default. 0 makes the engine
+  // answer everything it can read, for calibration (each answer's confidence is recorded).
+  std::optional<double> confidence_threshold;
   std::function<void(const Progress&)> progress;  // may be empty
 };
 

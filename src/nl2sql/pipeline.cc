@@ -209,6 +209,7 @@ Result<Answer> Pipeline::FromEngine(const engine::Understanding& understood) {
   answer.truncated = result->truncated;
   answer.source = "engine";
   answer.confidence = understood.confidence;
+  answer.confidence_features = understood.features;
   answer.chart = ChooseChart(&query, answer.columns, answer.rows, answer.truncated);
   return answer;
 }

@@ -50,10 +50,13 @@ struct Answer {
   std::string explanation;
   std::vector<std::string> columns;
   std::vector<db::Row> rows;
-  size_t row_count = 0;       // rows returned (after the cap)
-  bool truncated = false;     // the cap dropped rows
-  std::string source;         // "engine", "llm", or "cache" (a re-bound earlier answer)
-  double confidence = 0;      // 0..1 for the engine; NaN (shown as null) for a model's answer
+  size_t row_count = 0;    // rows returned (after the cap)
+  bool truncated = false;  // the cap dropped rows
+  std::string source;      // "engine", "llm", or "cache" (a re-bound earlier answer)
+  double confidence = 0;   // 0..1 for the engine; NaN (shown as null) for a model's answer
+  // The engine's signals behind `confidence` (engine/confidence.h), for calibration by the eval
+  // command; not shown to users. Empty for other answers.
+  std::vector<double> confidence_features;
   int correction_rounds = 0;  // LLM answers: rounds in which the database's error went back
   bool cache_hit = false;
   bool cache_lookup = false;    // the semantic cache was consulted (hit or miss)

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/text.h"
+#include "nl2sql/engine/confidence.h"
 #include "nl2sql/engine/dates.h"
 #include "nl2sql/engine/lexicon.h"
 #include "nl2sql/engine/tokenizer.h"
@@ -592,6 +593,18 @@ class Tagger {
   int default_year_;
 };
 
+// A predicate from its parts (the IR's other fields left at their defaults).
+sql::Predicate Pred(Expr lhs, CompareOp op, std::vector<db::Value> values, bool case_insensitive,
+                    std::string phrase) {
+  sql::Predicate p;
+  p.lhs = std::move(lhs);
+  p.op = op;
+  p.values = std::move(values);
+  p.case_insensitive = case_insensitive;
+  p.phrase = std::move(phrase);
+  return p;
+}
+
 ColumnRef Ref(const ColumnEntry* c) { return ColumnRef{c->table->name, c->column->name}; }
 
 bool SameTable(const std::string& a, const std::string& b) { return text::EqualsIgnoreCase(a, b); }
@@ -640,6 +653,8 @@ class Builder {
   Result<Expr> DefaultRankMeasure(const TableEntry* entity);
   std::vector<Expr> EntityKeys(const TableEntry* t) const;
   Error NotUnderstood(const std::string& why) const;
+  // Signals of the reading and of the query, for the confidence model (confidence.h).
+  std::vector<double> Features(const sql::Query& q, size_t unknown) const;
 
   const SchemaIndex& index_;
   std::vector<Item> items_;
@@ -1322,7 +1337,7 @@ Result<void> Builder::ReadConditions() {
     bool negated = prev && prev->kind == ItemKind::kNot;
 
     auto having = [&](Expr agg) {
-      sql::Predicate p{agg, it.op, values, false, it.phrase};
+      sql::Predicate p = Pred(agg, it.op, values, false, it.phrase);
       having_.push_back(p);
     };
     auto group_by_entity = [&]() {
@@ -1403,7 +1418,7 @@ Result<void> Builder::ReadConditions() {
         measures_.push_back({Expr::Agg(agg, Ref(col)), ""});
         continue;
       }
-      sql::Predicate p{Expr::Col(Ref(col)), it.op, values, false, it.phrase};
+      sql::Predicate p = Pred(Expr::Col(Ref(col)), it.op, values, false, it.phrase);
       if (negated) {
         if (p.op == CompareOp::kGt)
           p.op = CompareOp::kLe;
@@ -1428,7 +1443,7 @@ Result<void> Builder::ReadConditions() {
     if (follow_up_ && previous_) {
       // "more than 400 instead": a new bound for the previous condition.
       it.used = true;
-      numeric_edit_ = sql::Predicate{Expr{}, it.op, values, false, it.phrase};
+      numeric_edit_ = Pred(Expr{}, it.op, values, false, it.phrase);
       continue;
     }
     return std::unexpected(
@@ -1453,24 +1468,19 @@ Result<void> Builder::ReadFilters() {
       if (c && c->is_numeric && after_with &&
           !(following && following->kind == ItemKind::kNumCond)) {
         it.used = true;
-        where_.push_back({Expr::Col(Ref(c)),
-                          CompareOp::kGt,
-                          {db::Value{int64_t{0}}},
-                          false,
-                          "with " + it.phrase});
+        where_.push_back(Pred(Expr::Col(Ref(c)), CompareOp::kGt, {db::Value{int64_t{0}}}, false,
+                              "with " + it.phrase));
         continue;
       }
       if (c && c->is_flag) {
         it.used = true;
         bool negated = k > 0 && items_[k - 1].kind == ItemKind::kNot;
         if (negated) items_[k - 1].used = true;
-        where_.push_back({Expr::Col(Ref(c)),
-                          CompareOp::kEq,
-                          {c->column->family == db::TypeFamily::kBoolean
-                               ? db::Value{!negated}
-                               : db::Value{static_cast<int64_t>(negated ? 0 : 1)}},
-                          false,
-                          it.phrase});
+        where_.push_back(Pred(Expr::Col(Ref(c)), CompareOp::kEq,
+                              {c->column->family == db::TypeFamily::kBoolean
+                                   ? db::Value{!negated}
+                                   : db::Value{static_cast<int64_t>(negated ? 0 : 1)}},
+                              false, it.phrase));
         continue;
       }
     }
@@ -1505,11 +1515,8 @@ Result<void> Builder::ReadFilters() {
         if (!c)
           return std::unexpected(
               NotUnderstood("I could not tell which column '" + it.quoted + "' is in"));
-        where_.push_back({Expr::Col(Ref(c)),
-                          negated ? CompareOp::kNe : CompareOp::kContains,
-                          {db::Value{it.quoted}},
-                          true,
-                          it.phrase});
+        where_.push_back(Pred(Expr::Col(Ref(c)), negated ? CompareOp::kNe : CompareOp::kContains,
+                              {db::Value{it.quoted}}, true, it.phrase));
         if (negated) where_.back().op = CompareOp::kNe;
         confidence_ *= 0.9;
         continue;
@@ -1529,11 +1536,8 @@ Result<void> Builder::ReadFilters() {
         }
       }
       if (merged) continue;
-      where_.push_back({Expr::Col(col),
-                        negated ? CompareOp::kNe : CompareOp::kEq,
-                        {db::Value{v->value}},
-                        true,
-                        it.phrase});
+      where_.push_back(Pred(Expr::Col(col), negated ? CompareOp::kNe : CompareOp::kEq,
+                            {db::Value{v->value}}, true, it.phrase));
       continue;
     }
     if (it.kind == ItemKind::kDate) {
@@ -1578,7 +1582,7 @@ Result<void> Builder::ReadFilters() {
       if (!c)
         return std::unexpected(
             NotUnderstood("'" + it.phrase + "' names a period, but I found no date column for it"));
-      sql::Predicate p{Expr::Col(Ref(c)), CompareOp::kRange, {}, false, it.phrase};
+      sql::Predicate p = Pred(Expr::Col(Ref(c)), CompareOp::kRange, {}, false, it.phrase);
       if (!it.date.begin.empty() && !it.date.end.empty()) {
         p.values = {db::Value{it.date.begin}, db::Value{it.date.end}};
       } else if (!it.date.begin.empty()) {
@@ -2247,10 +2251,177 @@ Result<Understanding> Builder::Build(bool follow_up) {
     return std::unexpected(NotUnderstood("I could not tell what to change in the previous answer"));
   Understanding u;
   u.query = std::move(*result_);
-  u.confidence = confidence_;
+  u.heuristic_confidence = confidence_;
+  u.features = Features(u.query, unknown.size());
   u.follow_up = follow_up;
   u.notes = notes_;
   if (!unknown.empty()) u.notes.push_back("ignored the words: " + text::Join(unknown, ", "));
+  return u;
+}
+
+std::vector<double> Builder::Features(const sql::Query& q, size_t unknown) const {
+  FeatureVector f;
+  f.Set("heuristic_log", std::log(std::max(confidence_, 1e-6)));
+  f.Set("unknown_words", static_cast<double>(unknown));
+  int weakest = kExact + 1;
+  for (const auto& it : items_) {
+    switch (it.kind) {
+      case ItemKind::kMention: {
+        f.Add("mentions", 1);
+        if (!it.quoted.empty()) f.Add("quoted_mentions", 1);
+        if (it.is_value() && it.targets.empty()) f.Add("value_mentions", 1);
+        if (it.is_table()) f.Add("table_mentions", 1);
+        if (it.is_column()) f.Add("column_mentions", 1);
+        if (!it.used) f.Add("unused_mentions", 1);
+        if (it.targets.size() > 1 && it.targets[1].quality == it.targets[0].quality)
+          f.Add("ambiguous_mentions", 1);
+        if (!it.targets.empty()) weakest = std::min(weakest, it.targets[0].quality);
+        break;
+      }
+      case ItemKind::kAgg:
+        f.Add("aggregate_words", 1);
+        break;
+      case ItemKind::kSuperlative:
+        f.Add("superlative_words", 1);
+        break;
+      case ItemKind::kTop:
+        f.Add("top_words", 1);
+        break;
+      case ItemKind::kGroup:
+      case ItemKind::kGrain:
+        f.Add("group_words", 1);
+        break;
+      case ItemKind::kNumCond:
+        f.Add("numeric_conditions", 1);
+        break;
+      case ItemKind::kDate:
+        f.Add("date_words", 1);
+        break;
+      case ItemKind::kNot:
+        f.Add("negation_words", 1);
+        break;
+      case ItemKind::kSort:
+      case ItemKind::kDir:
+        f.Add("sort_words", 1);
+        break;
+      case ItemKind::kDistinct:
+        f.Add("distinct_words", 1);
+        break;
+      case ItemKind::kWith:
+        f.Add("with_words", 1);
+        break;
+      case ItemKind::kUnknown:
+        break;
+    }
+  }
+  if (weakest == kExact) f.Set("weakest_exact", 1);
+  if (weakest == kHead) f.Set("weakest_head", 1);
+  if (weakest == kSynonym) f.Set("weakest_synonym", 1);
+  if (weakest <= kModifier) f.Set("weakest_modifier", 1);
+  f.Set("follow_up", follow_up_ ? 1 : 0);
+  f.Set("joins", static_cast<double>(q.joins.size()));
+  f.Set("select_items", static_cast<double>(q.select.size()));
+  f.Set("where_predicates", static_cast<double>(q.where.size()));
+  f.Set("group_by", static_cast<double>(q.group_by.size()));
+  f.Set("having", static_cast<double>(q.having.size()));
+  f.Set("order_by", static_cast<double>(q.order_by.size()));
+  f.Set("limit", q.limit ? 1 : 0);
+  f.Set("distinct", q.distinct ? 1 : 0);
+  f.Set("aggregated", q.is_aggregated() ? 1 : 0);
+  for (const auto& p : q.where) {
+    if (p.op == CompareOp::kContains) f.Add("contains_predicates", 1);
+    if (p.op == CompareOp::kIn) f.Add("in_predicates", 1);
+  }
+  for (const auto& s : q.select)
+    if (s.expr.agg == Aggregate::kCount && !s.expr.column) f.Set("count_star", 1);
+  f.Set("tables_in_schema", std::log1p(static_cast<double>(index_.tables().size())));
+  return f.Take();
+}
+
+// Structural words of the question, for the confidence model.
+void AddWordFeatures(const std::vector<Token>& tokens, std::vector<double>& features) {
+  if (features.size() != ConfidenceFeatureNames().size()) return;
+  auto add = [&](std::string_view name) {
+    int i = ConfidenceFeatureIndex(name);
+    if (i >= 0) features[static_cast<size_t>(i)] += 1;
+  };
+  static const std::vector<std::pair<std::string_view, std::string_view>> kWords = {
+      {"both", "w_both"},
+      {"never", "w_never"},
+      {"not", "w_not"},
+      {"no", "w_no"},
+      {"without", "w_without"},
+      {"except", "w_except"},
+      {"than", "w_than"},
+      {"average", "w_average"},
+      {"each", "w_each"},
+      {"every", "w_every"},
+      {"all", "w_all"},
+      {"most", "w_most"},
+      {"least", "w_least"},
+      {"and", "w_and"},
+      {"or", "w_or"},
+      {"who", "w_who"},
+      {"whose", "w_whose"},
+      {"which", "w_which"},
+      {"have", "w_have"},
+      {"has", "w_have"},
+      {"had", "w_have"},
+      {"same", "w_same"},
+      {"different", "w_different"},
+      {"distinct", "w_different"},
+      {"only", "w_only"},
+      {"per", "w_per"},
+      {"by", "w_by"},
+      {"order", "w_order"},
+      {"sorted", "w_order"},
+      {"first", "w_first"},
+      {"last", "w_last"},
+      {"top", "w_top"},
+      {"total", "w_total"},
+      {"number", "w_number"},
+      {"what", "w_what"},
+      {"list", "w_list"},
+      {"name", "w_name"},
+      {"names", "w_name"},
+      {"any", "w_any"},
+      {"between", "w_between"},
+      {"for", "w_for"},
+      {"of", "w_of"},
+      {"in", "w_in"},
+      {"with", "w_with"},
+      {"from", "w_from"},
+      {"did", "w_did"},
+      {"do", "w_did"},
+      {"does", "w_did"},
+      {"also", "w_also"},
+  };
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string& w = tokens[i].text;
+    for (const auto& [word, name] : kWords)
+      if (w == word) add(name);
+    const std::string next = i + 1 < tokens.size() ? tokens[i + 1].text : std::string();
+    if (w == "at" && (next == "least" || next == "most")) add("w_at_least");
+    if ((w == "more" || w == "greater" || w == "larger" || w == "higher" || w == "bigger") &&
+        next == "than")
+      add("w_more_than");
+    if ((w == "less" || w == "fewer" || w == "smaller" || w == "lower") && next == "than")
+      add("w_less_than");
+    if (w == "how" && (next == "many" || next == "much")) add("w_how_many");
+  }
+  if (!tokens.empty() && tokens[0].text == "how") add("starts_how");
+  if (!tokens.empty() && (tokens[0].text == "which" || tokens[0].text == "who"))
+    add("starts_which");
+  features[static_cast<size_t>(ConfidenceFeatureIndex("tokens"))] =
+      std::log1p(static_cast<double>(tokens.size()));
+}
+
+// The answer's confidence: the calibrated model's when one is shipped.
+Result<Understanding> Finish(Result<Understanding> u, const std::vector<Token>& tokens) {
+  if (!u) return u;
+  AddWordFeatures(tokens, u->features);
+  u->confidence = ShippedConfidenceModel().empty() ? u->heuristic_confidence
+                                                   : CalibratedConfidence(u->features);
   return u;
 }
 
@@ -2303,7 +2474,9 @@ Result<Understanding> Engine::Understand(std::string_view question,
   std::vector<Item> items = tagger.Run(tokens);
   bool sold =
       std::any_of(tokens.begin(), tokens.end(), [](const Token& t) { return IsSoldWord(t.text); });
-  auto fresh = [&]() { return Builder(*index_, items, nullptr, sold).Build(false); };
+  auto fresh = [&]() {
+    return Finish(Builder(*index_, items, nullptr, sold).Build(false), tokens);
+  };
   if (!previous) return fresh();
   // In a follow-up a period without a year ("and Q2?") keeps the conversation's year.
   int year = 0;
@@ -2320,7 +2493,7 @@ Result<Understanding> Engine::Understand(std::string_view question,
     return t.text == "too" || t.text == "also" || t.text == "well";
   });
   auto edit = [&]() {
-    return Builder(*index_, follow_items, previous, sold, additive).Build(true);
+    return Finish(Builder(*index_, follow_items, previous, sold, additive).Build(true), tokens);
   };
   // A question that reads like a follow-up ("only in Germany", "top 5 instead") or names no
   // table or column ("in 2023", "lowest first") edits the previous query; any other is read

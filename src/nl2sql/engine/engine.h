@@ -21,7 +21,11 @@ namespace helios::nl2sql::engine {
 
 struct Understanding {
   sql::Query query;
-  double confidence = 0;           // 0..1
+  // 0..1: the calibrated probability that the answer is right (confidence.h), or the engine's
+  // own penalties multiplied together before any calibration was shipped.
+  double confidence = 0;
+  double heuristic_confidence = 0;  // the engine's own penalties multiplied together
+  std::vector<double> features;     // in the order of ConfidenceFeatureNames()
   bool follow_up = false;          // the previous turn's query was edited
   std::vector<std::string> notes;  // assumptions made, for the explanation
 };

@@ -1,0 +1,94 @@
+// Calibration of the engine's confidence, by cross-validation over databases.
+//
+// A run of the engine with no confidence threshold (every question it can read is answered)
+// gives, per answered question, the engine's signals (engine/confidence.h) and whether it was
+// right. A logistic model over those signals estimates the probability of being right. The
+// databases are split into folds (by a hash of the name, so a database's fold never depends on
+// which others are in the file); every figure is measured on databases the model and the
+// threshold never saw:
+//   - for each fold k: inner cross-validation over the other folds gives out-of-fold
+//     probabilities there; the threshold t_k is the lowest at which their precision meets the
+//     target; the model fitted on all other folds scores fold k, which keeps the answers with a
+//     probability of at least t_k and declines the rest. Those are fold k's figures.
+//   - the shipped model is fitted on every fold, with the threshold chosen on the out-of-fold
+//     probabilities of all folds.
+// Thread-safety: pure functions over values.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "eval/report.h"
+
+namespace helios::eval {
+
+// The fold of a database: FNV-1a of its name, modulo `folds`.
+size_t FoldOf(std::string_view database, size_t folds);
+
+struct LogisticModel {
+  double bias = 0;
+  std::vector<double> weights;  // one per feature
+  double Predict(const std::vector<double>& x) const;
+};
+
+struct Sample {
+  const std::vector<double>* x = nullptr;
+  bool correct = false;
+};
+
+// L2-regularised logistic regression (Newton's method on standardised features; the weights
+// returned apply to the raw features). `l2` is the penalty on the standardised weights.
+LogisticModel FitLogistic(const std::vector<Sample>& samples, size_t features, double l2);
+
+// The lowest threshold at which the answers with p >= threshold are right at least `target` of
+// the time, among thresholds keeping at least `min_answers`; 1.01 (decline everything) when
+// none does.
+double ChooseThreshold(const std::vector<std::pair<double, bool>>& scored, double target,
+                       size_t min_answers);
+
+struct FoldFigures {
+  size_t fold = 0;
+  size_t databases = 0;
+  double threshold = 0;
+  Figures figures;        // with the threshold applied
+  Figures unthresholded;  // the engine answering everything it read
+};
+
+struct CalibrationOptions {
+  size_t folds = 5;
+  double target_precision = 0.9;
+  double l2 = 1.0;
+  size_t min_answers = 30;  // fewest answers a threshold may be chosen on
+};
+
+struct Calibration {
+  std::vector<std::string> feature_names;
+  LogisticModel model;   // fitted on every fold
+  double threshold = 0;  // chosen on out-of-fold probabilities of every fold
+  std::vector<FoldFigures> folds;
+  Figures held_out;  // the folds' figures summed: every question scored by a model that never
+                     // saw its database
+  std::map<Difficulty, Figures> held_out_by_difficulty;
+  // Out-of-fold probability against outcome, in bins of 0.1: {answers, correct} per bin.
+  std::vector<std::pair<size_t, size_t>> reliability;
+};
+
+// `report` must come from a run with confidence_threshold 0 (RunOptions), so that each answered
+// question carries its features. kInvalidArgument when too few answers or folds.
+Result<Calibration> Calibrate(const Report& report, std::vector<std::string> feature_names,
+                              const CalibrationOptions& options);
+
+// The model as the C++ initialiser list and threshold the engine includes
+// (confidence_model.inc, confidence_threshold.inc).
+std::string ModelInclude(const Calibration& c);
+std::string ThresholdInclude(const Calibration& c);
+
+// A readable account of the calibration: per fold, held out overall and by difficulty, and the
+// reliability table.
+std::string CalibrationText(const Calibration& c);
+
+}  // namespace helios::eval
