@@ -653,6 +653,12 @@ class Builder {
   Result<Expr> DefaultRankMeasure(const TableEntry* entity);
   std::vector<Expr> EntityKeys(const TableEntry* t) const;
   Error NotUnderstood(const std::string& why) const;
+  // A column whose values add up per entity: its table's main amount, or named by a word of
+  // revenue or of selling.
+  bool IsTotalMeasure(const ColumnEntry* c, const std::string& phrase) const {
+    const TableEntry* t = index_.FindTable(c->table->name);
+    return prefer_fact_ || ImpliesTotal(phrase) || (t && t->money == c && t->money_rank >= 2);
+  }
   // Signals of the reading and of the query, for the confidence model (confidence.h).
   std::vector<double> Features(const sql::Query& q, size_t unknown) const;
 
@@ -1193,6 +1199,13 @@ Result<void> Builder::ReadRanking() {
           Aggregate a = sup ? sup->agg : Aggregate::kMax;
           measures_.push_back({Expr::Agg(a, Ref(c)), ""});
           continue;
+        } else if (c && entity_table && forced == Aggregate::kNone && c->is_numeric &&
+                   !IsTotalMeasure(c, measure_item->phrase)) {
+          // "the user who gave the highest rating": one row's value, on a related table; a
+          // sum per entity only for amounts ("top customers by revenue").
+          measure = Expr::Col(Ref(c));
+          attribute = true;
+          extra_tables_.push_back(index_.FindTable(c->table->name));
         } else if (c) {
           Aggregate a = forced != Aggregate::kNone ? forced : Aggregate::kSum;
           if (!c->is_numeric) a = Aggregate::kCountDistinct;
@@ -1406,9 +1419,12 @@ Result<void> Builder::ReadConditions() {
     if (col && col->is_numeric) {
       it.used = true;
       if (col_item) col_item->used = true;
-      bool other_table = (entity && !SameTable(col->table->name, entity->table->name) &&
-                          index_.FansOut(entity->table->name, col->table->name)) ||
-                         entity_column;
+      // A condition on a related table's column is one on the entity's total only for
+      // amounts ("customers who spent over 1000"); otherwise it is on rows ("wines with
+      // scores above 90", "companies that operated flights with velocity below 200").
+      bool other_table = entity && !SameTable(col->table->name, entity->table->name) &&
+                         index_.FansOut(entity->table->name, col->table->name) &&
+                         IsTotalMeasure(col, col_item ? col_item->phrase : it.phrase);
       if ((agg != Aggregate::kNone && (entity || entity_column || !groups_.empty())) ||
           other_table) {
         // A condition on an aggregate per entity.
@@ -1719,6 +1735,30 @@ Result<void> Builder::FinishJoins(sql::Query& q) {
 }
 
 Result<void> Builder::Assemble() {
+  // "the distinct names", "different cities": the rows listed once each.
+  for (auto& it : items_) {
+    if (it.used || it.kind != ItemKind::kDistinct) continue;
+    it.used = true;
+    distinct_ = true;
+  }
+  // "allergy to milk or cat": the column named beside values it is filtered on by IN is the
+  // filter's, not one more column to show (it would list each row once per value).
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    if (it.used || !it.is_column()) continue;
+    const ColumnEntry* c = PickColumn(it);
+    if (!c) continue;
+    const bool in_filter = std::any_of(where_.begin(), where_.end(), [&](const sql::Predicate& p) {
+      return p.op == CompareOp::kIn && p.lhs.column && *p.lhs.column == Ref(c);
+    });
+    if (!in_filter) continue;
+    for (size_t j = k > 2 ? k - 2 : 0; j < std::min(items_.size(), k + 3); ++j) {
+      if (j != k && items_[j].is_value()) {
+        it.used = true;
+        break;
+      }
+    }
+  }
   // The subject: what the question is about.
   if (!subject_) {
     for (const auto& m : measures_) {

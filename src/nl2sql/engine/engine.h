@@ -26,8 +26,8 @@ struct Understanding {
   double confidence = 0;
   double heuristic_confidence = 0;  // the engine's own penalties multiplied together
   std::vector<double> features;     // in the order of ConfidenceFeatureNames()
-  bool follow_up = false;          // the previous turn's query was edited
-  std::vector<std::string> notes;  // assumptions made, for the explanation
+  bool follow_up = false;           // the previous turn's query was edited
+  std::vector<std::string> notes;   // assumptions made, for the explanation
 };
 
 class Engine {

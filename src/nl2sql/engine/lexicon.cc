@@ -191,6 +191,46 @@ std::vector<std::string> Pertainyms(std::string_view adjective) {
 
 bool IsStopWord(std::string_view word) { return StopWords().contains(word); }
 
+const std::vector<std::string>& ExpandAbbreviation(std::string_view word) {
+  // Abbreviations common in schema names (curated database vocabulary).
+  static const std::unordered_map<std::string, std::vector<std::string>> kAbbreviations = {
+      {"fname", {"first", "name"}},
+      {"lname", {"last", "name"}},
+      {"mname", {"middle", "name"}},
+      {"dept", {"department"}},
+      {"emp", {"employee"}},
+      {"mgr", {"manager"}},
+      {"qty", {"quantity"}},
+      {"amt", {"amount"}},
+      {"addr", {"address"}},
+      {"num", {"number"}},
+      {"no", {"number"}},
+      {"cust", {"customer"}},
+      {"prod", {"product"}},
+      {"desc", {"description"}},
+      {"descr", {"description"}},
+      {"yr", {"year"}},
+      {"dob", {"birth", "date"}},
+      {"stu", {"student"}},
+      {"crs", {"course"}},
+      {"prof", {"professor"}},
+      {"tel", {"telephone"}},
+      {"pct", {"percent"}},
+      {"avg", {"average"}},
+      {"max", {"maximum"}},
+      {"min", {"minimum"}},
+      {"cnt", {"count"}},
+      {"loc", {"location"}},
+      {"org", {"organization"}},
+      {"acct", {"account"}},
+      {"apt", {"apartment"}},
+      {"sex", {"gender"}},
+  };
+  static const std::vector<std::string> kNone;
+  auto it = kAbbreviations.find(std::string(word));
+  return it == kAbbreviations.end() ? kNone : it->second;
+}
+
 const std::vector<std::string>& Synonyms(std::string_view word) {
   static const auto* index = [] {
     auto* m = new std::unordered_map<std::string, std::vector<std::string>>();

@@ -24,6 +24,10 @@ bool IsStopWord(std::string_view word);
 // Both directions are stored; the word itself is not included.
 const std::vector<std::string>& Synonyms(std::string_view word);
 
+// The words an abbreviation in a schema name stands for: "fname" -> {"first", "name"},
+// "dept" -> {"department"}, "qty" -> {"quantity"}. Empty for other words.
+const std::vector<std::string>& ExpandAbbreviation(std::string_view word);
+
 // Nouns an adjective pertains to, from WordNet: "japanese" -> {"Japan", "Nippon", ...},
 // "american" -> {"United States", "America", ...}. Empty for other words.
 std::vector<std::string> Pertainyms(std::string_view adjective);

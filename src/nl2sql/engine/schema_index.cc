@@ -100,8 +100,29 @@ void SchemaIndex::IndexTable(TableEntry& t) {
     if (w.size() > 1 && w.back() != "id") AddPhrase({w.back()}, {&t, c, kHead});
     if (w.size() > 1 && w.front() != "id" && !c->is_key) AddPhrase({w.front()}, {&t, c, kModifier});
     if (!w.empty() && w.back() != "id") {
-      for (const auto& syn : Synonyms(w.back())) AddPhrase({syn}, {&t, c, kSynonym});
+      for (const auto& syn : Synonyms(w.back())) {
+        // "id" names a key, never a phone or serial "number".
+        if (syn == "id" || syn == "identifier") continue;
+        AddPhrase({syn}, {&t, c, kSynonym});
+      }
     }
+    // Abbreviated names are also named by their words: "fname" is "first name".
+    std::vector<std::string> expanded;
+    for (const auto& word : w) {
+      const auto& e = ExpandAbbreviation(word);
+      if (e.empty()) {
+        expanded.push_back(word);
+      } else {
+        expanded.insert(expanded.end(), e.begin(), e.end());
+      }
+    }
+    if (expanded != w) {
+      AddPhrase(expanded, {&t, c, kExact});
+      if (expanded.size() > 1 && expanded.back() != "id")
+        AddPhrase({expanded.back()}, {&t, c, kModifier});
+    }
+    // "the ids of all vehicles": a table's own key is its "id".
+    if (c->column->primary_key && !w.empty() && w.back() == "id") AddPhrase({"id"}, {&t, c, kHead});
   }
 }
 
