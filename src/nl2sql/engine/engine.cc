@@ -148,6 +148,7 @@ const std::vector<Keyword>& Keywords() {
       {{"by"}, ItemKind::kGroup},
       {{"per"}, ItemKind::kGroup},
       {{"each"}, ItemKind::kGroup},
+      {{"each"}, ItemKind::kGroup},
       {{"every"}, ItemKind::kGroup},
       {{"monthly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kMonth},
       {{"yearly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kYear},
@@ -674,6 +675,7 @@ class Builder {
   std::vector<sql::SelectItem> measures_;
   std::vector<Expr> groups_;
   std::vector<const TableEntry*> group_tables_;  // grouped entities (select their label)
+  std::set<const TableEntry*> per_tables_;       // of those, named after "per"
   TimeGrain grain_ = TimeGrain::kNone;
   const ColumnEntry* grain_column_ = nullptr;
   std::vector<sql::Predicate> where_;
@@ -901,6 +903,7 @@ Result<void> Builder::ReadGroups() {
     if (next->is_table()) {
       const TableEntry* t = PickTable(*next);
       it.used = next->used = true;
+      if (text::ToLower(it.phrase) == "per") per_tables_.insert(t);
       group_tables_.push_back(t);
       for (auto& e : EntityKeys(t)) groups_.push_back(e);
     }
@@ -1831,7 +1834,7 @@ Result<void> Builder::Assemble() {
           m.expr.agg == Aggregate::kCountDistinct ||
           !SameTable(m.expr.column->table, g->table->name))
         own = false;
-    if (!own || top_ || !having_.empty()) continue;
+    if (!own || top_ || !having_.empty() || !per_tables_.contains(g)) continue;
     for (const auto& key : EntityKeys(g)) std::erase(groups_, key);
     std::erase(group_tables_, g);
   }
