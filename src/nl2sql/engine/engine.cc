@@ -1090,7 +1090,7 @@ Result<void> Builder::ReadRanking() {
     }
     // What is ranked. After "top N" or an implied-column superlative ("cheapest products") the
     // entity follows; after "the most"/"the highest" the measure follows and the entity came
-    // before ("which city has the most customers").
+    // before ("the city with the most clients").
     const bool entity_after = is_top || (sup && !sup->hint.empty());
     Item* entity_item = nullptr;
     Item* hinted_column = nullptr;  // "most recently hired employees": the date named first
@@ -1204,7 +1204,7 @@ Result<void> Builder::ReadRanking() {
           continue;
         } else if (c && entity_table && forced == Aggregate::kNone && c->is_numeric &&
                    !IsTotalMeasure(c, measure_item->phrase)) {
-          // "the user who gave the highest rating": one row's value, on a related table; a
+          // "the reviewer with the best score": one row's value, on a related table; a
           // sum per entity only for amounts ("top customers by revenue").
           measure = Expr::Col(Ref(c));
           attribute = true;

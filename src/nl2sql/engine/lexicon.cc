@@ -212,7 +212,6 @@ const std::vector<std::string>& ExpandAbbreviation(std::string_view word) {
       {"yr", {"year"}},
       {"dob", {"birth", "date"}},
       {"stu", {"student"}},
-      {"crs", {"course"}},
       {"prof", {"professor"}},
       {"tel", {"telephone"}},
       {"pct", {"percent"}},
