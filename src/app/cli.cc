@@ -525,6 +525,20 @@ int EvalCommand(const EvalArgs& a) {
   };
   auto report = eval::RunBenchmark(*benchmark, options);
   if (!report) return PrintError(report.error());
+  std::optional<eval::Calibration> calibration;
+  if (a.calibrate) {
+    std::vector<std::string> names;
+    for (auto n : nl2sql::engine::ConfidenceFeatureNames()) names.emplace_back(n);
+    eval::CalibrationOptions co;
+    co.folds = a.folds;
+    co.target_precision = a.target_precision;
+    auto c = eval::Calibrate(*report, std::move(names), co);
+    if (!c) return PrintError(c.error());
+    calibration = std::move(*c);
+    // The report shows each answer's held-out probability as its confidence.
+    for (size_t i = 0; i < report->results.size(); ++i)
+      report->results[i].confidence = calibration->held_out_probability[i];
+  }
   if (!a.output.empty()) {
     std::ofstream out(a.output, std::ios::binary | std::ios::trunc);
     out << eval::ReportToJson(*report).dump(2) << "\n";
@@ -534,14 +548,7 @@ int EvalCommand(const EvalArgs& a) {
           Error(ErrorCode::kUnavailable, fmt::format("cannot write the report to '{}'", a.output)));
   }
   fmt::print("{}", eval::SummaryText(*report, a.top_databases, a.show_wrong));
-  if (!a.calibrate) return 0;
-  std::vector<std::string> names;
-  for (auto n : nl2sql::engine::ConfidenceFeatureNames()) names.emplace_back(n);
-  eval::CalibrationOptions co;
-  co.folds = a.folds;
-  co.target_precision = a.target_precision;
-  auto calibration = eval::Calibrate(*report, std::move(names), co);
-  if (!calibration) return PrintError(calibration.error());
+  if (!calibration) return 0;
   fmt::print("\n{}", eval::CalibrationText(*calibration));
   if (!a.write_model.empty()) {
     const std::filesystem::path dir(a.write_model);

@@ -197,6 +197,7 @@ Result<Calibration> Calibrate(const Report& report, std::vector<std::string> fea
   Calibration c;
   c.feature_names = std::move(feature_names);
   c.reliability.assign(10, {0, 0});
+  c.held_out_probability.assign(report.results.size(), -1.0);
   for (size_t k = 0; k < options.folds; ++k) {
     const std::set<size_t> others = all_but({k});
     FoldFigures ff;
@@ -205,13 +206,15 @@ Result<Calibration> Calibrate(const Report& report, std::vector<std::string> fea
         ChooseThreshold(out_of_fold(others), options.target_precision, options.min_answers);
     const LogisticModel m = FitLogistic(samples_of(others), nf, options.l2);
     std::set<std::string> dbs;
-    for (const QuestionResult& r : report.results) {
+    for (size_t i = 0; i < report.results.size(); ++i) {
+      const QuestionResult& r = report.results[i];
       if (FoldOf(r.database, options.folds) != k) continue;
       dbs.insert(r.database);
       Outcome o = r.outcome;
       ff.unthresholded.Add(o);
       if (o == Outcome::kCorrect || o == Outcome::kWrong) {
         const double p = m.Predict(r.features);
+        c.held_out_probability[i] = p;
         auto& bin = c.reliability[std::min<size_t>(9, static_cast<size_t>(p * 10))];
         ++bin.first;
         bin.second += o == Outcome::kCorrect ? 1 : 0;

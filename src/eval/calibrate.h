@@ -75,6 +75,9 @@ struct Calibration {
   std::map<Difficulty, Figures> held_out_by_difficulty;
   // Out-of-fold probability against outcome, in bins of 0.1: {answers, correct} per bin.
   std::vector<std::pair<size_t, size_t>> reliability;
+  // Per result of the report (same order): the probability the model of its held-out fold gave
+  // it, or -1 for a question the engine did not answer.
+  std::vector<double> held_out_probability;
 };
 
 // `report` must come from a run with confidence_threshold 0 (RunOptions), so that each answered

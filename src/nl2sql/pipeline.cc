@@ -183,6 +183,9 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
 
 Result<Answer> Pipeline::FromEngine(const engine::Understanding& understood) {
   const sql::Query& query = understood.query;
+  if (auto valid = sql::Validate(query); !valid)
+    return Fail(ErrorCode::kInternal,
+                fmt::format("the engine built a query it cannot run: {}", valid.error().message));
   sql::RenderOptions render{source_.dialect(), false};
   sql::RenderedSql bound = sql::Render(query, render);
   db::ExecuteOptions exec{options_.max_rows, options_.statement_timeout};

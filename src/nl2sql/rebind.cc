@@ -433,36 +433,80 @@ bool WellFormed(const sql::Predicate& p) {
 
 }  // namespace
 
+namespace {
+
+// A filter of the query at any depth, and the filter it is nested in: the OR group it is a
+// member of, or the filter comparing with the subquery it is in (-1: none).
+struct Filter {
+  sql::Predicate* predicate = nullptr;
+  int parent = -1;
+};
+
+// Every filter and every LIMIT of the query, its subqueries, set operands and OR groups: a
+// place left out would keep its old value in the rebound query.
+class Places {
+ public:
+  explicit Places(sql::Query& q) { AddQuery(q, -1); }
+
+  std::vector<Filter> filters;
+  std::vector<std::optional<int64_t>*> limits;  // each one set
+
+  // The question words a filter's values belong to: its own, or if it has none those of the
+  // filter it is nested in ("in Germany or France" for the members of that OR group).
+  const std::string& PhraseOf(int f) const {
+    while (filters[static_cast<size_t>(f)].predicate->phrase.empty() &&
+           filters[static_cast<size_t>(f)].parent >= 0)
+      f = filters[static_cast<size_t>(f)].parent;
+    return filters[static_cast<size_t>(f)].predicate->phrase;
+  }
+
+ private:
+  void AddQuery(sql::Query& q, int parent) {
+    if (q.limit) limits.push_back(&q.limit);
+    for (auto& p : q.where) AddPredicate(p, parent);
+    for (auto& p : q.having) AddPredicate(p, parent);
+    for (auto& rhs : q.set_rhs) AddQuery(rhs, parent);
+  }
+  void AddPredicate(sql::Predicate& p, int parent) {
+    const int self = static_cast<int>(filters.size());
+    filters.push_back({&p, parent});
+    for (auto& member : p.any) AddPredicate(member, self);
+    for (auto& sub : p.subquery) AddQuery(sub, self);
+  }
+};
+
+}  // namespace
+
 std::optional<sql::Query> RebindQuery(const sql::Query& cached,
                                       const std::vector<cache::Slot>& old_slots,
                                       const std::vector<cache::Slot>& new_slots) {
   auto pairs = Pair(old_slots, new_slots);
   if (!pairs) return std::nullopt;
   sql::Query q = cached;
-  std::vector<sql::Predicate*> predicates;
-  for (auto& p : q.where) predicates.push_back(&p);
-  for (auto& p : q.having) predicates.push_back(&p);
+  // Pointers into q: nothing is added to or removed from q below.
+  Places places(q);
+  const std::vector<Filter>& filters = places.filters;
 
   std::vector<Site> sites;
   struct Where {
-    int predicate = -1;  // -1: the LIMIT
+    int predicate = -1;  // -1: the LIMIT places.limits[value]
     size_t value = 0;
   };
   std::vector<Where> where;
-  if (q.limit) {
+  for (size_t l = 0; l < places.limits.size(); ++l) {
     Site s;
     s.numeric = true;
-    s.number = static_cast<double>(*q.limit);
+    s.number = static_cast<double>(**places.limits[l]);
     s.row_count = true;
     sites.push_back(s);
-    where.push_back({-1, 0});
+    where.push_back({-1, l});
   }
-  for (size_t g = 0; g < predicates.size(); ++g) {
-    const sql::Predicate& p = *predicates[g];
+  for (size_t g = 0; g < filters.size(); ++g) {
+    const sql::Predicate& p = *filters[g].predicate;
     for (size_t k = 0; k < p.values.size(); ++k) {
       Site s;
       s.group = static_cast<int>(g);
-      s.phrase = p.phrase;
+      s.phrase = places.PhraseOf(static_cast<int>(g));
       if (auto n = NumberOf(p.values[k])) {
         s.numeric = true;
         s.number = *n;
@@ -480,34 +524,44 @@ std::optional<sql::Query> RebindQuery(const sql::Query& cached,
   if (!plan) return std::nullopt;
 
   // Numbers of one filter are all integers or all doubles, as the engine writes them.
-  std::vector<bool> integral(predicates.size(), true);
+  std::vector<bool> integral(filters.size(), true);
   for (size_t j = 0; j < sites.size(); ++j)
     if ((*plan)[j] && (*plan)[j]->numeric && where[j].predicate >= 0 && !(*plan)[j]->integral)
       integral[static_cast<size_t>(where[j].predicate)] = false;
-  std::vector<std::vector<const SlotPair*>> rephrase(predicates.size());
+  std::vector<std::vector<const SlotPair*>> rephrase(filters.size());
+  std::vector<bool> rebound(filters.size(), false);
   for (size_t j = 0; j < sites.size(); ++j) {
     if (!(*plan)[j]) continue;
     const Replacement& r = *(*plan)[j];
     if (where[j].predicate < 0) {
       if (!r.numeric || !r.integral || r.number < 1 || r.number > 9e15) return std::nullopt;
-      q.limit = static_cast<int64_t>(r.number);
+      *places.limits[where[j].value] = static_cast<int64_t>(r.number);
       continue;
     }
     size_t g = static_cast<size_t>(where[j].predicate);
-    db::Value& v = predicates[g]->values[where[j].value];
+    db::Value& v = filters[g].predicate->values[where[j].value];
     v = r.numeric ? NumberValue(r.number, integral[g]) : db::Value{r.text};
+    rebound[g] = true;
     const SlotPair* p = &(*pairs)[static_cast<size_t>(claimed_by[j])];
-    if (std::find(rephrase[g].begin(), rephrase[g].end(), p) == rephrase[g].end())
-      rephrase[g].push_back(p);
+    // The words of the filter, and of the filters it is nested in, name the old value too.
+    for (int f = static_cast<int>(g); f >= 0; f = filters[static_cast<size_t>(f)].parent) {
+      auto& words = rephrase[static_cast<size_t>(f)];
+      if (std::find(words.begin(), words.end(), p) == words.end()) words.push_back(p);
+    }
   }
-  for (size_t g = 0; g < predicates.size(); ++g) {
+  for (size_t g = 0; g < filters.size(); ++g) {
     if (rephrase[g].empty()) continue;
+    sql::Predicate& predicate = *filters[g].predicate;
+    predicate.phrase = ReplaceWords(predicate.phrase, rephrase[g]);
+    if (!rebound[g]) continue;  // an OR group or a subquery's filter: no values of its own
     // Numbers of a rebound filter follow the new numbers' kind, as the engine's would.
-    for (auto& v : predicates[g]->values)
+    for (auto& v : predicate.values)
       if (auto n = NumberOf(v)) v = NumberValue(*n, integral[g] && std::floor(*n) == *n);
-    predicates[g]->phrase = ReplaceWords(predicates[g]->phrase, rephrase[g]);
-    if (!WellFormed(*predicates[g])) return std::nullopt;
+    if (!WellFormed(predicate)) return std::nullopt;
   }
+  // A new row count can break a nested query: LIMIT 1 of a subquery compared with one value
+  // becomes LIMIT 3, which PostgreSQL refuses and SQLite answers with the first row only.
+  if (!sql::Validate(q)) return std::nullopt;
   return q;
 }
 

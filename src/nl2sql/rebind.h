@@ -3,11 +3,14 @@
 // query. It refuses (nullopt: a cache miss) whenever a value cannot be placed with certainty:
 // a value found nowhere, found in two places ("top 1" when "= 1" is also in the query), a
 // place two values claim, a value that also hides inside another literal, or a result that is
-// no longer well-formed. Misses are cheap; a wrong answer is not.
+// no longer well-formed (for the IR: that sql::Validate refuses). Misses are cheap; a wrong
+// answer is not.
 //
 // Where values are looked for: in the query IR, the LIMIT and every value of every WHERE and
-// HAVING predicate; in SQL text, every numeric and string literal outside comments and quoted
-// identifiers.
+// HAVING predicate, at every depth: those of subqueries, of set operands (UNION, INTERSECT,
+// EXCEPT) and of the members of OR groups count like the outer query's, so a value in two of
+// them is in two places; in SQL text, every numeric and string literal outside comments and
+// quoted identifiers.
 //
 // How each slot type claims places:
 //  - "number": the one place equal to its number (a numeric literal, or a string literal
@@ -19,9 +22,11 @@
 //    for "quoted" and "entity" the one place containing it (LIKE '%Acme%'). The replacement
 //    keeps the case of what it replaces (all lower case stays lower case).
 // In the IR a predicate's values are replaced only when the predicate's question words
-// (Predicate::phrase) mention the slot, and all of them or none; the phrase is updated too; a
-// LIMIT stays a positive integer, BETWEEN and calendar ranges keep their order, and the numbers
-// of one filter stay all integers or all doubles, as the engine writes them.
+// (Predicate::phrase; for a nested predicate without words of its own, those of the OR group
+// or subquery filter it is in) mention the slot, and all of them or none; the phrases that
+// mention it are updated too; a LIMIT stays a positive integer, BETWEEN and calendar ranges
+// keep their order, and the numbers of one filter stay all integers or all doubles, as the
+// engine writes them.
 // In SQL text a derived date (a year's next January 1st, a date's next day) counts only beside
 // one it derives from, a row count stays a positive integer, and text that cannot be read
 // without knowing the dialect (backslashes in strings, nested comments, '#', dollar quoting) is

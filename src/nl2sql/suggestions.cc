@@ -586,6 +586,8 @@ class Generator {
 
 std::vector<std::string> SuggestFollowUps(const engine::Engine& engine, const sql::Query& answered,
                                           const SuggestOptions& options) {
+  // The edits below look at the outer SELECT only; a combined query offers none.
+  if (answered.is_compound()) return {};
   Generator generator(engine.index(), answered, options);
   std::vector<std::vector<Candidate>> families = generator.Families();
 

@@ -51,6 +51,14 @@ constexpr std::array<std::pair<CompareOp, std::string_view>, 12> kOps = {{
     {CompareOp::kIsNotNull, "is_not_null"},
 }};
 
+constexpr std::array<std::pair<SetOp, std::string_view>, 5> kSetOps = {{
+    {SetOp::kNone, "none"},
+    {SetOp::kUnion, "union"},
+    {SetOp::kUnionAll, "union_all"},
+    {SetOp::kIntersect, "intersect"},
+    {SetOp::kExcept, "except"},
+}};
+
 template <typename E, size_t N>
 std::string NameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
   for (const auto& [v, name] : table)
@@ -97,6 +105,8 @@ json ExprToJson(const Expr& e) {
   return j;
 }
 
+json QueryToJsonImpl(const Query& q);
+
 json PredicateToJson(const Predicate& p) {
   json j = json::object();
   j["lhs"] = ExprToJson(p.lhs);
@@ -109,6 +119,16 @@ json PredicateToJson(const Predicate& p) {
   if (p.case_insensitive) j["case_insensitive"] = true;
   if (!p.phrase.empty()) j["phrase"] = p.phrase;
   if (p.negated) j["negated"] = true;
+  if (!p.subquery.empty()) {
+    json list = json::array();
+    for (const auto& sub : p.subquery) list.push_back(QueryToJsonImpl(sub));
+    j["subquery"] = std::move(list);
+  }
+  if (!p.any.empty()) {
+    json list = json::array();
+    for (const auto& member : p.any) list.push_back(PredicateToJson(member));
+    j["any"] = std::move(list);
+  }
   return j;
 }
 
@@ -312,7 +332,19 @@ Result<Expr> ReadExpr(const json& j, const std::string& path) {
   return e;
 }
 
-Result<Predicate> ReadPredicate(const json& j, const std::string& path) {
+Result<Query> ReadQuery(const json& j, const std::string& path, int depth);
+
+// Each subquery, set operand and OR group is one level deeper; sql::Validate takes no more
+// than kMaxNesting, and a reader that recursed without a bound could be made to overflow its
+// stack.
+Result<void> CheckDepth(int depth, const std::string& path) {
+  if (depth > kMaxNesting)
+    return Bad(path, fmt::format("queries and filters nest more than {} levels deep", kMaxNesting));
+  return {};
+}
+
+Result<Predicate> ReadPredicate(const json& j, const std::string& path, int depth) {
+  if (auto deep = CheckDepth(depth, path); !deep) return std::unexpected(deep.error());
   Predicate pr;
   bool has_lhs = false;
   auto ok = ForEachField(
@@ -326,6 +358,16 @@ Result<Predicate> ReadPredicate(const json& j, const std::string& path) {
         if (name == "case_insensitive") return Store(ReadBool(v, p), pr.case_insensitive);
         if (name == "phrase") return Store(ReadString(v, p), pr.phrase);
         if (name == "negated") return Store(ReadBool(v, p), pr.negated);
+        if (name == "subquery") {
+          return ReadList(v, p, pr.subquery, [&](const json& item, const std::string& at) {
+            return ReadQuery(item, at, depth + 1);
+          });
+        }
+        if (name == "any") {
+          return ReadList(v, p, pr.any, [&](const json& item, const std::string& at) {
+            return ReadPredicate(item, at, depth + 1);
+          });
+        }
         return false;
       });
   if (!ok) return std::unexpected(ok.error());
@@ -370,17 +412,27 @@ Result<OrderItem> ReadOrderItem(const json& j, const std::string& path) {
   return o;
 }
 
-Result<Query> ReadQuery(const json& j) {
+Result<Query> ReadQuery(const json& j, const std::string& path, int depth) {
+  if (auto deep = CheckDepth(depth, path); !deep) return std::unexpected(deep.error());
   Query q;
+  auto read_predicate = [&](const json& item, const std::string& at) {
+    return ReadPredicate(item, at, depth);
+  };
   auto ok = ForEachField(
-      j, "", [&](const std::string& name, const json& v, const std::string& p) -> Result<bool> {
+      j, path, [&](const std::string& name, const json& v, const std::string& p) -> Result<bool> {
         if (name == "from") return Store(ReadString(v, p), q.from);
         if (name == "joins") return ReadList(v, p, q.joins, ReadJoin);
         if (name == "distinct") return Store(ReadBool(v, p), q.distinct);
         if (name == "select") return ReadList(v, p, q.select, ReadSelectItem);
-        if (name == "where") return ReadList(v, p, q.where, ReadPredicate);
+        if (name == "where") return ReadList(v, p, q.where, read_predicate);
         if (name == "group_by") return ReadList(v, p, q.group_by, ReadExpr);
-        if (name == "having") return ReadList(v, p, q.having, ReadPredicate);
+        if (name == "having") return ReadList(v, p, q.having, read_predicate);
+        if (name == "set_op") return Store(ReadEnum(v, p, kSetOps, "set operation"), q.set_op);
+        if (name == "set_rhs") {
+          return ReadList(v, p, q.set_rhs, [&](const json& item, const std::string& at) {
+            return ReadQuery(item, at, depth + 1);
+          });
+        }
         if (name == "order_by") return ReadList(v, p, q.order_by, ReadOrderItem);
         if (name == "limit") {
           if (v.is_null()) {
@@ -427,7 +479,9 @@ Result<db::Value> ValueFromJson(const json& j) {
   }
 }
 
-json QueryToJson(const Query& q) {
+namespace {
+
+json QueryToJsonImpl(const Query& q) {
   json j = json::object();
   if (!q.from.empty()) j["from"] = q.from;
   PutList(j, "joins", q.joins, [](const Join& jn) {
@@ -454,12 +508,18 @@ json QueryToJson(const Query& q) {
     return item;
   });
   if (q.limit) j["limit"] = *q.limit;
+  if (q.set_op != SetOp::kNone) j["set_op"] = NameOf(kSetOps, q.set_op);
+  PutList(j, "set_rhs", q.set_rhs, QueryToJsonImpl);
   return j;
 }
 
+}  // namespace
+
+json QueryToJson(const Query& q) { return QueryToJsonImpl(q); }
+
 Result<Query> QueryFromJson(const json& j) {
   try {
-    return ReadQuery(j);
+    return ReadQuery(j, "", 0);
   } catch (const std::exception& e) {  // nlohmann reports misuse by throwing; none expected
     return Fail(ErrorCode::kInvalidArgument, fmt::format("Query JSON is malformed: {}", e.what()));
   }

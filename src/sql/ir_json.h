@@ -1,5 +1,6 @@
 // The query IR (ir.h) as JSON, for state kept outside the process (sessions shared through
-// Redis). The mapping is lossless: QueryFromJson(QueryToJson(q)) == q for every Query.
+// Redis). The mapping is lossless: QueryFromJson(QueryToJson(q)) == q for every Query
+// nested at most kMaxNesting levels deep (sql/ir.h).
 //
 // Shape: an object per struct, with the field names of ir.h; fields at their default value
 // (false, "", empty lists, no limit, Aggregate/TimeGrain kNone) are left out, and a missing field

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "sql/keywords.h"
@@ -24,16 +25,91 @@ bool NeedsQuoting(std::string_view id, Dialect dialect) {
   return IsKeywordNeedingQuotes(id, dialect);
 }
 
+std::string_view Keyword(SetOp op) {
+  switch (op) {
+    case SetOp::kNone:
+      return "";
+    case SetOp::kUnion:
+      return "UNION";
+    case SetOp::kUnionAll:
+      return "UNION ALL";
+    case SetOp::kIntersect:
+      return "INTERSECT";
+    case SetOp::kExcept:
+      return "EXCEPT";
+  }
+  return "";
+}
+
+// One renderer per statement: the parameters of subqueries and set operands are numbered in
+// one sequence, in the order their placeholders appear in the text.
 class Renderer {
  public:
-  Renderer(const Query& q, const RenderOptions& o) : q_(q), o_(o) { qualify_ = !q.joins.empty(); }
+  explicit Renderer(const RenderOptions& o) : o_(o) {}
 
-  RenderedSql Run() {
+  RenderedSql Run(const Query& q) {
+    std::string s = RenderQuery(q);
+    return RenderedSql{std::move(s), std::move(params_)};
+  }
+
+ private:
+  // A query with what it is combined with. A compound's ORDER BY and LIMIT come after its
+  // last operand, where SQL applies them to all the rows; they name the columns by position,
+  // which every dialect reads the same way (a name may match two columns, or in SQLite match
+  // no result column when the left SELECT qualifies it).
+  std::string RenderQuery(const Query& q) {
+    if (!q.is_compound() || q.set_rhs.empty()) return RenderSelect(q, true);
+    std::string s = RenderSelect(q, false);
+    s += " ";
+    s += Keyword(q.set_op);
+    s += " " + RenderOperand(q.set_op, q.set_rhs.front());
+    if (!q.order_by.empty()) {
+      s += " ORDER BY ";
+      for (size_t i = 0; i < q.order_by.size(); ++i) {
+        if (i) s += ", ";
+        const OrderItem& o = q.order_by[i];
+        auto it = std::find_if(q.select.begin(), q.select.end(),
+                               [&](const SelectItem& item) { return item.expr == o.expr; });
+        // Validate() refuses an order item that is not selected; the expression is the best
+        // that can be written for one (the database then says what is wrong).
+        s += it != q.select.end() ? std::to_string(it - q.select.begin() + 1)
+                                  : RenderExprIn(q, o.expr);
+        s += o.descending ? " DESC" : " ASC";
+      }
+    }
+    if (q.limit) s += fmt::format(" LIMIT {}", *q.limit);
+    return s;
+  }
+
+  // The right side of a set operation. SQLite takes no parentheses around an operand, and
+  // the dialects disagree on whether INTERSECT binds tighter than UNION, so an operand that is
+  // itself compound, or has an ORDER BY or LIMIT of its own, becomes a derived table, whose
+  // meaning no dialect reads differently. A chain of one associative operation
+  // (a UNION b UNION c) stays flat.
+  std::string RenderOperand(SetOp op, const Query& rhs) {
+    const bool own_tail = !rhs.order_by.empty() || rhs.limit.has_value();
+    const bool flat = !rhs.is_compound() || (rhs.set_op == op && op != SetOp::kExcept);
+    if (!own_tail && flat) return RenderQuery(rhs);
+    return "SELECT * FROM (" + RenderQuery(rhs) + ") AS t";
+  }
+
+  std::string RenderExprIn(const Query& q, const Expr& e) {
+    const bool saved = qualify_;
+    qualify_ = !q.joins.empty();
+    std::string s = RenderExpr(e);
+    qualify_ = saved;
+    return s;
+  }
+
+  // One SELECT; with_tail adds its ORDER BY and LIMIT.
+  std::string RenderSelect(const Query& q, bool with_tail) {
+    const bool saved = qualify_;
+    qualify_ = !q.joins.empty();
     std::string s = "SELECT ";
-    if (q_.distinct) s += "DISTINCT ";
-    for (size_t i = 0; i < q_.select.size(); ++i) {
+    if (q.distinct) s += "DISTINCT ";
+    for (size_t i = 0; i < q.select.size(); ++i) {
       if (i) s += ", ";
-      const auto& item = q_.select[i];
+      const auto& item = q.select[i];
       s += RenderExpr(item.expr);
       bool star = item.expr.column && item.expr.column->column == "*" && !item.expr.is_aggregate();
       if (!star) {
@@ -43,34 +119,36 @@ class Renderer {
           s += " AS " + QuoteIdentifier(alias, o_.dialect);
       }
     }
-    if (q_.select.empty()) s += "*";
-    s += " FROM " + QuoteIdentifier(q_.from, o_.dialect);
-    for (const auto& j : q_.joins) {
+    if (q.select.empty()) s += "*";
+    s += " FROM " + QuoteIdentifier(q.from, o_.dialect);
+    for (const auto& j : q.joins) {
       s += " JOIN " + QuoteIdentifier(j.table, o_.dialect) + " ON " + RenderColumn(j.left) + " = " +
            RenderColumn(j.right);
     }
-    if (!q_.where.empty()) s += " WHERE " + RenderPredicates(q_.where);
-    if (!q_.group_by.empty()) {
+    if (!q.where.empty()) s += " WHERE " + RenderPredicates(q.where);
+    if (!q.group_by.empty()) {
       s += " GROUP BY ";
-      for (size_t i = 0; i < q_.group_by.size(); ++i) {
+      for (size_t i = 0; i < q.group_by.size(); ++i) {
         if (i) s += ", ";
-        s += RenderExpr(q_.group_by[i]);
+        s += RenderExpr(q.group_by[i]);
       }
     }
-    if (!q_.having.empty()) s += " HAVING " + RenderPredicates(q_.having);
-    if (!q_.order_by.empty()) {
-      s += " ORDER BY ";
-      for (size_t i = 0; i < q_.order_by.size(); ++i) {
-        if (i) s += ", ";
-        s += RenderExpr(q_.order_by[i].expr);
-        s += q_.order_by[i].descending ? " DESC" : " ASC";
+    if (!q.having.empty()) s += " HAVING " + RenderPredicates(q.having);
+    if (with_tail) {
+      if (!q.order_by.empty()) {
+        s += " ORDER BY ";
+        for (size_t i = 0; i < q.order_by.size(); ++i) {
+          if (i) s += ", ";
+          s += RenderExpr(q.order_by[i].expr);
+          s += q.order_by[i].descending ? " DESC" : " ASC";
+        }
       }
+      if (q.limit) s += fmt::format(" LIMIT {}", *q.limit);
     }
-    if (q_.limit) s += fmt::format(" LIMIT {}", *q_.limit);
-    return RenderedSql{std::move(s), std::move(params_)};
+    qualify_ = saved;
+    return s;
   }
 
- private:
   std::string RenderColumn(const ColumnRef& c) {
     if (c.column == "*") return qualify_ ? QuoteIdentifier(c.table, o_.dialect) + ".*" : "*";
     if (!qualify_) return QuoteIdentifier(c.column, o_.dialect);
@@ -179,9 +257,62 @@ class Renderer {
     std::string s;
     for (size_t i = 0; i < preds.size(); ++i) {
       if (i) s += " AND ";
-      s += preds[i].negated ? "NOT (" + RenderPredicate(preds[i]) + ")" : RenderPredicate(preds[i]);
+      s += RenderFilter(preds[i]);
     }
     return s;
+  }
+
+  // A filter with its negation. An OR group is already in parentheses.
+  std::string RenderFilter(const Predicate& p) {
+    if (p.is_any_of()) return p.negated ? "NOT " + RenderAnyOf(p) : RenderAnyOf(p);
+    return p.negated ? "NOT (" + RenderPredicate(p) + ")" : RenderPredicate(p);
+  }
+
+  std::string RenderAnyOf(const Predicate& p) {
+    std::string s = "(";
+    for (size_t i = 0; i < p.any.size(); ++i) {
+      if (i) s += " OR ";
+      s += RenderFilter(p.any[i]);
+    }
+    return s + ")";
+  }
+
+  // lhs IN (SELECT ...) or lhs > (SELECT ...).
+  std::string RenderSubqueryComparison(const std::string& lhs, const Predicate& p) {
+    const Query& sub = p.subquery.front();
+    std::string inner = RenderQuery(sub);
+    std::string op;
+    switch (p.op) {
+      case CompareOp::kIn:
+        // MySQL and MariaDB refuse LIMIT in an IN subquery ("This version ... doesn't yet
+        // support 'LIMIT & IN/ALL/ANY/SOME subquery'") but take it in a derived table.
+        if (o_.dialect == Dialect::kMysql && sub.limit)
+          inner = "SELECT * FROM (" + inner + ") AS t";
+        return lhs + " IN (" + inner + ")";
+      case CompareOp::kEq:
+        op = " = ";
+        break;
+      case CompareOp::kNe:
+        op = " <> ";
+        break;
+      case CompareOp::kLt:
+        op = " < ";
+        break;
+      case CompareOp::kLe:
+        op = " <= ";
+        break;
+      case CompareOp::kGt:
+        op = " > ";
+        break;
+      case CompareOp::kGe:
+        op = " >= ";
+        break;
+      default:
+        // Validate() refuses every other comparison with a subquery; what cannot be written
+        // matches nothing.
+        return "1 = 0";
+    }
+    return lhs + op + "(" + inner + ")";
   }
 
   std::string CaseInsensitiveEq(const std::string& lhs, const db::Value& v) {
@@ -190,7 +321,9 @@ class Renderer {
   }
 
   std::string RenderPredicate(const Predicate& p) {
+    if (p.is_any_of()) return RenderAnyOf(p);
     std::string lhs = RenderExpr(p.lhs);
+    if (p.has_subquery()) return RenderSubqueryComparison(lhs, p);
     auto v = [&](size_t i) -> db::Value { return i < p.values.size() ? p.values[i] : db::Value{}; };
     switch (p.op) {
       case CompareOp::kEq:
@@ -252,7 +385,6 @@ class Renderer {
     return "1 = 0";
   }
 
-  const Query& q_;
   const RenderOptions& o_;
   bool qualify_ = false;
   std::vector<db::Value> params_;
@@ -335,7 +467,7 @@ std::string DefaultAlias(const Expr& e) {
 }
 
 RenderedSql Render(const Query& query, const RenderOptions& options) {
-  return Renderer(query, options).Run();
+  return Renderer(options).Run(query);
 }
 
 }  // namespace helios::sql

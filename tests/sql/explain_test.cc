@@ -156,5 +156,121 @@ TEST(ExplainTest, DistinctListing) {
   EXPECT_THAT(Explain(q), StartsWith("Lists the different country"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Nested queries: subqueries, OR groups and set operations.
+
+Query Select(const char* table, const char* column, std::vector<Predicate> where = {}) {
+  Query q;
+  q.from = table;
+  q.select = {{Expr::Col(C(table, column)), ""}};
+  q.where = std::move(where);
+  return q;
+}
+Predicate Against(Expr lhs, CompareOp op, Query sub, bool negated = false) {
+  Predicate p;
+  p.lhs = std::move(lhs);
+  p.op = op;
+  p.subquery = {std::move(sub)};
+  p.negated = negated;
+  return p;
+}
+Predicate AnyOf(std::vector<Predicate> members, bool negated = false) {
+  Predicate p;
+  p.any = std::move(members);
+  p.negated = negated;
+  return p;
+}
+Query Combine(Query left, SetOp op, Query right) {
+  left.set_op = op;
+  left.set_rhs = {std::move(right)};
+  return left;
+}
+Query Industries(const char* hq) {
+  return Select("companies", "industry",
+                {Pred(Expr::Col(C("companies", "hq")), CompareOp::kEq, {std::string(hq)})});
+}
+
+TEST(ExplainNestedTest, SetOperationsSayHowTheRowsCombine) {
+  const std::string left = "Lists industry of companies, where hq is 'USA', ";
+  const std::string right = "the industry values of companies where hq is 'China'";
+  EXPECT_EQ(Explain(Combine(Industries("USA"), SetOp::kIntersect, Industries("China"))),
+            left + "that are also among " + right + ".");
+  EXPECT_EQ(Explain(Combine(Industries("USA"), SetOp::kExcept, Industries("China"))),
+            left + "excluding those that are among " + right + ".");
+  EXPECT_EQ(Explain(Combine(Industries("USA"), SetOp::kUnion, Industries("China"))),
+            left + "together with " + right + ", each different row once.");
+  EXPECT_EQ(Explain(Combine(Industries("USA"), SetOp::kUnionAll, Industries("China"))),
+            left + "together with " + right + ".");
+}
+
+TEST(ExplainNestedTest, ACompoundsOrderComesLastAndANestedOneIsInParentheses) {
+  Query q = Combine(Industries("Germany"), SetOp::kUnion,
+                    Combine(Industries("USA"), SetOp::kIntersect, Industries("China")));
+  q.order_by = {{Expr::Col(C("companies", "industry")), true}};
+  q.limit = 2;
+  EXPECT_EQ(Explain(q),
+            "Lists industry of companies, where hq is 'Germany', together with (the industry "
+            "values of companies where hq is 'USA', that are also among the industry values of "
+            "companies where hq is 'China'), each different row once; sorted by industry, "
+            "highest first; only the first 2 rows.");
+}
+
+TEST(ExplainNestedTest, ScalarSubqueries) {
+  Query avg;
+  avg.from = "products";
+  avg.select = {{Expr::Agg(Aggregate::kAvg, C("products", "price")), ""}};
+  EXPECT_EQ(Explain(Select("products", "name",
+                           {Against(Expr::Col(C("products", "price")), CompareOp::kGt, avg)})),
+            "Lists name of products, where price is above the average price of products.");
+  Query count;
+  count.from = "products";
+  count.select = {{Expr::CountStar(), ""}};
+  EXPECT_EQ(Explain(Select("shops", "name",
+                           {Against(Expr::Col(C("shops", "stock")), CompareOp::kLt, count)})),
+            "Lists name of shops, where stock is below the number of products.");
+  // "employees in the department with the most employees"
+  Query biggest = Select("employees", "dept_id");
+  biggest.group_by = {Expr::Col(C("employees", "dept_id"))};
+  biggest.order_by = {{Expr::CountStar(), true}};
+  biggest.limit = 1;
+  EXPECT_EQ(
+      Explain(Select("employees", "name",
+                     {Against(Expr::Col(C("employees", "dept_id")), CompareOp::kEq, biggest)})),
+      "Lists name of employees, where dept id is the dept id of employees with the highest "
+      "number of employees.");
+}
+
+TEST(ExplainNestedTest, InSubqueries) {
+  Query enrolled = Select("enrolled", "student_id",
+                          {Pred(Expr::Col(C("enrolled", "student_id")), CompareOp::kIsNotNull)});
+  Query q = Select("students", "name",
+                   {Against(Expr::Col(C("students", "id")), CompareOp::kIn, enrolled, true)});
+  EXPECT_EQ(Explain(q),
+            "Lists name of students, where id is not one of the student id values of enrolled "
+            "where student id is present.");
+  q.where[0].negated = false;
+  q.where[0].subquery[0].order_by = {{Expr::Col(C("enrolled", "student_id")), false}};
+  q.where[0].subquery[0].limit = 3;
+  EXPECT_EQ(Explain(q),
+            "Lists name of students, where id is one of the student id values of enrolled where "
+            "student id is present, the 3 with the lowest student id.");
+}
+
+TEST(ExplainNestedTest, OrGroups) {
+  Predicate usa = Pred(Expr::Col(C("companies", "hq")), CompareOp::kEq, {std::string("USA")});
+  Predicate tech =
+      Pred(Expr::Col(C("companies", "industry")), CompareOp::kEq, {std::string("tech")});
+  Predicate big = Pred(Expr::Col(C("companies", "staff")), CompareOp::kGt, {int64_t{100}});
+  // Before another filter the group is in parentheses, so the "and" is not read into it.
+  EXPECT_EQ(Explain(Select("companies", "name", {AnyOf({usa, tech}), big})),
+            "Lists name of companies, where (either hq is 'USA' or industry is 'tech') and staff "
+            "is more than 100.");
+  EXPECT_EQ(Explain(Select("companies", "name", {big, AnyOf({usa, tech, big})})),
+            "Lists name of companies, where staff is more than 100 and either hq is 'USA', "
+            "industry is 'tech' or staff is more than 100.");
+  EXPECT_EQ(Explain(Select("companies", "name", {AnyOf({usa, tech}, true)})),
+            "Lists name of companies, where neither hq is 'USA' nor industry is 'tech'.");
+}
+
 }  // namespace
 }  // namespace helios::sql

@@ -312,5 +312,163 @@ TEST(IrJsonTest, BadValueJsonIsRefused) {
       << v.error().message;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Nested queries: subqueries, OR groups and set operations.
+
+Query Combine(Query left, SetOp op, Query right) {
+  left.set_op = op;
+  left.set_rhs = {std::move(right)};
+  return left;
+}
+
+Query Industries(const char* hq) {
+  Query q;
+  q.from = "companies";
+  q.select = {{Expr::Col(C("companies", "industry")), ""}};
+  q.where = {Pred(Expr::Col(C("companies", "hq")), CompareOp::kEq, {std::string(hq)})};
+  return q;
+}
+
+// Industries in the USA that are also those of companies whose id is among the enrolled
+// students' (a subquery) or that are big, excluding the industries of EngineShapedQuery's...
+Query NestedQuery() {
+  Query enrolled;
+  enrolled.from = "enrolled";
+  enrolled.select = {{Expr::Col(C("enrolled", "student_id")), ""}};
+  enrolled.where = {
+      Pred(Expr::Col(C("enrolled", "year")), CompareOp::kRange, {"2024-01-01", "2025-01-01"})};
+  enrolled.order_by = {{Expr::Col(C("enrolled", "student_id")), true}};
+  enrolled.limit = 3;
+  Predicate in = Pred(Expr::Col(C("companies", "id")), CompareOp::kIn);
+  in.subquery = {enrolled};
+  in.negated = true;
+  Predicate big = Pred(Expr::Col(C("companies", "staff")), CompareOp::kGt, {int64_t{100}});
+  Predicate group;
+  group.any = {in, big};
+  group.phrase = "not enrolled or big";
+  group.negated = true;
+  Query rhs = Industries("China");
+  rhs.where.push_back(group);
+  Query avg;
+  avg.from = "companies";
+  avg.select = {{Expr::Agg(Aggregate::kAvg, C("companies", "staff")), ""}};
+  Predicate above = Pred(Expr::Agg(Aggregate::kSum, C("companies", "staff")), CompareOp::kGe);
+  above.subquery = {avg};
+  rhs.group_by = {Expr::Col(C("companies", "industry"))};
+  rhs.having = {above};
+  Query q = Combine(Industries("USA"), SetOp::kIntersect,
+                    Combine(rhs, SetOp::kExcept, Industries("Germany")));
+  q.order_by = {{Expr::Col(C("companies", "industry")), false}};
+  q.limit = 10;
+  return q;
+}
+
+TEST(IrJsonNestedTest, NestedQueriesRoundTrip) {
+  Query q = NestedQuery();
+  EXPECT_EQ(RoundTrip(q), q);
+  for (SetOp op : {SetOp::kUnion, SetOp::kUnionAll, SetOp::kIntersect, SetOp::kExcept}) {
+    Query c = Combine(Industries("USA"), op, Industries("China"));
+    EXPECT_EQ(RoundTrip(c), c);
+  }
+  // Lossless even where Validate would refuse: two subqueries, a set operand without an
+  // operation.
+  Query odd = Industries("USA");
+  odd.where[0].subquery = {Industries("A"), Industries("B")};
+  odd.set_rhs = {Industries("C")};
+  EXPECT_EQ(RoundTrip(odd), odd);
+}
+
+TEST(IrJsonNestedTest, NewFieldsAreListsNamedAsInTheIr) {
+  Query q = Combine(Industries("USA"), SetOp::kUnionAll, Industries("China"));
+  Predicate in = Pred(Expr::Col(C("companies", "id")), CompareOp::kIn);
+  Query sub;
+  sub.from = "t";
+  in.subquery = {sub};
+  Predicate group;
+  group.any = {in};
+  q.where = {group};
+  EXPECT_EQ(QueryToJson(q).dump(),
+            R"({"from":"companies","select":[{"expr":{"column":{"column":"industry",)"
+            R"("table":"companies"}}}],"set_op":"union_all","set_rhs":[{"from":"companies",)"
+            R"("select":[{"expr":{"column":{"column":"industry","table":"companies"}}}],)"
+            R"("where":[{"lhs":{"column":{"column":"hq","table":"companies"}},"values":)"
+            R"([{"string":"China"}]}]}],"where":[{"any":[{"lhs":{"column":{"column":"id",)"
+            R"("table":"companies"}},"op":"in","subquery":[{"from":"t"}]}],"lhs":{}}]})");
+}
+
+TEST(IrJsonNestedTest, JsonWrittenBeforeNestingStillReads) {
+  auto q = QueryFromJson(json::parse(
+      R"({"from":"orders","select":[{"expr":{"agg":"count"}}],"where":[{"lhs":{"column":)"
+      R"({"table":"orders","column":"status"}},"values":[{"string":"paid"}]}],"limit":5})"));
+  ASSERT_TRUE(q.has_value()) << q.error().message;
+  EXPECT_EQ(q->set_op, SetOp::kNone);
+  EXPECT_TRUE(q->set_rhs.empty());
+  ASSERT_EQ(q->where.size(), 1u);
+  EXPECT_TRUE(q->where[0].subquery.empty());
+  EXPECT_TRUE(q->where[0].any.empty());
+  EXPECT_EQ(q->where[0].values, (std::vector<Value>{std::string("paid")}));
+  EXPECT_EQ(q->limit, 5);
+  // "none" is the default operation spelled out.
+  auto none = QueryFromJson(json::parse(R"({"set_op":"none"})"));
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(*none, Query{});
+}
+
+TEST(IrJsonNestedTest, BadNestedJsonIsRefusedSayingWhere) {
+  struct Case {
+    const char* json;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {R"({"set_op":"minus"})", "set_op: unknown set operation \"minus\""},
+      {R"({"set_op":2})", "set_op: expected a string"},
+      {R"({"set_rhs":{}})", "set_rhs: expected a list"},
+      {R"({"set_rhs":[[]]})", "set_rhs[0]: expected an object"},
+      {R"({"set_rhs":[{"form":"t"}]})", "set_rhs[0]: unknown field \"form\""},
+      {R"({"where":[{"lhs":{},"subquery":{}}]})", "where[0].subquery: expected a list"},
+      {R"({"where":[{"lhs":{},"subquery":[{"where":[{"lhs":{},"values":[{"int":"x"}]}]}]}]})",
+       "where[0].subquery[0].where[0].values[0].int: \"x\" is not a 64-bit integer"},
+      {R"({"having":[{"lhs":{},"any":[{"op":"eq"}]}]})", "having[0].any[0]: a filter needs"},
+      {R"({"where":[{"lhs":{},"any":[{"lhs":{},"any":"x"}]}]})", "where[0].any[0].any: expected"},
+      {R"({"set_rhs":[{"where":[{"lhs":{},"any":[{"lhs":{},"op":"near"}]}]}]})",
+       "set_rhs[0].where[0].any[0].op: unknown comparison"},
+  };
+  for (const Case& c : cases) {
+    Error e = QueryError(c.json);
+    EXPECT_EQ(e.code, ErrorCode::kInvalidArgument) << c.json;
+    EXPECT_NE(e.message.find(c.expected), std::string::npos)
+        << c.json << " gave: " << e.message << "\nexpected to contain: " << c.expected;
+  }
+}
+
+// The reader stops where Validate does, so that no JSON can make it recurse without bound.
+TEST(IrJsonNestedTest, NestingDeeperThanTheLimitIsRefused) {
+  Query q = Industries("USA");
+  for (int i = 0; i < kMaxNesting; ++i) q = Combine(Industries("USA"), SetOp::kUnion, q);
+  EXPECT_EQ(RoundTrip(q), q);
+  Query deeper = Combine(Industries("USA"), SetOp::kUnion, q);
+  auto back = QueryFromJson(QueryToJson(deeper));
+  ASSERT_FALSE(back.has_value());
+  EXPECT_NE(back.error().message.find("nest more than 32 levels"), std::string::npos)
+      << back.error().message;
+
+  Predicate p = Pred(Expr::Col(C("c", "a")), CompareOp::kEq, {int64_t{1}});
+  for (int i = 0; i <= kMaxNesting; ++i) {
+    Predicate group;
+    group.any = {p};
+    p = group;
+  }
+  Query deep_or;
+  deep_or.where = {p};
+  EXPECT_FALSE(QueryFromJson(QueryToJson(deep_or)).has_value());
+  deep_or.where = {p.any[0]};
+  EXPECT_EQ(RoundTrip(deep_or), deep_or);
+
+  // Far deeper text is refused as quickly, without reading it all.
+  std::string text = R"({"from":"t"})";
+  for (int i = 0; i < 5000; ++i) text = R"({"set_op":"union","set_rhs":[)" + text + "]}";
+  EXPECT_FALSE(QueryFromJson(json::parse(text)).has_value());
+}
+
 }  // namespace
 }  // namespace helios::sql

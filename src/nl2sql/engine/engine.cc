@@ -714,7 +714,7 @@ void Builder::CollectMentionedTables() {
   for (const auto& it : items_)
     if (it.kind == ItemKind::kUnknown && IsSoldWord(it.phrase)) prefer_fact_ = true;
   if (previous_ && follow_up_) {
-    for (const auto& name : previous_->ReferencedTables())
+    for (const auto& name : previous_->OwnTables())
       if (const auto* t = index_.FindTable(name)) mentioned_.insert(t);
   }
 }
@@ -1595,7 +1595,7 @@ Result<void> Builder::ReadFilters() {
             c = DateOf(index_.FindTable(v->column->table->name));
         }
       if (!c && previous_) {
-        for (const auto& name : previous_->ReferencedTables())
+        for (const auto& name : previous_->OwnTables())
           if (!c) c = DateOf(index_.FindTable(name));
       }
       if (!c)
@@ -1687,7 +1687,7 @@ Result<void> Builder::ReadSort() {
 }
 
 Result<void> Builder::FinishJoins(sql::Query& q) {
-  std::vector<std::string> tables = q.ReferencedTables();
+  std::vector<std::string> tables = q.OwnTables();
   for (const auto* t : extra_tables_) tables.push_back(t->table->name);
   std::vector<std::string> others;
   for (const auto& t : tables)
@@ -1957,6 +1957,10 @@ Result<void> Builder::Assemble() {
 
 // A follow-up edits the previous query rather than starting over.
 Result<void> Builder::ApplyFollowUp() {
+  // A combined answer ("both ... and ...") has more than one SELECT to edit; the question is
+  // read on its own instead.
+  if (previous_->is_compound())
+    return std::unexpected(NotUnderstood("I cannot change an answer that combines two queries"));
   sql::Query q = *previous_;
   subject_ = index_.FindTable(q.from);
   // "top 5 instead", "just the top 3", "bottom 3": a new limit (and direction).
