@@ -529,6 +529,21 @@ const Case kCases[] = {
      {},
      "price of 1Q84",
      "SELECT price FROM books WHERE title = '1Q84'"},
+    // Absence: the rows no related row refers to.
+    {"NeverWithARelatedTable",
+     {},
+     "books that were never loaned",
+     "SELECT title FROM books WHERE book_id NOT IN (SELECT book_id FROM loans)"},
+    {"WithoutARelatedTable",
+     {},
+     "members without loans",
+     "SELECT first_name, last_name FROM members WHERE member_id NOT IN "
+     "(SELECT member_id FROM loans)"},
+    {"NoRelatedRowsWithAFilterInside",
+     {},
+     "members with no loans of War and Peace",
+     "SELECT first_name, last_name FROM members WHERE member_id NOT IN (SELECT l.member_id FROM "
+     "loans l JOIN books b ON b.book_id = l.book_id WHERE b.title = 'War and Peace')"},
     {"PassiveAgentIsNotAGrouping",
      {},
      "how many books were borrowed by members in London",

@@ -148,7 +148,6 @@ const std::vector<Keyword>& Keywords() {
       {{"by"}, ItemKind::kGroup},
       {{"per"}, ItemKind::kGroup},
       {{"each"}, ItemKind::kGroup},
-      {{"each"}, ItemKind::kGroup},
       {{"every"}, ItemKind::kGroup},
       {{"monthly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kMonth},
       {{"yearly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kYear},
@@ -646,6 +645,7 @@ class Builder {
   Result<void> ReadRanking();
   Result<void> ReadConditions();
   Result<void> ReadFilters();
+  Result<void> ReadAbsence();
   Result<void> ReadSort();
   Result<void> Assemble();
   Result<void> ApplyFollowUp();
@@ -676,6 +676,8 @@ class Builder {
   std::vector<Expr> groups_;
   std::vector<const TableEntry*> group_tables_;  // grouped entities (select their label)
   std::set<const TableEntry*> per_tables_;       // of those, named after "per"
+  // Filters of the form "no related row" (ReadAbsence): index into where_, and the entity.
+  std::vector<std::pair<size_t, const TableEntry*>> absences_;
   TimeGrain grain_ = TimeGrain::kNone;
   const ColumnEntry* grain_column_ = nullptr;
   std::vector<sql::Predicate> where_;
@@ -1133,7 +1135,6 @@ Result<void> Builder::ReadRanking() {
           break;
         }
       }
-      if (entity_item) entity_item->used = true;
     }
     const TableEntry* entity_table = nullptr;
     const ColumnEntry* entity_column = nullptr;
@@ -1629,6 +1630,98 @@ Result<void> Builder::ReadFilters() {
   return {};
 }
 
+// "students who never enrolled", "customers without orders", "products with no reviews": the
+// rows of an entity that no row of a related table refers to, as NOT IN (SELECT ...) over the
+// referring column (with its NULLs left out, which would make NOT IN keep nothing).
+Result<void> Builder::ReadAbsence() {
+  for (size_t k = 0; k < items_.size(); ++k) {
+    Item& neg = items_[k];
+    if (neg.used || neg.kind != ItemKind::kNot) continue;
+    Item* target = Next(k, true);
+    while (target && target->kind == ItemKind::kUnknown)
+      target = Next(static_cast<size_t>(target - items_.data()), true);
+    if (!target || !(target->is_table() || target->is_column())) continue;
+    // The entity: the nearest table named before the negation.
+    Item* entity_item = nullptr;
+    for (size_t j = k; j-- > 0;) {
+      if (items_[j].is_table()) {
+        entity_item = &items_[j];
+        break;
+      }
+    }
+    const TableEntry* entity = entity_item ? PickTable(*entity_item) : subject_;
+    if (!entity || !entity->primary_key) continue;
+    // A verb may name the table of the relation ("never attends courses": the attendance
+    // table's column): then that table, and the table after it is the one it links to.
+    Item* also = nullptr;
+    const TableEntry* related = nullptr;
+    if (target->is_column()) {
+      const ColumnEntry* c = PickColumn(*target);
+      if (!c) continue;
+      related = index_.FindTable(c->table->name);
+      Item* after = Next(static_cast<size_t>(target - items_.data()), true);
+      if (after && after->is_table()) also = after;
+    } else {
+      related = PickTable(*target);
+    }
+    if (!related || entity == related) continue;
+    const std::string& key = entity->primary_key->column->name;
+    // The column that refers to the entity: in the related table itself, or in a table that
+    // links the two ("students who have no allergies": has_allergy links them).
+    const TableEntry* from = nullptr;
+    std::string column;
+    auto refers = [&](const TableEntry* t, const TableEntry* to) -> std::string {
+      for (const auto& fk : t->table->foreign_keys)
+        if (SameTable(fk.ref_table, to->table->name) &&
+            text::EqualsIgnoreCase(fk.ref_column,
+                                   to->primary_key ? to->primary_key->column->name : fk.ref_column))
+          return fk.column;
+      // A foreign key through another table that carries the same key ("student_id" of an
+      // attendance table that references registrations).
+      if (to->primary_key && !t->table->foreign_keys.empty())
+        for (const ColumnEntry* c : t->columns)
+          if (c->is_key && text::EqualsIgnoreCase(c->column->name, to->primary_key->column->name) &&
+              std::any_of(t->table->foreign_keys.begin(), t->table->foreign_keys.end(),
+                          [&](const db::ForeignKey& fk) {
+                            return text::EqualsIgnoreCase(fk.column, c->column->name);
+                          }))
+            return c->column->name;
+      return {};
+    };
+    if (std::string c = refers(related, entity); !c.empty()) {
+      from = related;
+      column = c;
+    } else {
+      for (const auto& t : index_.tables()) {
+        if (&t == entity || &t == related) continue;
+        std::string c = refers(&t, entity);
+        if (!c.empty() && !refers(&t, related).empty()) {
+          from = &t;
+          column = c;
+          break;
+        }
+      }
+    }
+    if (!from) continue;
+    sql::Query sub;
+    sub.from = from->table->name;
+    sub.select.push_back({Expr::Col({from->table->name, column}), ""});
+    sub.where.push_back(
+        Pred(Expr::Col({from->table->name, column}), CompareOp::kIsNotNull, {}, false, ""));
+    sql::Predicate p = Pred(Expr::Col({entity->table->name, key}), CompareOp::kIn, {}, false,
+                            neg.phrase + " " + target->phrase);
+    p.negated = true;
+    p.subquery.push_back(std::move(sub));
+    absences_.push_back({where_.size(), entity});
+    where_.push_back(std::move(p));
+    neg.used = target->used = true;
+    if (also && from == related && !refers(related, PickTable(*also)).empty()) also->used = true;
+    if (!subject_) subject_ = entity;
+    mentioned_.insert(entity);
+  }
+  return {};
+}
+
 // "sort by revenue", "ordered by name descending", "highest first".
 Result<void> Builder::ReadSort() {
   for (size_t k = 0; k < items_.size(); ++k) {
@@ -1759,6 +1852,33 @@ Result<void> Builder::Assemble() {
       if (j != k && items_[j].is_value()) {
         it.used = true;
         break;
+      }
+    }
+  }
+  // "tracks without a race in class GT": the filters on the related rows belong inside the
+  // absence's subquery, not on the entity's rows.
+  if (!absences_.empty()) {
+    auto [index, entity] = absences_.front();
+    std::vector<sql::Predicate> moved, kept;
+    size_t kept_index = 0;
+    for (size_t i = 0; i < where_.size(); ++i) {
+      const sql::Predicate& p = where_[i];
+      const bool other = p.lhs.column && !SameTable(p.lhs.column->table, entity->table->name);
+      const bool absence = std::any_of(absences_.begin(), absences_.end(),
+                                       [&](const auto& a) { return a.first == i; });
+      if (i == index) kept_index = kept.size();
+      (other && !absence ? moved : kept).push_back(p);
+    }
+    sql::Query& sub = kept[kept_index].subquery.front();
+    if (!moved.empty()) {
+      std::vector<std::string> tables;
+      for (const auto& p : moved)
+        if (!SameTable(p.lhs.column->table, sub.from)) tables.push_back(p.lhs.column->table);
+      if (auto joins = index_.PlanJoins(sub.from, tables)) {
+        sub.joins = *joins;
+        for (auto& p : moved) sub.where.push_back(std::move(p));
+        where_ = std::move(kept);
+        absences_.clear();
       }
     }
   }
@@ -2271,9 +2391,9 @@ Result<Understanding> Builder::Build(bool follow_up) {
     auto r = ApplyFollowUp();
     if (!r) return std::unexpected(r.error());
   } else {
-    for (auto step :
-         {&Builder::ReadGroups, &Builder::ReadConditions, &Builder::ReadMeasures,
-          &Builder::ReadRanking, &Builder::ReadFilters, &Builder::ReadSort, &Builder::Assemble}) {
+    for (auto step : {&Builder::ReadAbsence, &Builder::ReadGroups, &Builder::ReadConditions,
+                      &Builder::ReadMeasures, &Builder::ReadRanking, &Builder::ReadFilters,
+                      &Builder::ReadSort, &Builder::Assemble}) {
       auto r = (this->*step)();
       if (!r) return std::unexpected(r.error());
     }
