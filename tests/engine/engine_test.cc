@@ -544,6 +544,12 @@ const Case kCases[] = {
      "members with no loans of War and Peace",
      "SELECT first_name, last_name FROM members WHERE member_id NOT IN (SELECT l.member_id FROM "
      "loans l JOIN books b ON b.book_id = l.book_id WHERE b.title = 'War and Peace')"},
+    {"BothValuesIntersect",
+     {},
+     "countries of authors of both Persuasion and Bleak House",
+     "SELECT a.country FROM authors a JOIN books b ON b.author_id = a.author_id "
+     "WHERE b.title = 'Persuasion' INTERSECT SELECT a.country FROM authors a JOIN books b "
+     "ON b.author_id = a.author_id WHERE b.title = 'Bleak House'"},
     {"PassiveAgentIsNotAGrouping",
      {},
      "how many books were borrowed by members in London",

@@ -622,6 +622,12 @@ class Builder {
 
   // follow_up: edit the previous query instead of building a new one.
   Result<Understanding> Build(bool follow_up);
+  // The question says "both": two values of one column joined by "and" ask for the rows that
+  // have each ("ranks of captains in both classes A and B"), not for either.
+  Builder& WithBoth(bool both) {
+    both_ = both;
+    return *this;
+  }
 
  private:
   // Resolution helpers.
@@ -646,6 +652,7 @@ class Builder {
   Result<void> ReadConditions();
   Result<void> ReadFilters();
   Result<void> ReadAbsence();
+  Result<void> BothValues(sql::Query& q);
   Result<void> ReadSort();
   Result<void> Assemble();
   Result<void> ApplyFollowUp();
@@ -676,6 +683,8 @@ class Builder {
   std::vector<Expr> groups_;
   std::vector<const TableEntry*> group_tables_;  // grouped entities (select their label)
   std::set<const TableEntry*> per_tables_;       // of those, named after "per"
+  bool both_ = false;
+  std::optional<ColumnRef> both_column_;  // the column whose two values both must hold
   // Filters of the form "no related row" (ReadAbsence): index into where_, and the entity.
   std::vector<std::pair<size_t, const TableEntry*>> absences_;
   TimeGrain grain_ = TimeGrain::kNone;
@@ -1549,9 +1558,10 @@ Result<void> Builder::ReadFilters() {
       for (auto& p : where_) {
         if (p.lhs.column && *p.lhs.column == col && !negated &&
             (p.op == CompareOp::kEq || p.op == CompareOp::kIn) && p.case_insensitive) {
+          if (both_ && p.values.size() == 1 && !both_column_) both_column_ = col;
           p.op = CompareOp::kIn;
           p.values.push_back(db::Value{v->value});
-          p.phrase += " or " + it.phrase;
+          p.phrase += (both_column_ == col ? " and " : " or ") + it.phrase;
           merged = true;
         }
       }
@@ -2071,7 +2081,38 @@ Result<void> Builder::Assemble() {
   }
   auto joined = FinishJoins(q);
   if (!joined) return std::unexpected(joined.error());
+  if (both_column_) {
+    auto both = BothValues(q);
+    if (!both) return std::unexpected(both.error());
+  }
   result_ = std::move(q);
+  return {};
+}
+
+// "both A and B": the rows listed for A that are also listed for B (INTERSECT), each side with
+// one of the values; the filter's column is not shown (it differs between the sides).
+Result<void> Builder::BothValues(sql::Query& q) {
+  auto it = std::find_if(q.where.begin(), q.where.end(), [&](const sql::Predicate& p) {
+    return p.lhs.column == both_column_ && p.op == CompareOp::kIn && p.values.size() == 2;
+  });
+  if (it == q.where.end()) return {};
+  if (q.is_aggregated() || q.limit || !q.order_by.empty())
+    return std::unexpected(NotUnderstood("I cannot yet count or rank rows that have both values"));
+  std::erase_if(q.select, [&](const sql::SelectItem& s) {
+    return s.expr.column == both_column_ && s.expr.agg == Aggregate::kNone;
+  });
+  if (q.select.empty() || std::any_of(q.select.begin(), q.select.end(), [](const auto& s) {
+        return s.expr.column && s.expr.column->column == "*";
+      }))
+    return std::unexpected(NotUnderstood("I could not tell what to list for both values"));
+  const size_t at = static_cast<size_t>(it - q.where.begin());
+  sql::Query right = q;
+  q.where[at].op = right.where[at].op = CompareOp::kEq;
+  q.where[at].values = {it->values[0]};
+  right.where[at].values = {right.where[at].values[1]};
+  q.distinct = right.distinct = false;
+  q.set_op = sql::SetOp::kIntersect;
+  q.set_rhs = {std::move(right)};
   return {};
 }
 
@@ -2641,8 +2682,10 @@ Result<Understanding> Engine::Understand(std::string_view question,
   std::vector<Item> items = tagger.Run(tokens);
   bool sold =
       std::any_of(tokens.begin(), tokens.end(), [](const Token& t) { return IsSoldWord(t.text); });
+  const bool both =
+      std::any_of(tokens.begin(), tokens.end(), [](const Token& t) { return t.text == "both"; });
   auto fresh = [&]() {
-    return Finish(Builder(*index_, items, nullptr, sold).Build(false), tokens);
+    return Finish(Builder(*index_, items, nullptr, sold).WithBoth(both).Build(false), tokens);
   };
   if (!previous) return fresh();
   // In a follow-up a period without a year ("and Q2?") keeps the conversation's year.
