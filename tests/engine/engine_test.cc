@@ -550,6 +550,10 @@ const Case kCases[] = {
      "SELECT a.country FROM authors a JOIN books b ON b.author_id = a.author_id "
      "WHERE b.title = 'Persuasion' INTERSECT SELECT a.country FROM authors a JOIN books b "
      "ON b.author_id = a.author_id WHERE b.title = 'Bleak House'"},
+    {"AboveTheAverage",
+     {},
+     "titles of books with a price above the average",
+     "SELECT title FROM books WHERE price > (SELECT AVG(price) FROM books)"},
     {"PassiveAgentIsNotAGrouping",
      {},
      "how many books were borrowed by members in London",

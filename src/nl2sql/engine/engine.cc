@@ -477,6 +477,14 @@ class Tagger {
     for (const auto& c : Comparators()) {
       if (!TextAt(t, i, c.words)) continue;
       size_t k = i + c.words.size();
+      // "more than the average", "above average": compared with the column's mean.
+      size_t a = TextAt(t, k, {"the"}) ? k + 1 : k;
+      if (c.op != CompareOp::kEq && (TextAt(t, a, {"average"}) || TextAt(t, a, {"mean"}))) {
+        item->kind = ItemKind::kNumCond;
+        item->op = c.op;
+        item->hint = "average";
+        return a + 1 - i;
+      }
       if (!IsNumber(t, k)) continue;
       // Years after a comparator are dates ("after 2020" is handled by dates, "over 2020" is not).
       item->kind = ItemKind::kNumCond;
@@ -1337,6 +1345,39 @@ Result<void> Builder::ReadConditions() {
   for (size_t k = 0; k < items_.size(); ++k) {
     Item& it = items_[k];
     if (it.used || it.kind != ItemKind::kNumCond) continue;
+    if (it.hint == "average") {
+      // "salary above the average", "a balance above the average balance": the column named
+      // before (or after) against its mean over its table.
+      Item* before = nullptr;
+      Item* after = Next(k, false);
+      if (after && !after->is_column()) after = nullptr;
+      for (size_t j = k; j-- > 0;) {
+        if (items_[j].is_column()) {
+          before = &items_[j];
+          break;
+        }
+        if (items_[j].kind != ItemKind::kMention && items_[j].kind != ItemKind::kWith &&
+            items_[j].kind != ItemKind::kUnknown)
+          break;
+      }
+      const ColumnEntry* col = nullptr;
+      for (Item* m : {before, after}) {
+        if (col || !m) continue;
+        const ColumnEntry* c = PickColumn(*m, true);
+        if (c && c->is_numeric) col = c;
+      }
+      if (!col) continue;
+      for (Item* m : {before, after})
+        if (m && PickColumn(*m, true) == col) m->used = true;
+      sql::Query sub;
+      sub.from = col->table->name;
+      sub.select.push_back({Expr::Agg(Aggregate::kAvg, Ref(col)), ""});
+      sql::Predicate p = Pred(Expr::Col(Ref(col)), it.op, {}, false, it.phrase);
+      p.subquery.push_back(std::move(sub));
+      where_.push_back(std::move(p));
+      it.used = true;
+      continue;
+    }
     std::vector<db::Value> values;
     for (double v : it.nums) values.push_back(NumberValue(v, it.integers));
     Item* next = Next(k);
