@@ -43,6 +43,17 @@ TEST(TokenizerTest, WordsAreLowercasedAndKeepWhatWasTyped) {
   EXPECT_FALSE(t[0].used);
 }
 
+TEST(TokenizerTest, ContractionsOfNotAreTwoWords) {
+  EXPECT_EQ(Texts(Tokenize("storms which don't have")),
+            (std::vector<std::string>{"storms", "which", "do", "not", "have"}));
+  EXPECT_EQ(Texts(Tokenize("who DIDN'T enroll, can't, won't")),
+            (std::vector<std::string>{"who", "did", "not", "enroll", "can", "not", "will", "not"}));
+  EXPECT_EQ(Texts(Tokenize("it doesn\u2019t")), (std::vector<std::string>{"it", "does", "not"}));
+  // Not a contraction: a possessive, and a quoted word.
+  EXPECT_EQ(Texts(Tokenize("the customer's orders")),
+            (std::vector<std::string>{"the", "customer", "orders"}));
+}
+
 TEST(TokenizerTest, CapitalisationIsFlaggedFromTheFirstLetter) {
   auto t = Tokenize("orders from Berlin and london or ÜBER");
   ASSERT_EQ(t.size(), 7u);

@@ -36,7 +36,13 @@ bool ThousandsGroupAt(std::string_view q, size_t pos) {
 
 }  // namespace
 
-std::vector<Token> Tokenize(std::string_view q) {
+std::vector<Token> Tokenize(std::string_view question) {
+  // Typographic apostrophes (U+2019) read as ASCII ones: "doesn’t", "customer’s".
+  std::string normalized(question);
+  for (size_t at = normalized.find("\xE2\x80\x99"); at != std::string::npos;
+       at = normalized.find("\xE2\x80\x99", at + 1))
+    normalized.replace(at, 3, "'");
+  const std::string_view q = normalized;
   std::vector<Token> out;
   size_t i = 0;
   const size_t n = q.size();
@@ -197,6 +203,22 @@ std::vector<Token> Tokenize(std::string_view q) {
         i += 2;
       } else if (i < n && q[i] == '\'' && (word.back() == 's' || word.back() == 'S')) {
         ++i;
+      }
+      // Contractions of "not": "don't" -> "do not", "can't" -> "can not", "won't" -> "will not".
+      if (i + 1 < n && q[i] == '\'' && word.size() > 2 &&
+          (word.back() == 'n' || word.back() == 'N')) {
+        const size_t after = i + 1;
+        if (after < n && (q[after] == 't' || q[after] == 'T') &&
+            (after + 1 == n || !IsWordChar(static_cast<unsigned char>(q[after + 1])))) {
+          std::string lower = text::ToLower(word);
+          std::string base = lower == "can"   ? "can"
+                             : lower == "won" ? "will"
+                                              : word.substr(0, word.size() - 1);
+          push_word(std::move(base));
+          push_word("not");
+          i = after + 1;
+          continue;
+        }
       }
       if (text::ToLower(word) == "e" && q.substr(i, 5) == "-mail") {
         word = "email";
