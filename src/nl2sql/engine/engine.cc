@@ -19,6 +19,8 @@ namespace helios::nl2sql::engine {
 // Words that mean a total ("revenue") and verbs of selling ("sold").
 bool ImpliesTotal(std::string_view phrase);
 bool IsSoldWord(std::string_view phrase);
+// Words saying a text is inside another ("containing", "includes", "the word").
+bool IsContainsWord(std::string_view phrase);
 
 namespace {
 
@@ -1570,12 +1572,26 @@ Result<void> Builder::ReadFilters() {
         }
       }
       if (!it.quoted.empty()) {
-        // A quoted string that is no stored value: match it inside the nearest text column.
+        // A quoted string that is no stored value: equal to the nearest column named before it
+        // ("the product named 'cumin'"), or inside it when the question says so ("titles
+        // containing 'war'", "whose address includes the word 'Kentucky'").
         const ColumnEntry* c = nullptr;
-        Item* prev = Prev(k);
-        if (prev && prev->is_column()) {
-          c = PickColumn(*prev);
-          prev->used = true;
+        bool inside = false;
+        for (size_t j = k; j-- > 0;) {
+          Item& m = items_[j];
+          if (m.kind == ItemKind::kUnknown || m.kind == ItemKind::kWith) {
+            if (m.kind == ItemKind::kUnknown && IsContainsWord(m.phrase)) {
+              inside = true;
+              m.kind = ItemKind::kWith;  // accounted for
+              m.used = true;
+            }
+            continue;
+          }
+          if (m.is_column() && !m.used) {
+            c = PickColumn(m);
+            m.used = true;
+          }
+          break;
         }
         if (!c && subject_) c = subject_->label;
         if (!c) {
@@ -1585,9 +1601,11 @@ Result<void> Builder::ReadFilters() {
         if (!c)
           return std::unexpected(
               NotUnderstood("I could not tell which column '" + it.quoted + "' is in"));
-        where_.push_back(Pred(Expr::Col(Ref(c)), negated ? CompareOp::kNe : CompareOp::kContains,
+        where_.push_back(Pred(Expr::Col(Ref(c)),
+                              negated  ? CompareOp::kNe
+                              : inside ? CompareOp::kContains
+                                       : CompareOp::kEq,
                               {db::Value{it.quoted}}, true, it.phrase));
-        if (negated) where_.back().op = CompareOp::kNe;
         confidence_ *= 0.9;
         continue;
       }
@@ -2675,6 +2693,14 @@ Result<Understanding> Finish(Result<Understanding> u, const std::vector<Token>& 
 }
 
 }  // namespace
+
+bool IsContainsWord(std::string_view phrase) {
+  static const std::set<std::string> kWords = {"contain", "include",   "word",    "phrase",
+                                               "string",  "substring", "mention", "part"};
+  for (const auto& w : text::Split(text::ToLower(phrase), ' '))
+    if (kWords.contains(Lemma(w))) return true;
+  return false;
+}
 
 bool IsSoldWord(std::string_view phrase) {
   static const std::set<std::string> kWords = {"sold",   "sell",      "sells",  "selling",
