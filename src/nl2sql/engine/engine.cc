@@ -1832,8 +1832,9 @@ Result<void> Builder::ReadSort() {
         for (const auto& m : measures_)
           if (m.expr.column && *m.expr.column == Ref(c)) e = m.expr;
       }
-      // Numbers sort highest first unless told otherwise; text A to Z.
-      order_.push_back({e, c->is_numeric || c->is_temporal});
+      // "ordered by price" is ascending, as in SQL; a measure of groups ("sorted by
+      // revenue" per country) highest first.
+      order_.push_back({e, e.is_aggregate()});
       continue;
     }
     if (next && next->is_table()) {
