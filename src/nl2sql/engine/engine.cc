@@ -1593,6 +1593,14 @@ Result<void> Builder::ReadFilters() {
           }
           break;
         }
+        // "'Express' in their names": the column named right after, matched inside.
+        if (Item* after = Next(k, false); !c && after && after->is_column() && !after->used) {
+          if (const ColumnEntry* ac = PickColumn(*after); ac && ac->is_text) {
+            c = ac;
+            after->used = true;
+            inside = true;
+          }
+        }
         if (!c && subject_) c = subject_->label;
         if (!c) {
           for (const auto* t : mentioned_)

@@ -123,6 +123,10 @@ void SchemaIndex::IndexTable(TableEntry& t) {
     }
     // "the ids of all vehicles": a table's own key is its "id".
     if (c->column->primary_key && !w.empty() && w.back() == "id") AddPhrase({"id"}, {&t, c, kHead});
+    // Also one fused word ending in "id": "eid", "stuid", "actid".
+    if (c->column->primary_key && w.size() == 1 && w[0].size() > 2 && w[0].size() <= 6 &&
+        w[0].ends_with("id"))
+      AddPhrase({"id"}, {&t, c, kHead});
   }
 }
 
