@@ -96,6 +96,8 @@ const std::vector<Keyword>& Keywords() {
       {{"how", "many"}, ItemKind::kAgg, Aggregate::kCount},
       {{"total", "number", "of"}, ItemKind::kAgg, Aggregate::kCount},
       {{"number", "of"}, ItemKind::kAgg, Aggregate::kCount},
+      {{"number", "and"}, ItemKind::kAgg, Aggregate::kCount},
+      {{"count", "and"}, ItemKind::kAgg, Aggregate::kCount},
       {{"count", "of"}, ItemKind::kAgg, Aggregate::kCount},
       {{"count"}, ItemKind::kAgg, Aggregate::kCount},
       {{"how", "much"}, ItemKind::kAgg, Aggregate::kSum},
@@ -943,6 +945,14 @@ Result<void> Builder::ReadMeasures() {
       distinct = true;
       next->used = true;
       next = Next(static_cast<size_t>(next - items_.data()), false);
+    }
+    if (it.agg == Aggregate::kCount && it.phrase.ends_with(" and")) {
+      // "the number and average age of students": a count of the rows beside the other
+      // measure; otherwise "number" ends a name ("phone number and email") and means nothing.
+      it.used = true;
+      if (next && next->kind == ItemKind::kAgg && next->agg != Aggregate::kCount)
+        measures_.push_back({Expr::CountStar(), ""});
+      continue;
     }
     if (it.agg == Aggregate::kCount) {
       // "how many purple books": an unknown word in between stays unknown (and lowers the
