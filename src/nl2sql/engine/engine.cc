@@ -1440,8 +1440,9 @@ Result<void> Builder::ReadConditions() {
         if (!entity_column || !SameTable(entity_column->table->name, t->table->name))
           extra_tables_.push_back(t);
         Expr count = Expr::CountStar();
-        if (entity && t->primary_key)
-          count = Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key));
+        // The related rows themselves, once each (a COUNT(*) would be rewritten to count the
+        // main table's keys when the joins fan out).
+        if (t->primary_key) count = Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key));
         having(count);
         measures_.push_back({count, "count_" + t->table->name});
         continue;
