@@ -1442,7 +1442,13 @@ Result<void> Builder::ReadConditions() {
         Expr count = Expr::CountStar();
         // The related rows themselves, once each (a COUNT(*) would be rewritten to count the
         // main table's keys when the joins fan out).
-        if (t->primary_key) count = Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key));
+        if (t->primary_key) {
+          count = Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key));
+        } else if (!t->table->foreign_keys.empty()) {
+          // No key of its own: count its rows through a column every joined row has.
+          count = Expr::Agg(Aggregate::kCount,
+                            ColumnRef{t->table->name, t->table->foreign_keys.front().column});
+        }
         having(count);
         measures_.push_back({count, "count_" + t->table->name});
         continue;
