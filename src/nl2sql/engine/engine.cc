@@ -2037,6 +2037,12 @@ Result<void> Builder::Assemble() {
         measures_.push_back({Expr::Agg(Aggregate::kSum, Ref(c)), ""});
         continue;
       }
+      // In a total over everything ("how many distinct students are enrolled"), a word that
+      // only loosely names a column (one word of it, or a synonym) is not a column to group by.
+      int quality = 0;
+      for (const auto& tg : it.targets)
+        if (tg.column == c) quality = std::max(quality, tg.quality);
+      if (!grouped && !measures_.empty() && quality < kHead) continue;
       if (std::find(projection_.begin(), projection_.end(), c) == projection_.end())
         projection_.push_back(c);
     }
