@@ -587,7 +587,11 @@ class Tagger {
       }
       if (targets) {
         if (strong && len == 1 && best_quality < kExact) continue;
-        if (len == 1 && IsStopWord(t[i].text) && best_quality < kExact) continue;
+        // Stop words name only a column of exactly that name; "details" also the head of one
+        // ("project_details").
+        const bool details = t[i].text == "details" || t[i].text == "detail";
+        if (len == 1 && IsStopWord(t[i].text) && best_quality < (details ? kHead : kExact))
+          continue;
         item->kind = ItemKind::kMention;
         item->targets = *targets;
         std::stable_sort(
@@ -2024,8 +2028,21 @@ Result<void> Builder::Assemble() {
     if (it.used || it.kind != ItemKind::kMention) continue;
     if (it.is_table()) {
       const TableEntry* t = PickTable(it);
-      if (t != subject_) extra_tables_.push_back(t);
       it.used = true;
+      // "the address and email of the customer": a table named like one of its columns
+      // (address.address), asked for beside other columns, is that column.
+      const ColumnEntry* same = nullptr;
+      for (const ColumnEntry* c : t->columns)
+        if (c->words == t->words && !c->is_key) same = c;
+      const bool other_columns =
+          !projection_.empty() || std::any_of(items_.begin(), items_.end(), [](const Item& m) {
+            return m.is_column() && !m.used;
+          });
+      if (t != subject_ && same && other_columns) {
+        projection_.push_back(same);
+        continue;
+      }
+      if (t != subject_) extra_tables_.push_back(t);
       continue;
     }
     if (it.is_column()) {
