@@ -677,6 +677,20 @@ class Builder {
   Result<Expr> DefaultRankMeasure(const TableEntry* entity);
   std::vector<Expr> EntityKeys(const TableEntry* t) const;
   Error NotUnderstood(const std::string& why) const;
+  // How many rows of a related table: its single-column key once each, else (a key of several
+  // columns, or none) its rows through a column every joined row has. Never COUNT(*), which
+  // FinishJoins rewrites to count the main table's rows when the joins fan out.
+  Expr RowsOf(const TableEntry* t) const {
+    size_t key_columns = 0;
+    for (const auto& c : t->table->columns) key_columns += c.primary_key ? 1 : 0;
+    if (t->primary_key && key_columns == 1)
+      return Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key));
+    if (!t->table->foreign_keys.empty())
+      return Expr::Agg(Aggregate::kCount,
+                       ColumnRef{t->table->name, t->table->foreign_keys.front().column});
+    if (t->primary_key) return Expr::Agg(Aggregate::kCount, Ref(t->primary_key));
+    return Expr::CountStar();
+  }
   // A column whose values add up per entity: its table's main amount, or named by a word of
   // revenue or of selling.
   bool IsTotalMeasure(const ColumnEntry* c, const std::string& phrase) const {
@@ -1221,8 +1235,7 @@ Result<void> Builder::ReadRanking() {
         const TableEntry* t = PickTable(*measure_item);
         if (t != entity_table) {
           // "the most orders": how many related rows each has.
-          measure = t->primary_key ? Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key))
-                                   : Expr::CountStar();
+          measure = RowsOf(t);
           extra_tables_.push_back(t);
         }
       } else {
@@ -1271,8 +1284,7 @@ Result<void> Builder::ReadRanking() {
           if (&t == entity_owner) continue;
           for (const auto& fk : t.table->foreign_keys) {
             if (measure || !SameTable(fk.ref_table, entity_owner->table->name)) continue;
-            measure = t.primary_key ? Expr::Agg(Aggregate::kCountDistinct, Ref(t.primary_key))
-                                    : Expr::CountStar();
+            measure = RowsOf(&t);
             extra_tables_.push_back(&t);
           }
         }
@@ -1443,16 +1455,7 @@ Result<void> Builder::ReadConditions() {
         group_by_entity();
         if (!entity_column || !SameTable(entity_column->table->name, t->table->name))
           extra_tables_.push_back(t);
-        Expr count = Expr::CountStar();
-        // The related rows themselves, once each (a COUNT(*) would be rewritten to count the
-        // main table's keys when the joins fan out).
-        if (t->primary_key) {
-          count = Expr::Agg(Aggregate::kCountDistinct, Ref(t->primary_key));
-        } else if (!t->table->foreign_keys.empty()) {
-          // No key of its own: count its rows through a column every joined row has.
-          count = Expr::Agg(Aggregate::kCount,
-                            ColumnRef{t->table->name, t->table->foreign_keys.front().column});
-        }
+        Expr count = RowsOf(t);
         having(count);
         measures_.push_back({count, "count_" + t->table->name});
         continue;
