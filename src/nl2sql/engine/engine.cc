@@ -176,6 +176,8 @@ const std::vector<Keyword>& Keywords() {
       {{"sort", "by"}, ItemKind::kSort},
       {{"ordered", "by"}, ItemKind::kSort},
       {{"order", "by"}, ItemKind::kSort},
+      {{"in", "order", "of"}, ItemKind::kSort},
+      {{"order", "of"}, ItemKind::kSort},
       {{"ranked", "by"}, ItemKind::kSort},
       {{"rank", "by"}, ItemKind::kSort},
       {{"arranged", "by"}, ItemKind::kSort},
@@ -2174,11 +2176,18 @@ Result<void> Builder::Assemble() {
   q.order_by = order_;
   q.limit = limit_;
   if (alpha_ && q.order_by.empty()) {
-    const ColumnEntry* label = subject_->label;
-    if (label) q.order_by.push_back({Expr::Col(Ref(label)), false});
+    // "all program origins in alphabetical order": the text listed, else the rows' names.
+    const ColumnEntry* by = nullptr;
+    for (const ColumnEntry* c : projection_)
+      if (!by && c->is_text) by = c;
+    if (!by) by = subject_->label;
+    if (by) q.order_by.push_back({Expr::Col(Ref(by)), direction_ > 0 && !alpha_});
   }
   if (q.order_by.empty() && direction_ != 0 && !measures_.empty())
     q.order_by.push_back({measures_.front().expr, direction_ > 0});
+  // "the total scores in ascending order": the column listed.
+  if (q.order_by.empty() && direction_ != 0 && measures_.empty() && projection_.size() == 1)
+    q.order_by.push_back({Expr::Col(Ref(projection_.front())), direction_ > 0});
   // "the most expensive book by each author" asks for the top row within each group, which
   // one grouped SELECT cannot express; ordering a grouped answer by a plain column that is not
   // grouped would also be invalid SQL outside SQLite.
