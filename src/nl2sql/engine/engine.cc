@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "common/text.h"
@@ -124,7 +125,15 @@ const std::vector<Keyword>& Keywords() {
       {{"least", "recently"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "date"},
       {{"newest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "date"},
       {{"earliest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "date"},
-      {{"oldest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "date"},
+      {{"oldest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "age"},
+      {{"youngest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "age"},
+      {{"longest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "length"},
+      {{"shortest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "length"},
+      {{"tallest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "height"},
+      {{"heaviest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "weight"},
+      {{"lightest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "weight"},
+      {{"fastest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "speed"},
+      {{"slowest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "speed"},
       {{"best", "selling"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "sold"},
       {{"top", "selling"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "sold"},
       {{"most", "popular"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "sold"},
@@ -812,6 +821,21 @@ const ValueTarget* Builder::PickValue(const Item& m) const {
 const ColumnEntry* Builder::ColumnForHint(const TableEntry* t, const std::string& hint) const {
   if (!t) return nullptr;
   if (hint == "date") return t->date;
+  // A dimension: the numeric column named by it (or a word for it).
+  static const std::map<std::string, std::vector<std::string>> kDimensions = {
+      {"age", {"age"}},
+      {"length", {"length", "long", "distance", "duration"}},
+      {"height", {"height", "tall"}},
+      {"weight", {"weight"}},
+      {"speed", {"speed", "velocity"}},
+  };
+  if (auto d = kDimensions.find(hint); d != kDimensions.end()) {
+    for (const auto& word : d->second)
+      for (const ColumnEntry* c : t->columns)
+        if (c->is_numeric && std::find(c->words.begin(), c->words.end(), word) != c->words.end())
+          return c;
+    return nullptr;
+  }
   if (hint == "price") {
     for (const ColumnEntry* c : t->columns)
       if (c->is_numeric && std::find(c->words.begin(), c->words.end(), "price") != c->words.end())
@@ -1293,9 +1317,17 @@ Result<void> Builder::ReadRanking() {
       }
     } else if (sup && !sup->hint.empty()) {
       const TableEntry* owner = entity_table ? entity_table : subject_;
-      if (const ColumnEntry* c = ColumnForHint(owner, sup->hint)) {
+      const ColumnEntry* c = ColumnForHint(owner, sup->hint);
+      Aggregate extreme = sup->agg;
+      if (!c && sup->hint == "age" && owner && owner->date) {
+        // "the oldest order" with no age: the earliest date.
+        c = owner->date;
+        dir = -dir;
+        extreme = extreme == Aggregate::kMax ? Aggregate::kMin : Aggregate::kMax;
+      }
+      if (c) {
         if (!entity_item) {
-          measures_.push_back({Expr::Agg(sup->agg, Ref(c)), ""});
+          measures_.push_back({Expr::Agg(extreme, Ref(c)), ""});
           continue;
         }
         measure = Expr::Col(Ref(c));
@@ -1834,6 +1866,14 @@ Result<void> Builder::ReadSort() {
       it.used = true;
       direction_ = it.dir;
       if (it.hint == "alpha") alpha_ = true;
+      // "in ascending order of price": the column one word ("of") after the order.
+      Item* next = Next(k, false);
+      if (it.phrase.ends_with("order") && next && next->is_column() && !next->used &&
+          next->begin == it.end + 1) {
+        next->used = true;
+        const ColumnEntry* c = PickColumn(*next);
+        if (c) order_.push_back({Expr::Col(Ref(c)), it.dir > 0});
+      }
       continue;
     }
     if (it.kind != ItemKind::kSort) continue;
