@@ -190,6 +190,7 @@ ordered_json ReportToJson(const Report& report) {
                    {"difficulty", DifficultyName(r.difficulty)},
                    {"outcome", OutcomeName(r.outcome)}};
     if (r.confidence >= 0) q["confidence"] = r.confidence;
+    if (r.outcome == Outcome::kDeclined && !r.detail.empty()) q["declined_because"] = r.detail;
     questions.push_back(std::move(q));
   }
   j["questions"] = std::move(questions);

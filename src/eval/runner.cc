@@ -93,9 +93,11 @@ void AskItem(Loaded& loaded, const Item& item, size_t index, const RunOptions& o
     } else if (!answer) {
       r.outcome =
           answer.error().code == ErrorCode::kNotUnderstood ? Outcome::kDeclined : Outcome::kError;
-      if (r.outcome == Outcome::kError)
-        r.detail =
-            fmt::format("{}: {}", ErrorCodeName(answer.error().code), answer.error().message);
+      // Why: the error, or what the engine said when it declined.
+      r.detail =
+          r.outcome == Outcome::kError
+              ? fmt::format("{}: {}", ErrorCodeName(answer.error().code), answer.error().message)
+              : answer.error().message;
     } else if (answer->source != "engine") {
       r.outcome = Outcome::kError;
       r.detail = fmt::format("answered by '{}', not the engine", answer->source);

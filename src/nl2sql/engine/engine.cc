@@ -1734,9 +1734,61 @@ Result<void> Builder::ReadFilters() {
         for (const auto& name : previous_->OwnTables())
           if (!c) c = DateOf(index_.FindTable(name));
       }
-      if (!c)
+      if (!c) {
+        // No date, but a year held as a number ("tracks opened after 2000": year_opened).
+        auto is_year = [](const ColumnEntry* cc) {
+          return cc && cc->is_numeric &&
+                 std::find(cc->words.begin(), cc->words.end(), "year") != cc->words.end();
+        };
+        auto year_of = [&](const TableEntry* t) -> const ColumnEntry* {
+          if (t)
+            for (const ColumnEntry* cc : t->columns)
+              if (is_year(cc)) return cc;
+          return nullptr;
+        };
+        const ColumnEntry* year = nullptr;
+        for (Item* m : {prev, next}) {
+          if (year || !m || !m->is_column()) continue;
+          if (const ColumnEntry* cc = PickColumn(*m, true); is_year(cc)) {
+            year = cc;
+            m->used = true;
+          }
+        }
+        if (!year) year = year_of(subject_);
+        for (const TableEntry* t : mentioned_)
+          if (!year) year = year_of(t);
+        auto whole_year = [](const std::string& d) {
+          return d.size() == 10 && d.substr(4) == "-01-01";
+        };
+        const bool whole = (it.date.begin.empty() || whole_year(it.date.begin)) &&
+                           (it.date.end.empty() || whole_year(it.date.end)) &&
+                           !(it.date.begin.empty() && it.date.end.empty());
+        if (year && whole) {
+          const int64_t from = it.date.begin.empty() ? 0 : std::stoll(it.date.begin.substr(0, 4));
+          const int64_t to = it.date.end.empty() ? 0 : std::stoll(it.date.end.substr(0, 4)) - 1;
+          sql::Predicate p = Pred(Expr::Col(Ref(year)), CompareOp::kEq, {}, false, it.phrase);
+          if (from && to) {
+            p.op = from == to ? CompareOp::kEq : CompareOp::kBetween;
+            p.values = from == to ? std::vector<db::Value>{db::Value{from}}
+                                  : std::vector<db::Value>{db::Value{from}, db::Value{to}};
+          } else if (from) {
+            p.op = CompareOp::kGe;
+            p.values = {db::Value{from}};
+          } else {
+            p.op = CompareOp::kLe;
+            p.values = {db::Value{to}};
+          }
+          Item* before = k > 0 ? &items_[k - 1] : nullptr;
+          if (before && before->kind == ItemKind::kNot && !before->used) {
+            before->used = true;
+            p.negated = true;
+          }
+          where_.push_back(std::move(p));
+          continue;
+        }
         return std::unexpected(
             NotUnderstood("'" + it.phrase + "' names a period, but I found no date column for it"));
+      }
       sql::Predicate p = Pred(Expr::Col(Ref(c)), CompareOp::kRange, {}, false, it.phrase);
       if (!it.date.begin.empty() && !it.date.end.empty()) {
         p.values = {db::Value{it.date.begin}, db::Value{it.date.end}};
