@@ -1481,6 +1481,26 @@ Result<void> Builder::ReadConditions() {
       group_tables_.push_back(entity);
       for (auto& e : EntityKeys(entity)) groups_.push_back(e);
     };
+    // "two or more corresponding races": a word nothing explains does not hide the counted
+    // table.
+    while (next && next->kind == ItemKind::kUnknown) {
+      Item* after = Next(static_cast<size_t>(next - items_.data()));
+      if (!after || !(after->is_table() || after->is_column())) break;
+      next = after;
+    }
+    // "colleges that have at least two players": a text column of the entity's own rows
+    // names what is counted (the rows).
+    if (next && next->is_column() && entity_column && !next->used) {
+      const ColumnEntry* c = PickColumn(*next);
+      if (c && c->is_text && c != entity_column &&
+          SameTable(c->table->name, entity_column->table->name)) {
+        it.used = next->used = true;
+        group_by_entity();
+        having(Expr::CountStar());
+        measures_.push_back({Expr::CountStar(), ""});
+        continue;
+      }
+    }
     // "... with more than 5 orders", "countries with more than 300 customers": a count.
     if (next && next->is_table() && (entity || entity_column)) {
       const TableEntry* t = PickTable(*next);
