@@ -51,22 +51,6 @@ std::unexpected<Error> Invalid(std::string_view what) {
   return Fail(ErrorCode::kInvalidArgument, fmt::format("The query is not well-formed: {}.", what));
 }
 
-std::string_view Keyword(SetOp op) {
-  switch (op) {
-    case SetOp::kNone:
-      return "";
-    case SetOp::kUnion:
-      return "UNION";
-    case SetOp::kUnionAll:
-      return "UNION ALL";
-    case SetOp::kIntersect:
-      return "INTERSECT";
-    case SetOp::kExcept:
-      return "EXCEPT";
-  }
-  return "";
-}
-
 bool IsStar(const Expr& e) { return e.column && e.column->column == "*" && !e.is_aggregate(); }
 
 bool TakesSubquery(CompareOp op) {
@@ -111,20 +95,20 @@ class Validator {
       return {};
     }
     if (q.set_rhs.size() != 1)
-      return Invalid(fmt::format("{} combines with exactly one query, not {}", Keyword(q.set_op),
-                                 q.set_rhs.size()));
+      return Invalid(fmt::format("{} combines with exactly one query, not {}",
+                                 SetOpKeyword(q.set_op), q.set_rhs.size()));
     const Query& rhs = q.set_rhs[0];
     if (auto ok = CheckQuery(rhs, depth + 1, true); !ok) return ok;
     auto left = ColumnCount(q), right = ColumnCount(rhs);
     if (left && right && *left != *right)
-      return Invalid(fmt::format("the two sides of {} select {} and {} columns", Keyword(q.set_op),
-                                 *left, *right));
+      return Invalid(fmt::format("the two sides of {} select {} and {} columns",
+                                 SetOpKeyword(q.set_op), *left, *right));
     for (const auto& o : q.order_by) {
       bool selected = std::any_of(q.select.begin(), q.select.end(),
                                   [&](const SelectItem& s) { return s.expr == o.expr; });
       if (!selected)
         return Invalid(fmt::format("the rows of {} can only be sorted by columns they show",
-                                   Keyword(q.set_op)));
+                                   SetOpKeyword(q.set_op)));
     }
     return {};
   }
@@ -215,6 +199,22 @@ std::vector<std::string> Query::ReferencedTables() const { return TableCollector
 std::vector<std::string> Query::OwnTables() const { return TableCollector(true).Run(*this); }
 
 Result<void> Validate(const Query& query) { return Validator().CheckQuery(query, 0, false); }
+
+std::string_view SetOpKeyword(SetOp op) {
+  switch (op) {
+    case SetOp::kNone:
+      return "";
+    case SetOp::kUnion:
+      return "UNION";
+    case SetOp::kUnionAll:
+      return "UNION ALL";
+    case SetOp::kIntersect:
+      return "INTERSECT";
+    case SetOp::kExcept:
+      return "EXCEPT";
+  }
+  return "";
+}
 
 std::string_view AggregateName(Aggregate a) {
   switch (a) {

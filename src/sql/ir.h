@@ -175,6 +175,9 @@ Result<void> Validate(const Query& query);
 
 std::string_view AggregateName(Aggregate a);  // "count", "sum", ...
 std::string_view TimeGrainName(TimeGrain g);  // "year", "month", ...
-std::string_view SetOpName(SetOp op);         // "union", "union_all", "intersect", "except"
+std::string_view SetOpName(SetOp op);
+std::string_view SetOpKeyword(
+    SetOp op);  // "UNION", "UNION ALL", "INTERSECT", "EXCEPT"; "" for kNone         // "union",
+                // "union_all", "intersect", "except"
 
 }  // namespace helios::sql

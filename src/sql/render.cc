@@ -25,22 +25,6 @@ bool NeedsQuoting(std::string_view id, Dialect dialect) {
   return IsKeywordNeedingQuotes(id, dialect);
 }
 
-std::string_view Keyword(SetOp op) {
-  switch (op) {
-    case SetOp::kNone:
-      return "";
-    case SetOp::kUnion:
-      return "UNION";
-    case SetOp::kUnionAll:
-      return "UNION ALL";
-    case SetOp::kIntersect:
-      return "INTERSECT";
-    case SetOp::kExcept:
-      return "EXCEPT";
-  }
-  return "";
-}
-
 // One renderer per statement: the parameters of subqueries and set operands are numbered in
 // one sequence, in the order their placeholders appear in the text.
 class Renderer {
@@ -61,7 +45,7 @@ class Renderer {
     if (!q.is_compound() || q.set_rhs.empty()) return RenderSelect(q, true);
     std::string s = RenderSelect(q, false);
     s += " ";
-    s += Keyword(q.set_op);
+    s += SetOpKeyword(q.set_op);
     s += " " + RenderOperand(q.set_op, q.set_rhs.front());
     if (!q.order_by.empty()) {
       s += " ORDER BY ";

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sql/ir.h"
+#include "sql/nested_builders.h"
 
 namespace helios::sql {
 namespace {
@@ -159,32 +160,6 @@ TEST(ExplainTest, DistinctListing) {
 // ---------------------------------------------------------------------------------------------
 // Nested queries: subqueries, OR groups and set operations.
 
-Query Select(const char* table, const char* column, std::vector<Predicate> where = {}) {
-  Query q;
-  q.from = table;
-  q.select = {{Expr::Col(C(table, column)), ""}};
-  q.where = std::move(where);
-  return q;
-}
-Predicate Against(Expr lhs, CompareOp op, Query sub, bool negated = false) {
-  Predicate p;
-  p.lhs = std::move(lhs);
-  p.op = op;
-  p.subquery = {std::move(sub)};
-  p.negated = negated;
-  return p;
-}
-Predicate AnyOf(std::vector<Predicate> members, bool negated = false) {
-  Predicate p;
-  p.any = std::move(members);
-  p.negated = negated;
-  return p;
-}
-Query Combine(Query left, SetOp op, Query right) {
-  left.set_op = op;
-  left.set_rhs = {std::move(right)};
-  return left;
-}
 Query Industries(const char* hq) {
   return Select("companies", "industry",
                 {Pred(Expr::Col(C("companies", "hq")), CompareOp::kEq, {std::string(hq)})});

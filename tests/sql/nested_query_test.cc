@@ -3,7 +3,6 @@
 // rendered SQL run on SQLite (bound and inline, same rows) and accepted by the PostgreSQL and
 // MySQL allow-lists.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +14,9 @@
 #include "security/mysql_guard.h"
 #include "security/sql_guard.h"
 #include "sql/ir.h"
+#include "sql/nested_builders.h"
 #include "sql/render.h"
+#include "support/sqlite_file.h"
 
 namespace helios::sql {
 namespace {
@@ -35,37 +36,6 @@ Predicate Pred(Expr lhs, CompareOp op, Values values = {}) {
   p.op = op;
   p.values = std::move(values);
   return p;
-}
-
-Predicate Against(Expr lhs, CompareOp op, Query sub, bool negated = false) {
-  Predicate p;
-  p.lhs = std::move(lhs);
-  p.op = op;
-  p.subquery = {std::move(sub)};
-  p.negated = negated;
-  return p;
-}
-
-Predicate AnyOf(std::vector<Predicate> members, bool negated = false) {
-  Predicate p;
-  p.any = std::move(members);
-  p.negated = negated;
-  return p;
-}
-
-// SELECT <column> FROM <table> [WHERE ...]
-Query Select(const char* table, const char* column, std::vector<Predicate> where = {}) {
-  Query q;
-  q.from = table;
-  q.select = {{Col(table, column), ""}};
-  q.where = std::move(where);
-  return q;
-}
-
-Query Combine(Query left, SetOp op, Query right) {
-  left.set_op = op;
-  left.set_rhs = {std::move(right)};
-  return left;
 }
 
 Query Industries(const char* hq) {
@@ -509,8 +479,6 @@ class NestedExecuteTest : public ::testing::Test {
                                      ("helios-nested-test-" + std::to_string(::getpid())));
     std::filesystem::create_directories(*dir_);
     std::string path = (*dir_ / "nested.db").string();
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     const char* kSchema = R"sql(
       CREATE TABLE companies(id INTEGER PRIMARY KEY, name TEXT, industry TEXT, hq TEXT);
       INSERT INTO companies VALUES
@@ -527,12 +495,7 @@ class NestedExecuteTest : public ::testing::Test {
       INSERT INTO employees VALUES
         (1, 'Ava', 1), (2, 'Bo', 1), (3, 'Cy', 1), (4, 'Di', 2), (5, 'Ed', 3), (6, 'Flo', 3);
     )sql";
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, kSchema, nullptr, nullptr, &err);
-    std::string message = err ? err : "";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << message;
+    ASSERT_EQ(helios::testing::ExecSqlite(path, kSchema), "");
     auto source = db::OpenDataSource("sqlite://" + path);
     ASSERT_TRUE(source.has_value()) << source.error().message;
     source_ = source->release();
