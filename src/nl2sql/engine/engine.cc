@@ -991,7 +991,7 @@ Result<void> Builder::ReadMeasures() {
       next = Next(static_cast<size_t>(next - items_.data()), false);
     }
     if (it.agg == Aggregate::kCount && it.phrase.ends_with(" and")) {
-      // "the number and average age of students": a count of the rows beside the other
+      // "the number and mean salary of employees": a count of the rows beside the other
       // measure; otherwise "number" ends a name ("phone number and email") and means nothing.
       it.used = true;
       if (next && next->kind == ItemKind::kAgg && next->agg != Aggregate::kCount)
@@ -1488,7 +1488,7 @@ Result<void> Builder::ReadConditions() {
       if (!after || !(after->is_table() || after->is_column())) break;
       next = after;
     }
-    // "colleges that have at least two players": a text column of the entity's own rows
+    // "teams that have three or more players": a text column of the entity's own rows
     // names what is counted (the rows).
     if (next && next->is_column() && entity_column && !next->used) {
       const ColumnEntry* c = PickColumn(*next);
@@ -1671,7 +1671,7 @@ Result<void> Builder::ReadFilters() {
           }
           break;
         }
-        // "'Express' in their names": the column named right after, matched inside.
+        // "'war' in their titles": the column named right after, matched inside.
         if (Item* after = Next(k, false); !c && after && after->is_column() && !after->used) {
           if (const ColumnEntry* ac = PickColumn(*after); ac && ac->is_text) {
             c = ac;
@@ -2071,7 +2071,7 @@ Result<void> Builder::Assemble() {
       }
     }
   }
-  // "tracks without a race in class GT": the filters on the related rows belong inside the
+  // "authors without a book in print": the filters on the related rows belong inside the
   // absence's subquery, not on the entity's rows.
   if (!absences_.empty()) {
     auto [index, entity] = absences_.front();
@@ -2146,7 +2146,7 @@ Result<void> Builder::Assemble() {
     if (it.is_table()) {
       const TableEntry* t = PickTable(it);
       it.used = true;
-      // "the address and email of the customer": a table named like one of its columns
+      // "the address and phone of each client": a table named like one of its columns
       // (address.address), asked for beside other columns, is that column.
       const ColumnEntry* same = nullptr;
       for (const ColumnEntry* c : t->columns)
@@ -2171,7 +2171,7 @@ Result<void> Builder::Assemble() {
         measures_.push_back({Expr::Agg(Aggregate::kSum, Ref(c)), ""});
         continue;
       }
-      // In a total over everything ("how many distinct students are enrolled"), a word that
+      // In a total over everything ("how many distinct members borrowed"), a word that
       // only loosely names a column (one word of it, or a synonym) is not a column to group by.
       int quality = 0;
       for (const auto& tg : it.targets)
