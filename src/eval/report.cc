@@ -132,6 +132,8 @@ Report Summarize(Format format, std::vector<QuestionResult> results) {
       continue;
     }
     report.overall.Add(r.outcome);
+    report.overall_same_columns.Add(
+        r.outcome == Outcome::kCorrect && !r.same_columns ? Outcome::kWrong : r.outcome);
     report.by_difficulty[r.difficulty].Add(r.outcome);
     report.by_database[r.database].Add(r.outcome);
   }
@@ -173,6 +175,7 @@ ordered_json ReportToJson(const Report& report) {
   j["seconds"] = report.seconds;
   j["gold_errors"] = report.gold_errors;
   j["overall"] = FiguresJson(report.overall);
+  j["overall_same_columns"] = FiguresJson(report.overall_same_columns);
   if (report.interactions) j["interactions"] = FiguresJson(*report.interactions);
   ordered_json by_difficulty = ordered_json::object();
   for (const auto& [d, f] : report.by_difficulty)
@@ -218,6 +221,7 @@ std::string SummaryText(const Report& report, size_t top_databases, size_t show_
   out += fmt::format("{:<32} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9}\n", "", "questions", "answered",
                      "correct", "coverage", "precision", "accuracy");
   out += Line("overall", report.overall);
+  out += Line("  with the gold's columns only", report.overall_same_columns);
   if (report.interactions) out += Line("interactions", *report.interactions);
   for (const auto& [d, f] : report.by_difficulty)
     out += Line(fmt::format("difficulty {}", DifficultyName(d)), f);

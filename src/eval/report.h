@@ -39,6 +39,7 @@ struct QuestionResult {
   Outcome outcome = Outcome::kError;
   std::string predicted_sql;     // when the engine answered
   double confidence = -1;        // the engine's confidence when it answered; -1 otherwise
+  bool same_columns = false;     // correct, with exactly the gold's number of columns
   std::vector<double> features;  // the engine's confidence signals (not written to JSON)
   std::string detail;            // the error's message, or how the rows differ
   // The first rows of each result, kept for wrong answers only.
@@ -69,6 +70,10 @@ struct Report {
   size_t gold_errors = 0;
   double seconds = 0;
   Figures overall;
+  // The same, counting an answer right only when it also has exactly the gold's number of
+  // columns: Spider's published execution accuracy, which does not allow the extra columns
+  // (an id beside a name, the ranking measure) the product shows and `overall` accepts.
+  Figures overall_same_columns;
   std::map<Difficulty, Figures> by_difficulty;
   std::map<std::string, Figures> by_database;
   // Multi-turn only: an interaction counts as answered when every turn was, correct when every

@@ -108,6 +108,7 @@ void AskItem(Loaded& loaded, const Item& item, size_t index, const RunOptions& o
       const std::string diff = CompareResults(
           {gold->columns, gold->rows}, {answer->columns, answer->rows}, HasOrderBy(turn.gold_sql));
       r.outcome = diff.empty() ? Outcome::kCorrect : Outcome::kWrong;
+      r.same_columns = diff.empty() && answer->columns.size() == gold->columns.size();
       if (!diff.empty()) {
         r.detail = diff;
         r.gold_columns = gold->columns;

@@ -64,6 +64,20 @@ TEST(SummarizeTest, SplitsByDifficultyAndDatabase) {
   EXPECT_FALSE(r.interactions.has_value());
 }
 
+TEST(SummarizeTest, SameColumnFiguresCountOnlyAnswersWithTheGoldsColumns) {
+  QuestionResult exact = R(0, Outcome::kCorrect);
+  exact.same_columns = true;
+  QuestionResult wider = R(1, Outcome::kCorrect);  // right rows, one column more than the gold
+  Report r =
+      Summarize(Format::kSpider, {exact, wider, R(2, Outcome::kWrong), R(3, Outcome::kDeclined)});
+  EXPECT_EQ(r.overall.correct, 2u);
+  EXPECT_EQ(r.overall_same_columns.questions, 4u);
+  EXPECT_EQ(r.overall_same_columns.answered, 3u);
+  EXPECT_EQ(r.overall_same_columns.correct, 1u);
+  EXPECT_EQ(ReportToJson(r)["overall_same_columns"]["correct"], 1);
+  EXPECT_NE(SummaryText(r, 5, 0).find("with the gold's columns only"), std::string::npos);
+}
+
 TEST(SummarizeTest, AnInteractionIsCorrectOnlyWhenEveryTurnIs) {
   Report r = Summarize(Format::kSparc, {
                                            // 0: all correct
