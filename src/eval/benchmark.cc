@@ -116,6 +116,7 @@ Result<Benchmark> ParseBenchmark(std::string_view text, Format format) {
   for (size_t i = 0; i < doc.size(); ++i) {
     auto item = format == Format::kSparc ? SparcItem(doc[i], i) : SpiderItem(doc[i], i);
     if (!item) return std::unexpected(item.error());
+    item->index = i;
     out.items.push_back(std::move(*item));
   }
   return out;

@@ -25,6 +25,7 @@ struct Turn {
 
 // One question (Spider) or one interaction (SParC), asked in one session.
 struct Item {
+  size_t index = 0;  // position in the file, kept when a subset of the items is asked
   std::string database;
   std::vector<Turn> turns;
 };

@@ -63,7 +63,7 @@ Result<Loaded> Load(const std::string& path, const RunOptions& options, const Cl
 }
 
 // Asks one item's turns in one session.
-void AskItem(Loaded& loaded, const Item& item, size_t index, const RunOptions& options,
+void AskItem(Loaded& loaded, const Item& item, const RunOptions& options,
              std::vector<QuestionResult>& out) {
   std::string session;
   const db::ExecuteOptions exec{options.max_rows, options.statement_timeout};
@@ -71,7 +71,7 @@ void AskItem(Loaded& loaded, const Item& item, size_t index, const RunOptions& o
     const Turn& turn = item.turns[t];
     QuestionResult r;
     r.database = item.database;
-    r.item = index;
+    r.item = item.index;
     r.turn = t;
     r.question = turn.question;
     r.gold_sql = turn.gold_sql;
@@ -184,7 +184,7 @@ Result<Report> RunBenchmark(const Benchmark& benchmark, const RunOptions& option
           for (size_t t = 0; t < item.turns.size(); ++t) {
             QuestionResult r;
             r.database = name;
-            r.item = i;
+            r.item = item.index;
             r.turn = t;
             r.question = item.turns[t].question;
             r.gold_sql = item.turns[t].gold_sql;
@@ -194,7 +194,7 @@ Result<Report> RunBenchmark(const Benchmark& benchmark, const RunOptions& option
             per_item[i].push_back(std::move(r));
           }
         } else {
-          AskItem(*loaded, item, i, options, per_item[i]);
+          AskItem(*loaded, item, options, per_item[i]);
         }
         report_progress(per_item[i], k + 1 == items.size());
       }

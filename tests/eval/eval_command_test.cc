@@ -165,6 +165,31 @@ TEST_F(EvalCommandTest, RunnerKeepsFileOrderAcrossParallelDatabases) {
   EXPECT_EQ(report->databases, 2u);
 }
 
+TEST_F(EvalCommandTest, RunnerNamesEachQuestionByItsPositionInTheFile) {
+  // Leaving a database's items out (--databases, --fold) must not renumber the rest: "item" is
+  // where the question stands in the file, so a reader can find it there.
+  auto b = ParseBenchmark(R"([
+    {"db_id": "shop", "question": "How many singers are there?",
+     "query": "SELECT count(*) FROM singer"},
+    {"db_id": "shop2", "question": "How many singers are there?",
+     "query": "SELECT count(*) FROM singer"},
+    {"db_id": "shop", "question": "What is the maximum age of singers?",
+     "query": "SELECT max(age) FROM singer"},
+    {"db_id": "shop2", "question": "What is the maximum age of singers?",
+     "query": "SELECT max(age) FROM singer"}
+  ])");
+  ASSERT_TRUE(b) << b.error().message;
+  std::erase_if(b->items, [](const Item& item) { return item.database == "shop"; });
+  RunOptions options;
+  options.db_root = root().string();
+  auto report = RunBenchmark(*b, options);
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_EQ(report->results.size(), 2u);
+  EXPECT_EQ(report->results[0].item, 1u);
+  EXPECT_EQ(report->results[1].item, 3u);
+  EXPECT_EQ(report->results[1].question, "What is the maximum age of singers?");
+}
+
 TEST_F(EvalCommandTest, RunnerRefusesAMissingDatabaseBeforeAsking) {
   auto b = ParseBenchmark(R"([{"db_id": "shop", "question": "q", "query": "SELECT 1"},
                               {"db_id": "../shop", "question": "q", "query": "SELECT 1"}])");
