@@ -48,6 +48,8 @@ CREATE TABLE loans(loan_id INTEGER PRIMARY KEY,
                    member_id INTEGER NOT NULL REFERENCES members(member_id),
                    loaned_on DATE NOT NULL, days INTEGER);
 CREATE TABLE branches(branch_id INTEGER PRIMARY KEY, branch_name TEXT, opened_year INTEGER);
+CREATE TABLE librarians(librarian_id INTEGER PRIMARY KEY, librarian_name TEXT, age INTEGER,
+                        branch_id INTEGER REFERENCES branches(branch_id));
 
 INSERT INTO authors VALUES
   (1, 'Charles Dickens', 'England'), (2, 'Leo Tolstoy', 'Russia'), (3, 'Jane Austen', 'England'),
@@ -80,6 +82,8 @@ INSERT INTO loans VALUES
   (16, 5, 3, '2025-12-02', 7), (17, 13, 1, '2025-12-10', 21), (18, 11, 6, '2023-05-05', 14),
   (19, 1, 4, '2023-08-14', 14);
 INSERT INTO branches VALUES (1, 'Central', 1990), (2, 'Riverside', 2005);
+INSERT INTO librarians VALUES (1, 'Ada', 62, 1), (2, 'Ben', 24, 1), (3, 'Cleo', 41, 2),
+  (4, 'Dan', 35, 2), (5, 'Esme', 58, 2);
 )sql";
 
 // One question (after the earlier turns of its conversation) and the query that answers it.
@@ -550,6 +554,48 @@ const Case kCases[] = {
      "SELECT a.country FROM authors a JOIN books b ON b.author_id = a.author_id "
      "WHERE b.title = 'Persuasion' INTERSECT SELECT a.country FROM authors a JOIN books b "
      "ON b.author_id = a.author_id WHERE b.title = 'Bleak House'"},
+    // Adjectives of a dimension compare its column; "or" joins alternatives.
+    {"OlderThanComparesTheAge",
+     {},
+     "librarians older than 40",
+     "SELECT librarian_name FROM librarians WHERE age > 40"},
+    {"YoungerThanOnARelatedTable",
+     {},
+     "branches with librarians younger than 30",
+     "SELECT DISTINCT b.branch_name FROM branches b JOIN librarians l ON l.branch_id = "
+     "b.branch_id WHERE l.age < 30"},
+    {"TwoRangesThatCannotBothHoldIntersect",
+     {},
+     "branch names of librarians older than 60 and librarians younger than 30",
+     "SELECT b.branch_name FROM branches b JOIN librarians l ON l.branch_id = b.branch_id "
+     "WHERE l.age > 60 INTERSECT SELECT b.branch_name FROM branches b JOIN librarians l ON "
+     "l.branch_id = b.branch_id WHERE l.age < 30"},
+    {"AlternativeBoundsOfOneColumn",
+     {},
+     "books with a price under 8 or over 20",
+     "SELECT title FROM books WHERE price < 8 OR price > 20"},
+    {"AlternativesEachNamingTheColumn",
+     {},
+     "loans of more than 25 days or loans of fewer than 10 days",
+     "SELECT loan_id FROM loans WHERE days > 25 OR days < 10"},
+    // "with the maximum X" picks the row that holds it.
+    {"WithTheMaximumIsASuperlative",
+     {},
+     "title of the book with the maximum price",
+     "SELECT title, price FROM books ORDER BY price DESC LIMIT 1"},
+    {"WithTheMinimumIsASuperlative",
+     {},
+     "name of the librarian with the minimum age",
+     "SELECT librarian_name, age FROM librarians ORDER BY age ASC LIMIT 1"},
+    // "All the information": every column of the rows asked for.
+    {"AllTheInformationAboutEachRow",
+     {},
+     "all the information about each librarian",
+     "SELECT * FROM librarians"},
+    {"AllTheDataOfFilteredRows",
+     {},
+     "show all the data of books priced over 20",
+     "SELECT * FROM books WHERE price > 20"},
     {"AboveTheAverage",
      {},
      "titles of books with a price above the average",

@@ -34,6 +34,7 @@ constexpr std::string_view kNames[] = {
     "negation_words",
     "sort_words",
     "distinct_words",
+    "everything_words",
     "with_words",
     "follow_up",
     // The query.

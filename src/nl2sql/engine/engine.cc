@@ -47,6 +47,7 @@ enum class ItemKind {
   kDir,          // ascending, highest first
   kWith,         // with, have, having
   kUnknown,      // a content word nothing explains
+  kEverything,   // all the information, all data: every column of the rows
 };
 
 struct Item {
@@ -66,6 +67,9 @@ struct Item {
   std::vector<SchemaTarget> targets;  // best quality first
   std::vector<ValueTarget> values;
   std::string quoted;  // a quoted string with no known column
+  // A condition joined to the condition before it by "or": "cheaper than 10 or dearer than 90".
+  bool or_previous = false;
+  bool right_after_or = false;  // "... or" immediately before it: "under 10 or over 90"
   bool used = false;
 
   bool is_table() const {
@@ -169,6 +173,14 @@ const std::vector<Keyword>& Keywords() {
       {{"quarterly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kQuarter},
       {{"weekly"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kWeek},
       {{"daily"}, ItemKind::kGrain, Aggregate::kNone, 0, "", TimeGrain::kDay},
+      {{"all", "the", "information"}, ItemKind::kEverything},
+      {{"all", "information"}, ItemKind::kEverything},
+      {{"all", "the", "info"}, ItemKind::kEverything},
+      {{"all", "info"}, ItemKind::kEverything},
+      {{"all", "the", "data"}, ItemKind::kEverything},
+      {{"all", "data"}, ItemKind::kEverything},
+      {{"all", "the", "attributes"}, ItemKind::kEverything},
+      {{"all", "attributes"}, ItemKind::kEverything},
       {{"distinct"}, ItemKind::kDistinct},
       {{"different"}, ItemKind::kDistinct},
       {{"unique"}, ItemKind::kDistinct},
@@ -226,9 +238,11 @@ const std::vector<Keyword>& Keywords() {
 }
 
 struct Comparator {
-  Comparator(std::vector<std::string_view> w, CompareOp o) : words(std::move(w)), op(o) {}
+  Comparator(std::vector<std::string_view> w, CompareOp o, std::string_view h = {})
+      : words(std::move(w)), op(o), hint(h) {}
   std::vector<std::string_view> words;
   CompareOp op;
+  std::string_view hint;  // the dimension an adjective compares: "older than" -> age
 };
 
 const std::vector<Comparator>& Comparators() {
@@ -258,6 +272,16 @@ const std::vector<Comparator>& Comparators() {
       {{"no", "more", "than"}, CompareOp::kLe},
       {{"up", "to"}, CompareOp::kLe},
       {{"maximum", "of"}, CompareOp::kLe},
+      // Adjectives of a dimension: the column is the entity's own age, length, ...
+      {{"older", "than"}, CompareOp::kGt, "age"},
+      {{"younger", "than"}, CompareOp::kLt, "age"},
+      {{"longer", "than"}, CompareOp::kGt, "length"},
+      {{"shorter", "than"}, CompareOp::kLt, "length"},
+      {{"taller", "than"}, CompareOp::kGt, "height"},
+      {{"heavier", "than"}, CompareOp::kGt, "weight"},
+      {{"lighter", "than"}, CompareOp::kLt, "weight"},
+      {{"faster", "than"}, CompareOp::kGt, "speed"},
+      {{"slower", "than"}, CompareOp::kLt, "speed"},
       {{"exactly"}, CompareOp::kEq},
       {{"equal", "to"}, CompareOp::kEq},
       {{"equals"}, CompareOp::kEq},
@@ -351,10 +375,46 @@ class Tagger {
       }
       ++i;
     }
+    MarkAlternatives(t, items);
+    MarkSuperlativeAggregates(items);
     return items;
   }
 
  private:
+  // "the truck with the maximum load", "warehouses that have the minimum stock": after
+  // "with" or "have", a maximum or minimum picks the rows that hold it (a superlative), not
+  // the value per row.
+  static void MarkSuperlativeAggregates(std::vector<Item>& items) {
+    for (size_t k = 1; k < items.size(); ++k) {
+      Item& item = items[k];
+      if (item.kind != ItemKind::kAgg ||
+          (item.agg != Aggregate::kMax && item.agg != Aggregate::kMin))
+        continue;
+      if (items[k - 1].kind != ItemKind::kWith) continue;
+      item.kind = ItemKind::kSuperlative;
+      item.dir = item.agg == Aggregate::kMax ? +1 : -1;
+    }
+  }
+
+  // "priced under 10 or over 90", "a height over 5000 or a prominence over 1000": a condition
+  // with "or" (and no "and") between it and the condition before it is an alternative to it.
+  static void MarkAlternatives(const std::vector<Token>& t, std::vector<Item>& items) {
+    const Item* previous = nullptr;
+    for (Item& item : items) {
+      if (item.kind != ItemKind::kNumCond) continue;
+      if (previous) {
+        bool saw_or = false, saw_and = false;
+        for (size_t k = previous->end; k < item.begin && k < t.size(); ++k) {
+          saw_or |= t[k].text == "or";
+          saw_and |= t[k].text == "and" || t[k].text == "but";
+        }
+        item.or_previous = saw_or && !saw_and;
+        item.right_after_or = item.or_previous && item.begin > 0 && t[item.begin - 1].text == "or";
+      }
+      previous = &item;
+    }
+  }
+
   size_t TryKeyword(const std::vector<Token>& t, size_t i, Item* item) {
     const Keyword* best = nullptr;
     for (const auto& k : Keywords())
@@ -504,6 +564,7 @@ class Tagger {
       // Years after a comparator are dates ("after 2020" is handled by dates, "over 2020" is not).
       item->kind = ItemKind::kNumCond;
       item->op = c.op;
+      item->hint = std::string(c.hint);
       item->nums = {t[k].number};
       item->integers = t[k].integer;
       return k + 1 - i;
@@ -680,6 +741,7 @@ class Builder {
   Result<void> ReadFilters();
   Result<void> ReadAbsence();
   Result<void> BothValues(sql::Query& q);
+  Result<void> DisjointRanges(sql::Query& q);
   Result<void> ReadSort();
   Result<void> Assemble();
   Result<void> ApplyFollowUp();
@@ -735,6 +797,7 @@ class Builder {
   std::vector<sql::OrderItem> order_;
   std::optional<int64_t> limit_;
   bool distinct_ = false;
+  bool everything_ = false;  // every column of the listed rows
   std::vector<const ColumnEntry*> projection_;
   std::vector<const TableEntry*> extra_tables_;  // tables that must be joined
   // Ranking ("top 5 customers by revenue").
@@ -834,6 +897,9 @@ const ColumnEntry* Builder::ColumnForHint(const TableEntry* t, const std::string
       for (const ColumnEntry* c : t->columns)
         if (c->is_numeric && std::find(c->words.begin(), c->words.end(), word) != c->words.end())
           return c;
+    // A column named just for the dimension ("age") even when declared as text.
+    for (const ColumnEntry* c : t->columns)
+      if (c->is_text && c->words.size() == 1 && c->words[0] == hint) return c;
     return nullptr;
   }
   if (hint == "price") {
@@ -947,6 +1013,11 @@ Result<void> Builder::ReadGroups() {
       continue;
     }
     if (it.kind != ItemKind::kGroup) continue;
+    // "all the information about each airport": "each" only says every row is listed.
+    if (k > 0 && items_[k - 1].kind == ItemKind::kEverything) {
+      it.used = true;
+      continue;
+    }
     Item* next = Next(k, false);
     if (next && next->kind == ItemKind::kAgg) continue;  // "by number of loans": a ranking
     if (!next || next->kind != ItemKind::kMention || next->is_value()) {
@@ -1404,9 +1475,14 @@ db::Value NumberValue(double v, bool integer) {
 // "customers with more than 5 orders", "products priced over 100", "orders above $500",
 // "countries with total revenue over 1000000".
 Result<void> Builder::ReadConditions() {
+  // The WHERE condition the last comparison became, for one joined to it by "or".
+  std::optional<size_t> last_condition;
   for (size_t k = 0; k < items_.size(); ++k) {
     Item& it = items_[k];
     if (it.used || it.kind != ItemKind::kNumCond) continue;
+    const std::optional<size_t> alternative_to =
+        it.or_previous ? last_condition : std::optional<size_t>();
+    last_condition.reset();
     if (it.hint == "average") {
       // "salary above the average", "a balance above the average balance": the column named
       // before (or after) against its mean over its table.
@@ -1464,6 +1540,22 @@ Result<void> Builder::ReadConditions() {
     if (!entity && !entity_column && !group_tables_.empty()) entity = group_tables_.front();
     if (!entity && !entity_column && previous_) entity = index_.FindTable(previous_->from);
     bool negated = prev && prev->kind == ItemKind::kNot;
+    // "hosts older than 50": the dimension's column of the table just named, else of the
+    // entity, unless a numeric column is named right before ("whose age is older than 18").
+    const ColumnEntry* dimension = nullptr;
+    if (!it.hint.empty() && it.hint != "average" &&
+        !(prev && prev->is_column() && PickColumn(*prev, true) &&
+          PickColumn(*prev, true)->is_numeric)) {
+      std::vector<const TableEntry*> owners;
+      if (prev && prev->is_table()) owners.push_back(PickTable(*prev));
+      if (entity) owners.push_back(entity);
+      if (entity_column) owners.push_back(index_.FindTable(entity_column->table->name));
+      for (const Item& m : items_)
+        if (m.is_table()) owners.push_back(PickTable(m));
+      for (const TableEntry* t : owners) {
+        if ((dimension = ColumnForHint(t, it.hint))) break;
+      }
+    }
 
     auto having = [&](Expr agg) {
       sql::Predicate p = Pred(agg, it.op, values, false, it.phrase);
@@ -1490,7 +1582,7 @@ Result<void> Builder::ReadConditions() {
     }
     // "teams that have three or more players": a text column of the entity's own rows
     // names what is counted (the rows).
-    if (next && next->is_column() && entity_column && !next->used) {
+    if (!dimension && next && next->is_column() && entity_column && !next->used) {
       const ColumnEntry* c = PickColumn(*next);
       if (c && c->is_text && c != entity_column &&
           SameTable(c->table->name, entity_column->table->name)) {
@@ -1502,7 +1594,7 @@ Result<void> Builder::ReadConditions() {
       }
     }
     // "... with more than 5 orders", "countries with more than 300 customers": a count.
-    if (next && next->is_table() && (entity || entity_column)) {
+    if (!dimension && next && next->is_table() && (entity || entity_column)) {
       const TableEntry* t = PickTable(*next);
       if (t != entity) {
         it.used = next->used = true;
@@ -1519,7 +1611,9 @@ Result<void> Builder::ReadConditions() {
     const ColumnEntry* col = nullptr;
     Aggregate agg = Aggregate::kNone;
     Item* col_item = nullptr;
-    if (prev && prev->is_column()) {
+    if (dimension) {
+      col = dimension;
+    } else if (prev && prev->is_column()) {
       col = PickColumn(*prev, true);
       col_item = prev;
       Item* before = Prev(static_cast<size_t>(prev - items_.data()));
@@ -1550,16 +1644,25 @@ Result<void> Builder::ReadConditions() {
       if (col)
         notes_.push_back(fmt::format("compared {} of {}", col->column->name, t->table->name));
     }
-    if (col && col->is_numeric) {
+    // "under 10 or over 90": an alternative with no column of its own compares the same one.
+    std::optional<Expr> same_as_before;
+    const bool comparable = col && (col->is_numeric || col == dimension);
+    if (!comparable && alternative_to && it.right_after_or) {
+      const sql::Predicate& before = where_[*alternative_to];
+      same_as_before = before.is_any_of() ? before.any.back().lhs : before.lhs;
+    }
+    if (comparable || same_as_before) {
       it.used = true;
       if (col_item) col_item->used = true;
       // A condition on a related table's column is one on the entity's total only for
       // amounts ("customers who spent over 1000"); otherwise it is on rows ("wines with
       // scores above 90", "companies that operated flights with velocity below 200").
-      bool other_table = entity && !SameTable(col->table->name, entity->table->name) &&
+      bool other_table = !same_as_before && entity &&
+                         !SameTable(col->table->name, entity->table->name) &&
                          index_.FansOut(entity->table->name, col->table->name) &&
                          IsTotalMeasure(col, col_item ? col_item->phrase : it.phrase);
-      if ((agg != Aggregate::kNone && (entity || entity_column || !groups_.empty())) ||
+      if ((!same_as_before && agg != Aggregate::kNone &&
+           (entity || entity_column || !groups_.empty())) ||
           other_table) {
         // A condition on an aggregate per entity.
         if (agg == Aggregate::kNone) agg = Aggregate::kSum;
@@ -1568,7 +1671,8 @@ Result<void> Builder::ReadConditions() {
         measures_.push_back({Expr::Agg(agg, Ref(col)), ""});
         continue;
       }
-      sql::Predicate p = Pred(Expr::Col(Ref(col)), it.op, values, false, it.phrase);
+      sql::Predicate p = Pred(same_as_before ? *same_as_before : Expr::Col(Ref(col)), it.op, values,
+                              false, it.phrase);
       if (negated) {
         if (p.op == CompareOp::kGt)
           p.op = CompareOp::kLe;
@@ -1582,7 +1686,22 @@ Result<void> Builder::ReadConditions() {
           p.op = CompareOp::kNe;
         prev->used = true;
       }
+      if (alternative_to) {
+        sql::Predicate& before = where_[*alternative_to];
+        if (!before.is_any_of()) {
+          sql::Predicate group;
+          group.phrase = before.phrase + " or " + p.phrase;
+          group.any.push_back(std::move(before));
+          before = std::move(group);
+        } else {
+          before.phrase += " or " + p.phrase;
+        }
+        before.any.push_back(std::move(p));
+        last_condition = alternative_to;
+        continue;
+      }
       where_.push_back(p);
+      last_condition = where_.size() - 1;
       continue;
     }
     if (!measures_.empty() && !groups_.empty()) {
@@ -2053,6 +2172,12 @@ Result<void> Builder::Assemble() {
     it.used = true;
     distinct_ = true;
   }
+  // "all the information about the cheapest books": every column of the rows listed.
+  for (auto& it : items_) {
+    if (it.used || it.kind != ItemKind::kEverything) continue;
+    it.used = true;
+    everything_ = true;
+  }
   // "allergy to milk or cat": the column named beside values it is filtered on by IN is the
   // filter's, not one more column to show (it would list each row once per value).
   for (size_t k = 0; k < items_.size(); ++k) {
@@ -2246,7 +2371,7 @@ Result<void> Builder::Assemble() {
     // The primary key of an entity is grouped by but need not be shown twice.
     q.distinct = false;
   } else {
-    if (projection_.empty()) {
+    if (projection_.empty() || everything_) {
       q.select.push_back({Expr::Col({subject_->table->name, "*"}), ""});
     } else {
       for (const ColumnEntry* c : projection_) {
@@ -2317,6 +2442,10 @@ Result<void> Builder::Assemble() {
     auto both = BothValues(q);
     if (!both) return std::unexpected(both.error());
   }
+  if (!q.is_compound()) {
+    auto disjoint = DisjointRanges(q);
+    if (!disjoint) return std::unexpected(disjoint.error());
+  }
   result_ = std::move(q);
   return {};
 }
@@ -2345,6 +2474,50 @@ Result<void> Builder::BothValues(sql::Query& q) {
   q.distinct = right.distinct = false;
   q.set_op = sql::SetOp::kIntersect;
   q.set_rhs = {std::move(right)};
+  return {};
+}
+
+// "hometowns of people older than 60 and younger than 20": no row is both, so the question
+// asks for what rows of each kind share (INTERSECT), each side with one of the ranges; the
+// compared column is not shown (it differs between the sides).
+Result<void> Builder::DisjointRanges(sql::Query& q) {
+  auto bound = [](const sql::Predicate& p) -> std::optional<double> {
+    if (p.is_any_of() || p.has_subquery() || p.negated || p.values.size() != 1 || !p.lhs.column ||
+        p.lhs.is_aggregate())
+      return std::nullopt;
+    return db::AsDouble(p.values[0]);
+  };
+  auto lower = [](CompareOp op) { return op == CompareOp::kGt || op == CompareOp::kGe; };
+  auto upper = [](CompareOp op) { return op == CompareOp::kLt || op == CompareOp::kLe; };
+  for (size_t i = 0; i < q.where.size(); ++i) {
+    for (size_t j = 0; j < q.where.size(); ++j) {
+      const sql::Predicate& lo = q.where[i];
+      const sql::Predicate& hi = q.where[j];
+      if (i == j || !lower(lo.op) || !upper(hi.op) || lo.lhs != hi.lhs) continue;
+      auto a = bound(lo), b = bound(hi);
+      if (!a || !b) continue;
+      const bool empty =
+          *b < *a || (*b == *a && !(lo.op == CompareOp::kGe && hi.op == CompareOp::kLe));
+      if (!empty) continue;
+      if (q.is_aggregated() || q.limit || !q.order_by.empty())
+        return std::unexpected(
+            NotUnderstood("I cannot yet count or rank what rows of two kinds have in common"));
+      const Expr compared = lo.lhs;
+      std::erase_if(q.select, [&](const sql::SelectItem& s) { return s.expr == compared; });
+      if (q.select.empty() || std::any_of(q.select.begin(), q.select.end(), [](const auto& s) {
+            return s.expr.column && s.expr.column->column == "*";
+          }))
+        return std::unexpected(
+            NotUnderstood("I could not tell what to list for both kinds of rows"));
+      sql::Query right = q;
+      q.where.erase(q.where.begin() + static_cast<std::ptrdiff_t>(j));
+      right.where.erase(right.where.begin() + static_cast<std::ptrdiff_t>(i));
+      q.distinct = right.distinct = false;
+      q.set_op = sql::SetOp::kIntersect;
+      q.set_rhs = {std::move(right)};
+      return {};
+    }
+  }
   return {};
 }
 
@@ -2746,6 +2919,9 @@ std::vector<double> Builder::Features(const sql::Query& q, size_t unknown) const
         break;
       case ItemKind::kDistinct:
         f.Add("distinct_words", 1);
+        break;
+      case ItemKind::kEverything:
+        f.Add("everything_words", 1);
         break;
       case ItemKind::kWith:
         f.Add("with_words", 1);
