@@ -357,6 +357,7 @@ class Tagger {
         n.end = i + 1;
         n.phrase = tok.raw;
         n.hint = "bare";
+        n.integers = tok.integer;
         items.push_back(std::move(n));
       } else if (tok.kind == Token::Kind::kWord && i + 1 < t.size() && t[i + 1].text == "by" &&
                  IsPassiveVerb(tok.text)) {
@@ -398,9 +399,17 @@ class Tagger {
 
   // "priced under 10 or over 90", "a height over 5000 or a prominence over 1000": a condition
   // with "or" (and no "and") between it and the condition before it is an alternative to it.
+  // So is a bare number after another: "aged 24 or 25".
   static void MarkAlternatives(const std::vector<Token>& t, std::vector<Item>& items) {
     const Item* previous = nullptr;
+    const Item* previous_number = nullptr;
     for (Item& item : items) {
+      if (item.kind == ItemKind::kTop && item.hint == "bare") {
+        if (previous_number && previous_number->end < item.begin)
+          item.or_previous = t[item.begin - 1].text == "or";
+        previous_number = &item;
+        continue;
+      }
       if (item.kind != ItemKind::kNumCond) continue;
       if (previous) {
         bool saw_or = false, saw_and = false;
@@ -1726,6 +1735,57 @@ Result<void> Builder::ReadFilters() {
   for (size_t k = 0; k < items_.size(); ++k) {
     Item& it = items_[k];
     if (it.used) continue;
+    // "the employee with id 42", "editors of age 24 or 25", "room 101": a bare number right
+    // after a column is a value of it; right after a table, a value of its key.
+    // Numbers written as words ("the one with ...") are not values.
+    if (it.kind == ItemKind::kTop && it.hint == "bare" && it.nums.size() == 1 && k > 0 &&
+        !it.phrase.empty() && std::isdigit(static_cast<unsigned char>(it.phrase[0]))) {
+      Item& before = items_[k - 1];
+      const ColumnEntry* c = nullptr;
+      if (before.is_column() && !before.used) {
+        c = PickColumn(before);
+      } else if (before.is_table() && before.end == it.begin) {
+        const Item* after = Next(k, false);
+        if (!(after && after->kind == ItemKind::kMention && !after->is_value()))
+          c = PickTable(before)->primary_key;
+      }
+      if (c && !c->is_temporal && !c->is_flag) {
+        auto value = [&](const Item& number) {
+          return c->is_text ? db::Value{number.phrase}
+                            : NumberValue(number.nums[0], number.integers);
+        };
+        std::vector<db::Value> values = {value(it)};
+        std::string phrase = before.phrase + " " + it.phrase;
+        it.used = true;
+        if (before.is_column()) before.used = true;
+        for (size_t j = k + 1; j < items_.size(); ++j) {
+          Item& more = items_[j];
+          if (more.used || more.kind != ItemKind::kTop || more.hint != "bare" || !more.or_previous)
+            break;
+          values.push_back(value(more));
+          phrase += " or " + more.phrase;
+          more.used = true;
+        }
+        CompareOp op = values.size() == 1 ? CompareOp::kEq : CompareOp::kIn;
+        // "above age 46", "under age 30": the comparison word before the column.
+        if (values.size() == 1 && before.is_column() && k >= 2 &&
+            items_[k - 2].kind == ItemKind::kUnknown && items_[k - 2].end == before.begin) {
+          static const std::map<std::string, CompareOp> kBefore = {{"above", CompareOp::kGt},
+                                                                   {"over", CompareOp::kGt},
+                                                                   {"exceeding", CompareOp::kGt},
+                                                                   {"under", CompareOp::kLt},
+                                                                   {"below", CompareOp::kLt}};
+          if (auto w = kBefore.find(text::ToLower(items_[k - 2].phrase)); w != kBefore.end()) {
+            op = w->second;
+            phrase = items_[k - 2].phrase + " " + phrase;
+            items_[k - 2].kind = ItemKind::kWith;  // explained: part of the comparison
+            items_[k - 2].used = true;
+          }
+        }
+        where_.push_back(Pred(Expr::Col(Ref(c)), op, std::move(values), false, phrase));
+        continue;
+      }
+    }
     if (it.is_column()) {
       // A yes/no column used as an adjective: "discontinued products", "not discontinued".
       const ColumnEntry* c = PickColumn(it);
