@@ -582,9 +582,11 @@ class Tagger {
     if (IsNumber(t, i) && TextAt(t, i + 1, {"or"}) && i + 2 < t.size()) {
       const std::string& w = t[i + 2].text;
       CompareOp op;
-      if (w == "more" || w == "greater" || w == "higher" || w == "above")
+      if (w == "more" || w == "greater" || w == "higher" || w == "above" || w == "over" ||
+          w == "later" || w == "after" || w == "newer")
         op = CompareOp::kGe;
-      else if (w == "less" || w == "fewer" || w == "lower" || w == "below")
+      else if (w == "less" || w == "fewer" || w == "lower" || w == "below" || w == "under" ||
+               w == "earlier" || w == "before")
         op = CompareOp::kLe;
       else
         return 0;
@@ -1060,9 +1062,52 @@ Result<void> Builder::ReadGroups() {
 
 // "how many orders", "total revenue", "average price of products", "number of different cities".
 Result<void> Builder::ReadMeasures() {
+  for (size_t k = 0; k + 1 < items_.size(); ++k) {
+    Item& it = items_[k];
+    Item& following = items_[k + 1];
+    if (it.used || it.kind != ItemKind::kAgg || following.used ||
+        following.kind != ItemKind::kAgg || following.agg != Aggregate::kCount)
+      continue;
+    // "count the number of programs": one count said twice.
+    if (it.agg == Aggregate::kCount) {
+      it.used = true;
+      continue;
+    }
+    // "the average number of bedrooms" where the number is a column: the average of it.
+    if (const Item* after = k + 2 < items_.size() ? &items_[k + 2] : nullptr;
+        after && after->is_column() && !following.phrase.ends_with(" and")) {
+      const ColumnEntry* c = PickColumn(*after, true);
+      if (c && c->is_numeric) following.used = true;
+    }
+  }
   for (size_t k = 0; k < items_.size(); ++k) {
     Item& it = items_[k];
     if (it.used || it.kind != ItemKind::kAgg) continue;
+    // "the average, minimum and maximum price": several measures of one column.
+    if (it.agg != Aggregate::kCount) {
+      std::vector<Item*> chain = {&it};
+      size_t j = k + 1;
+      for (; j < items_.size(); ++j) {
+        Item& m = items_[j];
+        if (m.used) continue;
+        const bool aggregate = m.kind == ItemKind::kAgg && m.agg != Aggregate::kCount;
+        const bool superlative = m.kind == ItemKind::kSuperlative && m.hint.empty() &&
+                                 (m.agg == Aggregate::kMax || m.agg == Aggregate::kMin);
+        if (!aggregate && !superlative) break;
+        chain.push_back(&m);
+      }
+      if (chain.size() > 1 && j < items_.size() && items_[j].is_column() && !items_[j].used) {
+        const ColumnEntry* c = PickColumn(items_[j], true);
+        if (c && c->is_numeric) {
+          for (Item* m : chain) {
+            m->used = true;
+            measures_.push_back({Expr::Agg(m->agg, Ref(c)), ""});
+          }
+          items_[j].used = true;
+          continue;
+        }
+      }
+    }
     Item* next = Next(k, false);
     bool distinct = false;
     if (next && next->kind == ItemKind::kDistinct) {
