@@ -1080,6 +1080,15 @@ Result<void> Builder::ReadMeasures() {
       if (c && c->is_numeric) following.used = true;
     }
   }
+  // "how many staff are there in total": "total" closing a count adds nothing.
+  const bool counts = std::any_of(items_.begin(), items_.end(), [](const Item& m) {
+    return m.kind == ItemKind::kAgg && m.agg == Aggregate::kCount && !m.used;
+  });
+  if (counts && !items_.empty()) {
+    Item& last = items_.back();
+    if (!last.used && last.kind == ItemKind::kAgg && text::ToLower(last.phrase) == "total")
+      last.used = true;
+  }
   for (size_t k = 0; k < items_.size(); ++k) {
     Item& it = items_[k];
     if (it.used || it.kind != ItemKind::kAgg) continue;
@@ -1098,7 +1107,11 @@ Result<void> Builder::ReadMeasures() {
       }
       if (chain.size() > 1 && j < items_.size() && items_[j].is_column() && !items_[j].used) {
         const ColumnEntry* c = PickColumn(items_[j], true);
-        if (c && c->is_numeric) {
+        // The smallest and largest of any column; sums and averages of numbers only.
+        const bool ordered_only = std::all_of(chain.begin(), chain.end(), [](const Item* m) {
+          return m->agg == Aggregate::kMin || m->agg == Aggregate::kMax;
+        });
+        if (c && (c->is_numeric || (ordered_only && !c->is_flag))) {
           for (Item* m : chain) {
             m->used = true;
             measures_.push_back({Expr::Agg(m->agg, Ref(c)), ""});
