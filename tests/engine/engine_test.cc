@@ -627,6 +627,16 @@ const Case kCases[] = {
      {},
      "average number of days of loans",
      "SELECT AVG(days) FROM loans"},
+    // A negated value of related rows: the rows none of whose related rows have it.
+    {"NegatedValueOfRelatedRowsIsAnAntiJoin",
+     {},
+     "authors that do not have Bleak House",
+     "SELECT full_name FROM authors WHERE author_id NOT IN (SELECT b.author_id FROM books b "
+     "WHERE b.title = 'Bleak House')"},
+    {"NegatedValueAfterItsColumn",
+     {},
+     "members that are not living in the city London",
+     "SELECT first_name, last_name FROM members WHERE city <> 'London'"},
     // "with the maximum X" picks the row that holds it.
     {"WithTheMaximumIsASuperlative",
      {},

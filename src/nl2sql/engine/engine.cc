@@ -739,6 +739,9 @@ class Builder {
   // The table's date column, or one of a table it references (up to two steps away).
   const ColumnEntry* DateOf(const TableEntry* t, int depth = 0) const;
   Item* Next(size_t k, bool skip_with = true);
+  // The unused "not" a filter at item k is under: right before it, or before the verb ("do
+  // not have") and the column ("not located in Tokyo", "not majoring in 600") that lead to it.
+  Item* NegationBefore(size_t k);
   Item* Prev(size_t k);
   void Consume(Item* it) {
     if (it) it->used = true;
@@ -753,6 +756,7 @@ class Builder {
   Result<void> ReadAbsence();
   Result<void> BothValues(sql::Query& q);
   Result<void> DisjointRanges(sql::Query& q);
+  void AntiJoinNegations(sql::Query& q);
   Result<void> ReadSort();
   Result<void> Assemble();
   Result<void> ApplyFollowUp();
@@ -944,6 +948,21 @@ Item* Builder::Next(size_t k, bool skip_with) {
     if (items_[j].used) continue;
     if (skip_with && items_[j].kind == ItemKind::kWith) continue;
     return &items_[j];
+  }
+  return nullptr;
+}
+
+Item* Builder::NegationBefore(size_t k) {
+  bool column_seen = false;
+  for (size_t j = k; j-- > 0;) {
+    Item& m = items_[j];
+    if (m.kind == ItemKind::kNot) return m.used ? nullptr : &m;
+    if (m.kind == ItemKind::kWith) continue;
+    if (m.is_column() && !column_seen) {
+      column_seen = true;
+      continue;
+    }
+    return nullptr;
   }
   return nullptr;
 }
@@ -1825,6 +1844,16 @@ Result<void> Builder::ReadFilters() {
           more.used = true;
         }
         CompareOp op = values.size() == 1 ? CompareOp::kEq : CompareOp::kIn;
+        // "not majoring in 600", "not in room 101 or 102".
+        if (Item* negation = NegationBefore(k)) {
+          negation->used = true;
+          op = op == CompareOp::kEq ? CompareOp::kNe : op;
+          if (op == CompareOp::kIn) {
+            where_.push_back(Pred(Expr::Col(Ref(c)), op, std::move(values), false, phrase));
+            where_.back().negated = true;
+            continue;
+          }
+        }
         // "above age 46", "under age 30": the comparison word before the column.
         if (values.size() == 1 && before.is_column() && k >= 2 &&
             items_[k - 2].kind == ItemKind::kUnknown && items_[k - 2].end == before.begin) {
@@ -1873,8 +1902,9 @@ Result<void> Builder::ReadFilters() {
     }
     if (it.kind == ItemKind::kMention && it.is_value()) {
       it.used = true;
-      bool negated = k > 0 && items_[k - 1].kind == ItemKind::kNot;
-      if (negated) items_[k - 1].used = true;
+      Item* negation = NegationBefore(k);
+      bool negated = negation != nullptr;
+      if (negated) negation->used = true;
       // "whose city is London": the column named before its value is part of the filter.
       if (Item* prev = Prev(k); prev && prev->is_column() && !prev->used && !it.values.empty()) {
         for (const auto& tg : prev->targets) {
@@ -2554,6 +2584,7 @@ Result<void> Builder::Assemble() {
             "ranking rows within each group (the top row per group) is not supported yet"));
     }
   }
+  AntiJoinNegations(q);
   auto joined = FinishJoins(q);
   if (!joined) return std::unexpected(joined.error());
   if (both_column_) {
@@ -2593,6 +2624,39 @@ Result<void> Builder::BothValues(sql::Query& q) {
   q.set_op = sql::SetOp::kIntersect;
   q.set_rhs = {std::move(right)};
   return {};
+}
+
+// "dorms that do not have a gym", "customers not living in Ohio": a negated filter on a table
+// each row has many of asks for the rows none of whose related rows match (NOT IN), not for
+// the related rows that differ (which would keep a dorm with a gym and a pool).
+void Builder::AntiJoinNegations(sql::Query& q) {
+  const TableEntry* from = index_.FindTable(q.from);
+  if (!from || !from->primary_key) return;
+  for (auto& p : q.where) {
+    if (p.is_any_of() || p.has_subquery() || !p.lhs.column || p.lhs.is_aggregate()) continue;
+    const bool negated_match = p.negated && (p.op == CompareOp::kEq || p.op == CompareOp::kIn);
+    const bool not_equal = !p.negated && p.op == CompareOp::kNe;
+    if (!negated_match && !not_equal) continue;
+    const std::string related = p.lhs.column->table;
+    if (SameTable(related, q.from) || !index_.FansOut(q.from, related)) continue;
+    auto joins = index_.PlanJoins(q.from, {related});
+    if (!joins) continue;
+    sql::Query sub;
+    sub.from = q.from;
+    sub.joins = std::move(*joins);
+    sub.select.push_back({Expr::Col(Ref(from->primary_key)), ""});
+    sql::Predicate match = p;
+    match.negated = false;
+    if (not_equal) match.op = CompareOp::kEq;
+    sub.where.push_back(std::move(match));
+    sql::Predicate none =
+        Pred(Expr::Col(Ref(from->primary_key)), CompareOp::kIn, {}, false, p.phrase);
+    none.negated = true;
+    none.subquery.push_back(std::move(sub));
+    p = std::move(none);
+    std::erase_if(extra_tables_,
+                  [&](const TableEntry* t) { return SameTable(t->table->name, related); });
+  }
 }
 
 // "hometowns of people older than 60 and younger than 20": no row is both, so the question
