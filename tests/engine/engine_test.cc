@@ -637,6 +637,10 @@ const Case kCases[] = {
      {},
      "members that are not living in the city London",
      "SELECT first_name, last_name FROM members WHERE city <> 'London'"},
+    {"MostCommonValue",
+     {},
+     "the most common city of members",
+     "SELECT city FROM members GROUP BY city ORDER BY COUNT(*) DESC LIMIT 1"},
     // "with the maximum X" picks the row that holds it.
     {"WithTheMaximumIsASuperlative",
      {},

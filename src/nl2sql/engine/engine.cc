@@ -143,6 +143,14 @@ const std::vector<Keyword>& Keywords() {
       {{"most", "popular"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "sold"},
       {{"least", "popular"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "sold"},
       {{"worst", "selling"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "sold"},
+      // How often a value occurs: "the most common type" ranks the types by their rows.
+      {{"most", "common"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "frequency"},
+      {{"most", "frequent"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "frequency"},
+      {{"most", "frequently"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "frequency"},
+      {{"commonest"}, ItemKind::kSuperlative, Aggregate::kMax, +1, "frequency"},
+      {{"least", "common"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "frequency"},
+      {{"least", "frequent"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "frequency"},
+      {{"rarest"}, ItemKind::kSuperlative, Aggregate::kMin, -1, "frequency"},
       // Superlatives over the next measure.
       {{"highest"}, ItemKind::kSuperlative, Aggregate::kMax, +1},
       {{"largest"}, ItemKind::kSuperlative, Aggregate::kMax, +1},
@@ -1323,7 +1331,14 @@ Result<void> Builder::ReadRanking() {
     // What is ranked. After "top N" or an implied-column superlative ("cheapest products") the
     // entity follows; after "the most"/"the highest" the measure follows and the entity came
     // before ("the city with the most clients").
-    const bool entity_after = is_top || (sup && !sup->hint.empty());
+    // "the result that is most frequent at festivals": how often is said of the column
+    // named before; "the most common type of ships" of the one after.
+    bool value_before = false;
+    if (sup && sup->hint == "frequency") {
+      for (size_t j = k; j-- > 0 && !value_before;)
+        value_before = items_[j].is_column() && entity_like(&items_[j]);
+    }
+    const bool entity_after = is_top || (sup && !sup->hint.empty() && !value_before);
     Item* entity_item = nullptr;
     Item* hinted_column = nullptr;  // "most recently hired employees": the date named first
     if (entity_after && next && next->is_column() && !entity_like(next)) {
