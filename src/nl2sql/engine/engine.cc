@@ -1331,8 +1331,8 @@ Result<void> Builder::ReadRanking() {
     // What is ranked. After "top N" or an implied-column superlative ("cheapest products") the
     // entity follows; after "the most"/"the highest" the measure follows and the entity came
     // before ("the city with the most clients").
-    // "the result that is most frequent at festivals": how often is said of the column
-    // named before; "the most common type of ships" of the one after.
+    // "the colour that is least common among cars": how often is said of the column
+    // named before; "the commonest colour of cars" of the one after.
     bool value_before = false;
     if (sup && sup->hint == "frequency") {
       for (size_t j = k; j-- > 0 && !value_before;)
