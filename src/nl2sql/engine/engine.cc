@@ -338,6 +338,10 @@ class Tagger {
     std::vector<Item> items;
     size_t i = 0;
     while (i < t.size()) {
+      if (t[i].kind == Token::Kind::kQuoted && SplitQuotedName(t[i], i, &items)) {
+        ++i;
+        continue;
+      }
       size_t used = 0;
       Item item;
       // "between 2024 and 2025" is a period unless a numeric column was just named.
@@ -430,6 +434,35 @@ class Tagger {
       }
       previous = &item;
     }
+  }
+
+  // "'Ada Lovelace'" stored as first and last name: a quoted text that is no stored value but
+  // whose two words are values of two columns of one table is those two values.
+  bool SplitQuotedName(const Token& tok, size_t i, std::vector<Item>* items) const {
+    if (index_.LookupValue(NormalizeValueText(tok.text))) return false;
+    std::vector<std::string> words;
+    for (const std::string& w : text::Split(text::Trim(tok.text), ' '))
+      if (!w.empty()) words.push_back(w);
+    if (words.size() != 2) return false;
+    const auto* first = index_.LookupValue(NormalizeValueText(words[0]));
+    const auto* second = index_.LookupValue(NormalizeValueText(words[1]));
+    if (!first || !second) return false;
+    for (const ValueTarget& a : *first) {
+      for (const ValueTarget& b : *second) {
+        if (a.column == b.column || a.column->table != b.column->table) continue;
+        for (const ValueTarget* v : {&a, &b}) {
+          Item m;
+          m.kind = ItemKind::kMention;
+          m.values = {*v};
+          m.begin = i;
+          m.end = i + 1;
+          m.phrase = v->value;
+          items->push_back(std::move(m));
+        }
+        return true;
+      }
+    }
+    return false;
   }
 
   size_t TryKeyword(const std::vector<Token>& t, size_t i, Item* item) {
