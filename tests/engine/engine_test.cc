@@ -49,7 +49,7 @@ CREATE TABLE loans(loan_id INTEGER PRIMARY KEY,
                    loaned_on DATE NOT NULL, days INTEGER);
 CREATE TABLE branches(branch_id INTEGER PRIMARY KEY, branch_name TEXT, opened_year INTEGER);
 CREATE TABLE librarians(librarian_id INTEGER PRIMARY KEY, librarian_name TEXT, age INTEGER,
-                        branch_id INTEGER REFERENCES branches(branch_id));
+                        branch_id INTEGER REFERENCES branches(branch_id), on_duty TEXT);
 
 INSERT INTO authors VALUES
   (1, 'Charles Dickens', 'England'), (2, 'Leo Tolstoy', 'Russia'), (3, 'Jane Austen', 'England'),
@@ -82,8 +82,8 @@ INSERT INTO loans VALUES
   (16, 5, 3, '2025-12-02', 7), (17, 13, 1, '2025-12-10', 21), (18, 11, 6, '2023-05-05', 14),
   (19, 1, 4, '2023-08-14', 14);
 INSERT INTO branches VALUES (1, 'Central', 1990), (2, 'Riverside', 2005);
-INSERT INTO librarians VALUES (1, 'Ada', 62, 1), (2, 'Ben', 24, 1), (3, 'Cleo', 41, 2),
-  (4, 'Dan', 35, 2), (5, 'Esme', 58, 2);
+INSERT INTO librarians VALUES (1, 'Ada', 62, 1, 'Yes'), (2, 'Ben', 24, 1, 'No'),
+  (3, 'Cleo', 41, 2, 'Yes'), (4, 'Dan', 35, 2, 'No'), (5, 'Esme', 58, 2, 'No');
 )sql";
 
 // One question (after the earlier turns of its conversation) and the query that answers it.
@@ -641,6 +641,14 @@ const Case kCases[] = {
      {},
      "the city of the member \"Carol Brown\"",
      "SELECT city FROM members WHERE first_name = 'Carol' AND last_name = 'Brown'"},
+    {"YesNoTextColumnIsAFlag",
+     {},
+     "librarians on duty",
+     "SELECT librarian_name FROM librarians WHERE on_duty = 'Yes'"},
+    {"NegatedYesNoTextColumn",
+     {},
+     "librarians not on duty",
+     "SELECT librarian_name FROM librarians WHERE on_duty = 'No'"},
     {"MostCommonValue",
      {},
      "the most common city of members",

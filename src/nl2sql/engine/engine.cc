@@ -705,6 +705,8 @@ class Tagger {
       }
       if (values) {
         if (len == 1 && IsStopWord(t[i].text)) continue;
+        // An unquoted "no" is a negation, not the value of a yes/no column.
+        if (len == 1 && t[i].text == "no") continue;
         item->kind = ItemKind::kMention;
         item->values = *values;
         return len;
@@ -1936,10 +1938,26 @@ Result<void> Builder::ReadFilters() {
                               "with " + it.phrase));
         continue;
       }
-      if (c && c->is_flag) {
+      // A yes/no column followed by its value ("FDA approved 'No'"): the value is the filter.
+      const Item* value_after = Next(k, true);
+      while (value_after && value_after->kind == ItemKind::kUnknown)
+        value_after = Next(static_cast<size_t>(value_after - items_.data()), true);
+      const bool own_value_follows =
+          value_after && value_after->is_value() &&
+          std::any_of(value_after->values.begin(), value_after->values.end(),
+                      [&](const ValueTarget& v) { return v.column == c; });
+      if (c && c->is_flag && !own_value_follows) {
         it.used = true;
         bool negated = k > 0 && items_[k - 1].kind == ItemKind::kNot;
         if (negated) items_[k - 1].used = true;
+        if (!c->flag_true.empty()) {
+          // A text column of "Yes" and "No".
+          const bool has_false = !c->flag_false.empty();
+          where_.push_back(Pred(
+              Expr::Col(Ref(c)), negated && !has_false ? CompareOp::kNe : CompareOp::kEq,
+              {db::Value{negated && has_false ? c->flag_false : c->flag_true}}, false, it.phrase));
+          continue;
+        }
         where_.push_back(Pred(Expr::Col(Ref(c)), CompareOp::kEq,
                               {c->column->family == db::TypeFamily::kBoolean
                                    ? db::Value{!negated}

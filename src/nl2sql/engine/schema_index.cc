@@ -226,6 +226,25 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
     auto values = source.DistinctTextValues(c->table->name, c->column->name, max_distinct);
     if (!values) continue;  // an unreadable column only loses value linking
     c->distinct_values = values->size();
+    // "Yes" and "No" (or "true"/"false", "Y"/"N") only: a flag held as text.
+    if (!values->empty() && values->size() <= 2 && !c->is_key) {
+      std::string yes, no;
+      bool flag = true;
+      for (const auto& v : *values) {
+        const std::string w = text::ToLower(text::Trim(v));
+        if (w == "yes" || w == "true" || w == "y")
+          yes = v;
+        else if (w == "no" || w == "false" || w == "n")
+          no = v;
+        else
+          flag = false;
+      }
+      if (flag && !yes.empty()) {
+        c->is_flag = true;
+        c->flag_true = yes;
+        c->flag_false = no;
+      }
+    }
     for (const auto& v : *values) {
       if (v.size() < 2 || v.size() > 80) continue;
       std::string lower = NormalizeValueText(v);

@@ -26,7 +26,10 @@ struct ColumnEntry {
   bool is_numeric = false;
   bool is_temporal = false;  // a date or timestamp, by type or name
   bool is_text = false;
-  bool is_flag = false;        // holds only 0 and 1 (or booleans): "discontinued products"
+  bool is_flag = false;  // holds only 0 and 1 (or booleans): "discontinued products"
+  // A text flag's stored values ("Yes"/"No", "true"/"false", "Y"/"N"); empty otherwise (and
+  // flag_false empty when no row holds the negative).
+  std::string flag_true, flag_false;
   size_t distinct_values = 0;  // text values indexed (0: not indexed)
   // The values a question can name (those LookupValue finds), as stored, in the order the
   // database listed them.
