@@ -415,7 +415,21 @@ class Tagger {
   static void MarkAlternatives(const std::vector<Token>& t, std::vector<Item>& items) {
     const Item* previous = nullptr;
     const Item* previous_number = nullptr;
+    const Item* previous_value = nullptr;
     for (Item& item : items) {
+      if (item.is_value()) {
+        // Values of two columns: "from Ohio or older than 60" is not this (a condition).
+        if (previous_value) {
+          bool saw_or = false, saw_and = false;
+          for (size_t k = previous_value->end; k < item.begin && k < t.size(); ++k) {
+            saw_or |= t[k].text == "or";
+            saw_and |= t[k].text == "and" || t[k].text == "but";
+          }
+          item.or_previous = saw_or && !saw_and;
+        }
+        previous_value = &item;
+        continue;
+      }
       if (item.kind == ItemKind::kTop && item.hint == "bare") {
         if (previous_number && previous_number->end < item.begin)
           item.or_previous = t[item.begin - 1].text == "or";
@@ -1859,6 +1873,7 @@ Result<void> Builder::ReadConditions() {
 
 // Values ("in Germany", "delivered") and periods ("in 2024").
 Result<void> Builder::ReadFilters() {
+  std::optional<size_t> last_value_filter;  // where_ index of the last value's filter
   for (size_t k = 0; k < items_.size(); ++k) {
     Item& it = items_[k];
     if (it.used) continue;
@@ -2044,8 +2059,24 @@ Result<void> Builder::ReadFilters() {
         }
       }
       if (merged) continue;
-      where_.push_back(Pred(Expr::Col(col), negated ? CompareOp::kNe : CompareOp::kEq,
-                            {db::Value{v->value}}, true, it.phrase));
+      sql::Predicate p = Pred(Expr::Col(col), negated ? CompareOp::kNe : CompareOp::kEq,
+                              {db::Value{v->value}}, true, it.phrase);
+      // "clients from Lyon or whose surname is Dupont": alternatives.
+      if (it.or_previous && last_value_filter && *last_value_filter < where_.size() &&
+          !where_[*last_value_filter].has_subquery()) {
+        sql::Predicate& before = where_[*last_value_filter];
+        if (!before.is_any_of()) {
+          sql::Predicate group;
+          group.phrase = before.phrase;
+          group.any.push_back(std::move(before));
+          before = std::move(group);
+        }
+        before.phrase += " or " + p.phrase;
+        before.any.push_back(std::move(p));
+        continue;
+      }
+      last_value_filter = where_.size();
+      where_.push_back(std::move(p));
       continue;
     }
     if (it.kind == ItemKind::kDate) {
