@@ -450,6 +450,12 @@ class Tagger {
     }
   }
 
+  // A column whose values repeat: at most half as many distinct values as rows.
+  static bool Categorical(const ColumnEntry* c) {
+    return c->distinct_values > 0 && c->table->row_count > 0 &&
+           static_cast<int64_t>(c->distinct_values) * 2 <= c->table->row_count;
+  }
+
   // "'Ada Lovelace'" stored as first and last name: a quoted text that is no stored value but
   // whose two words are values of two columns of one table is those two values.
   bool SplitQuotedName(const Token& tok, size_t i, std::vector<Item>* items) const {
@@ -737,6 +743,18 @@ class Tagger {
         std::stable_sort(
             item->targets.begin(), item->targets.end(),
             [](const SchemaTarget& a, const SchemaTarget& b) { return a.quality > b.quality; });
+        // "fuel type" naming both the table fuel_type and its column fueltype: the column, the
+        // more specific of the two, when it sorts the rows into a few kinds (not when it names
+        // each row).
+        if (len > 1 && item->targets.size() > 1 && !item->targets[0].column) {
+          const SchemaTarget top = item->targets[0];
+          auto own = std::find_if(
+              item->targets.begin() + 1, item->targets.end(), [&](const SchemaTarget& tg) {
+                return tg.column && tg.table == top.table && tg.column != top.table->label &&
+                       tg.quality == top.quality && Categorical(tg.column);
+              });
+          if (own != item->targets.end()) std::rotate(item->targets.begin(), own, own + 1);
+        }
         return len;
       }
       if (len == 1) break;
