@@ -74,6 +74,15 @@ TEST(DatesTest, ParsingStartsAtTheGivenToken) {
   EXPECT_EQ(Parse("in 2024", 0, kToday, 2), kNone);  // past the end
 }
 
+TEST(DatesTest, DaysWrittenOutWithTheMonthsName) {
+  EXPECT_EQ(Parse("after September 7, 1987"), (Parsed{4, "1987-09-08", ""}));
+  EXPECT_EQ(Parse("before November 5th 2007"), (Parsed{4, "", "2007-11-05"}));
+  EXPECT_EQ(Parse("after 7th of September, 1987"), (Parsed{5, "1987-09-08", ""}));
+  EXPECT_EQ(Parse("on 12 March 2024"), (Parsed{4, "2024-03-12", "2024-03-13"}));
+  // Not a day of that month: only the month is read, and the question's "30" stays unplaced.
+  EXPECT_EQ(Parse("after February 30, 2024").used, 2u);
+}
+
 TEST(DatesTest, Quarters) {
   EXPECT_EQ(Parse("during Q3 2024"), (Parsed{3, "2024-07-01", "2024-10-01"}));
   EXPECT_EQ(Parse("in q4 of 2023"), (Parsed{4, "2023-10-01", "2024-01-01"}));

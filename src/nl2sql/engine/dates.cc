@@ -95,6 +95,36 @@ size_t ParsePeriodAt(const std::vector<Token>& t, size_t i, year_month_day today
     *p = YearPeriod(static_cast<int>(t[i].number));
     return 1;
   }
+  // A day written out: "September 7, 1987", "November 5th 2007", "7th of September, 1987".
+  {
+    auto day_at = [&](size_t k) -> unsigned {
+      if (k >= t.size() || t[k].kind != Token::Kind::kNumber || !t[k].integer) return 0;
+      return t[k].number >= 1 && t[k].number <= 31 ? static_cast<unsigned>(t[k].number) : 0;
+    };
+    auto skip_comma = [&](size_t k) {
+      return k < t.size() && t[k].kind == Token::Kind::kSymbol && t[k].text == "," ? k + 1 : k;
+    };
+    int m = 0;
+    unsigned d = 0;
+    size_t k = i;
+    if ((m = MonthNumber(word(k))) > 0 && (d = day_at(k + 1)) > 0) {
+      k = skip_comma(k + 2);
+    } else if ((d = day_at(k)) > 0) {
+      k = k + 1;
+      if (word(k) == "of") ++k;
+      m = MonthNumber(word(k));
+      k = skip_comma(k + 1);
+    }
+    if (m > 0 && d > 0 && k < t.size() && IsYear(t[k])) {
+      year_month_day b =
+          year{static_cast<int>(t[k].number)} / month{static_cast<unsigned>(m)} / day{d};
+      if (b.ok()) {
+        p->begin = b;
+        p->end = sys_days{b} + days{1};
+        return k - i + 1;
+      }
+    }
+  }
   // "march 2024", "march of 2024", "march"
   if (int m = MonthNumber(word(i)); m > 0) {
     // "may" is also a verb: require a year after it.
