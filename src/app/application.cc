@@ -4,7 +4,10 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -32,6 +35,22 @@ namespace helios::app {
 std::string VersionString() {
   return fmt::format("heliosdb-conversational-bi {} (revision {})", HELIOS_VERSION,
                      HELIOS_GIT_REVISION);
+}
+
+observability::LogLevel ToLogLevel(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::kTrace:
+      return observability::LogLevel::kTrace;
+    case config::LogLevel::kDebug:
+      return observability::LogLevel::kDebug;
+    case config::LogLevel::kInfo:
+      return observability::LogLevel::kInfo;
+    case config::LogLevel::kWarn:
+      return observability::LogLevel::kWarn;
+    case config::LogLevel::kError:
+      return observability::LogLevel::kError;
+  }
+  return observability::LogLevel::kInfo;
 }
 
 namespace {
@@ -463,12 +482,141 @@ std::string SchemaRefreshJson(const std::vector<SchemaRefresh>& refreshed) {
   return nlohmann::ordered_json{{"databases", std::move(databases)}}.dump();
 }
 
+Result<size_t> Application::FlushCache(const std::string& tenant) {
+  if (!answer_cache_) {
+    return Fail(ErrorCode::kNotFound, "the answer cache is off ([cache] enabled = false)");
+  }
+  cache::CacheStore& store = failover_cache_ ? *failover_cache_ : *local_cache_;
+  return store.Flush(tenant);
+}
+
+ReloadPlan PlanReload(const config::Config& running, const config::Config& next,
+                      const std::vector<std::string>& command_line) {
+  constexpr std::string_view kRateLimits = "production.rate_limiting.";
+  constexpr std::string_view kLogLevel = "logging.level";
+  ReloadPlan plan;
+  for (std::string& name : config::ChangedSettings(running, next)) {
+    if (std::find(command_line.begin(), command_line.end(), name) != command_line.end()) {
+      plan.command_line.push_back(std::move(name));
+    } else if (name.starts_with(kRateLimits) || name == kLogLevel) {
+      plan.applied.push_back(std::move(name));
+    } else {
+      plan.needs_restart.push_back(std::move(name));
+    }
+  }
+  return plan;
+}
+
+namespace {
+
+server::RateLimits RateLimitsOf(const config::RateLimitConfig& rl) {
+  server::RateLimits limits;
+  limits.enabled = rl.enabled;
+  limits.default_policy = ratelimit::BucketPolicy{
+      static_cast<double>(rl.burst_allowance), rl.token_bucket_refill_rate, rl.queries_per_minute};
+  for (const config::TenantRateLimit& t : rl.tenants) {
+    limits.tenants.emplace_back(
+        t.tenant, ratelimit::BucketPolicy{static_cast<double>(t.burst_allowance),
+                                          t.token_bucket_refill_rate, t.queries_per_minute});
+  }
+  return limits;
+}
+
+std::string ListOrNone(const std::vector<std::string>& names) {
+  return names.empty() ? std::string("(none)") : text::Join(names, ", ");
+}
+
+// SIGHUP: reads the configuration file again and applies what can change while serving.
+// Called from the signal thread only.
+class Reloader {
+ public:
+  Reloader(const config::Config& config, observability::Logger& logger, server::HttpServer& server,
+           auth::UserDirectory* users)
+      : running_(config), logger_(logger), server_(server), users_(users) {
+    // The settings the command line gave are those where the running configuration differs
+    // from the file's own.
+    if (!config.source_file.empty()) {
+      auto file = config::LoadConfigFile(config.source_file, config::ProcessEnvironment());
+      if (file) command_line_ = config::ChangedSettings(*file, config);
+    }
+  }
+
+  void Reload() {
+    if (running_.source_file.empty()) {
+      const std::string users = ReloadUsers();
+      logger_.Info("configuration reloaded",
+                   {{"file", "(none: started without a configuration file)"},
+                    {"reloaded", users_ ? "users file" : "nothing"},
+                    {"users", users}});
+      return;
+    }
+    auto next = config::LoadConfigFile(running_.source_file, config::ProcessEnvironment());
+    if (!next) {
+      logger_.Error("configuration reload failed: nothing was changed",
+                    {{"file", running_.source_file}, {"error", next.error().message}});
+      return;
+    }
+    const ReloadPlan plan = PlanReload(running_, *next, command_line_);
+    // Rate limits apply from the next question (HttpServer::SetRateLimits says how buckets
+    // carry over).
+    running_.production.rate_limiting = next->production.rate_limiting;
+    server_.SetRateLimits(RateLimitsOf(running_.production.rate_limiting));
+    const std::string users = ReloadUsers();
+    const bool users_failed = users.starts_with("failed");
+    std::vector<observability::LogField> fields = {
+        {"file", running_.source_file},
+        {"reloaded", users_ ? "log level, rate limits, users file" : "log level, rate limits"},
+        {"changed", ListOrNone(plan.applied)},
+        {"needs_restart", ListOrNone(plan.needs_restart)},
+        {"users", users}};
+    if (!plan.command_line.empty()) {
+      fields.emplace_back("kept_from_command_line", text::Join(plan.command_line, ", "));
+    }
+    const observability::LogLevel line_level = users_failed || !plan.needs_restart.empty()
+                                                   ? observability::LogLevel::kWarn
+                                                   : observability::LogLevel::kInfo;
+    // A new log level is set after this line when the old level shows it, before it otherwise:
+    // the line appears if either level admits it.
+    const bool level_changed =
+        std::find(plan.applied.begin(), plan.applied.end(), "logging.level") != plan.applied.end();
+    const bool old_level_shows_line = logger_.Enabled(line_level);
+    if (level_changed) running_.logging.level = next->logging.level;
+    if (level_changed && !old_level_shows_line) {
+      logger_.SetLevel(ToLogLevel(running_.logging.level));
+    }
+    logger_.Log(line_level, "configuration reloaded", fields);
+    if (level_changed && old_level_shows_line) {
+      logger_.SetLevel(ToLogLevel(running_.logging.level));
+    }
+  }
+
+ private:
+  std::string ReloadUsers() {
+    if (users_ == nullptr) return "(authentication is off)";
+    auto loaded = users_->Reload();
+    if (!loaded) {
+      return "failed, the previous users stay in force: " + loaded.error().message;
+    }
+    return fmt::format("{} users", *loaded);
+  }
+
+  config::Config running_;  // as applied: the command line's settings and what reloads changed
+  std::vector<std::string> command_line_;
+  observability::Logger& logger_;
+  server::HttpServer& server_;
+  auth::UserDirectory* users_;
+};
+
+}  // namespace
+
 int Serve(const config::Config& config, const Clock& clock, observability::Logger& logger) {
-  // Signals are taken by one thread with sigwait, so no handler runs inside the server.
+  // Signals are taken by one thread with sigwait, so no handler runs inside the server. They
+  // are blocked before any thread starts, so every thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto app = Application::Build(config, clock, logger);
@@ -536,23 +684,34 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
     if (auto redis = (*app)->SharedStateHealth()) extra.push_back(std::move(*redis));
     return extra;
   };
+  guards.breaker_required =
+      (*app)->provider() != nullptr && config.nl2sql.mode == config::Nl2SqlMode::kLlm;
   guards.refresh_schema = [&app](const std::string& database) -> Result<std::string> {
     auto refreshed = (*app)->RefreshSchemas(database);
     if (!refreshed) return std::unexpected(refreshed.error());
     return SchemaRefreshJson(*refreshed);
   };
-  const config::RateLimitConfig& rl = config.production.rate_limiting;
-  if (rl.enabled) {
-    guards.limiter = &limiter;
-    guards.rate_limits.default_policy =
-        ratelimit::BucketPolicy{static_cast<double>(rl.burst_allowance),
-                                rl.token_bucket_refill_rate, rl.queries_per_minute};
-    for (const config::TenantRateLimit& t : rl.tenants) {
-      guards.rate_limits.tenants.emplace_back(
-          t.tenant, ratelimit::BucketPolicy{static_cast<double>(t.burst_allowance),
-                                            t.token_bucket_refill_rate, t.queries_per_minute});
-    }
+  if ((*app)->cache_enabled()) {
+    guards.flush_cache = [&app](const std::string& tenant) { return (*app)->FlushCache(tenant); };
   }
+  guards.list_sessions = [&app](const std::string& tenant,
+                                size_t limit) -> Result<std::vector<server::AdminSession>> {
+    auto sessions = (*app)->sessions().ListAll(tenant, limit);
+    if (!sessions) return std::unexpected(sessions.error());
+    std::vector<server::AdminSession> out;
+    out.reserve(sessions->size());
+    for (const conversation::SessionInfo& s : *sessions) {
+      out.push_back(server::AdminSession{s.id, s.tenant_id, s.owner, s.turn_count, s.created_at_ms,
+                                         s.updated_at_ms, s.expires_at_ms});
+    }
+    return out;
+  };
+  guards.end_session = [&app](const std::string& tenant, const std::string& id) {
+    return (*app)->sessions().RemoveAny(tenant, id);
+  };
+  // The limiter is always there, so that a reload can switch rate limiting on.
+  guards.limiter = &limiter;
+  guards.rate_limits = RateLimitsOf(config.production.rate_limiting);
 
   server::ServerOptions options;
   options.host = config.server.host;
@@ -638,26 +797,96 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
           {}, static_cast<double>((*app)->sessions().ActiveSessions()));
     } while (!cv.wait_for(lock, kGaugeInterval, [&] { return stopping; }));
   });
+
+  Reloader reloader(config, logger, server, users.get());
+  // Guarded by mu: Run() has returned; the signal that stopped the server (0: none yet).
+  bool run_returned = false;
+  int stop_signal = 0;
+  std::chrono::steady_clock::time_point stop_started;
+  server::ServerStats at_signal;
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    logger.Info("shutting down", {{"signal", static_cast<int64_t>(sig)}});
-    server.Stop();
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      {
+        std::lock_guard lock(mu);
+        if (run_returned) return;  // woken by the main thread: serving has ended
+      }
+      if (sig == SIGHUP) {
+        reloader.Reload();
+        continue;
+      }
+      const server::ServerStats stats = server.Stats();
+      {
+        std::lock_guard lock(mu);
+        stop_signal = sig;
+        stop_started = clock.Steady();
+        at_signal = stats;
+      }
+      logger.Info("shutting down: no new connections; finishing the requests received",
+                  {{"signal", static_cast<int64_t>(sig)},
+                   {"requests_in_flight", stats.requests_in_flight},
+                   {"connections_waiting", stats.connections_waiting},
+                   {"timeout_secs", static_cast<int64_t>(config.server.shutdown_timeout.count())}});
+      server.Stop();
+      std::unique_lock lock(mu);
+      if (cv.wait_for(lock, config.server.shutdown_timeout, [&] { return run_returned; })) return;
+      // Past the bound: whatever still runs is cut off by ending the process here (the main
+      // thread is inside Run(), waiting for those requests).
+      const server::ServerStats left = server.Stats();
+      const size_t cut_off = left.requests_in_flight + left.connections_waiting;
+      const int code = cut_off > 0 ? 1 : 0;
+      if (cut_off > 0) {
+        logger.Error(
+            "shutdown timed out: requests cut off",
+            {{"requests_cut_off", left.requests_in_flight},
+             {"connections_cut_off", left.connections_waiting},
+             {"timeout_secs", static_cast<int64_t>(config.server.shutdown_timeout.count())}});
+      }
+      logger.Info("stopped", {{"signal", static_cast<int64_t>(sig)},
+                              {"requests_served", left.requests_served},
+                              {"requests_in_flight_at_signal", at_signal.requests_in_flight},
+                              {"connections_waiting_at_signal", at_signal.connections_waiting},
+                              {"requests_cut_off", cut_off},
+                              {"exit_code", code}});
+      std::fflush(nullptr);
+      std::_Exit(code);
+    }
   });
   server.Run();
+  int stopped_by = 0;
+  std::chrono::steady_clock::time_point drain_started;
+  {
+    std::lock_guard lock(mu);
+    run_returned = true;
+    stopping = true;
+    stopped_by = stop_signal;
+    drain_started = stop_started;
+  }
+  cv.notify_all();
   if (metrics_server) {
     metrics_server->Stop();
     metrics_thread.join();
   }
-  {
-    std::lock_guard lock(mu);
-    stopping = true;
-  }
-  cv.notify_all();
   sweeper.join();
-  // If Run() ended without a signal, wake the waiter so it can exit.
-  pthread_kill(waiter.native_handle(), SIGTERM);
+  // Serving ended without a signal: wake the waiter so it can exit.
+  if (stopped_by == 0) pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  const server::ServerStats done = server.Stats();
+  if (stopped_by == 0) {
+    logger.Error("stopped: the server stopped serving without a signal",
+                 {{"requests_served", done.requests_served}, {"exit_code", 1}});
+    return 1;
+  }
+  logger.Info("stopped",
+              {{"signal", static_cast<int64_t>(stopped_by)},
+               {"requests_served", done.requests_served},
+               {"requests_in_flight_at_signal", at_signal.requests_in_flight},
+               {"connections_waiting_at_signal", at_signal.connections_waiting},
+               {"requests_cut_off", 0},
+               {"drain_ms",
+                std::chrono::duration<double, std::milli>(clock.Steady() - drain_started).count()},
+               {"exit_code", 0}});
   return 0;
 }
 

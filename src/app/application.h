@@ -36,6 +36,9 @@ namespace helios::app {
 // Version string printed by --version and reported by /health.
 std::string VersionString();
 
+// The logger's level for the configuration's [logging] level.
+observability::LogLevel ToLogLevel(config::LogLevel level);
+
 // The outcome of reading one data source's schema again.
 struct SchemaRefresh {
   std::string database;
@@ -73,6 +76,12 @@ class Application {
   // rebuilds the engine's index and the prompts' schema; questions in flight finish with the
   // old one. kNotFound for an unknown name.
   Result<std::vector<SchemaRefresh>> RefreshSchemas(const std::string& database = "");
+
+  // The answer cache: on unless [cache] enabled = false.
+  bool cache_enabled() const { return answer_cache_ != nullptr; }
+  // Drops the cache's entries of `tenant` (of every tenant when empty), in Redis and in this
+  // process; returns how many went. kNotFound when the cache is off.
+  Result<size_t> FlushCache(const std::string& tenant);
 
  private:
   struct SchemaState;
@@ -119,9 +128,33 @@ class Application {
 // POST /api/v1/admin/schema/refresh.
 std::string SchemaRefreshJson(const std::vector<SchemaRefresh>& refreshed);
 
-// Serves HTTP (and metrics on their own port) until SIGINT or SIGTERM. Refuses to start with
-// authentication on and no JWT_SECRET, or without the users file; with authentication off
-// (allowed on loopback only) it warns. Returns the process exit code.
+// What a SIGHUP does with the settings that changed in the configuration file.
+struct ReloadPlan {
+  std::vector<std::string> applied;        // applied at once: the rate limits, the log level
+  std::vector<std::string> needs_restart;  // every other changed setting: not applied
+  std::vector<std::string> command_line;   // changed in the file but set on the command line
+};
+
+// Sorts ChangedSettings(running, next) into a ReloadPlan; `command_line` names the settings
+// the command line set (they keep their value whatever the file says).
+ReloadPlan PlanReload(const config::Config& running, const config::Config& next,
+                      const std::vector<std::string>& command_line);
+
+// The server's lifecycle:
+// - Serves HTTP (and metrics on their own port). Refuses to start with authentication on and
+//   no JWT_SECRET, or without the users file; with authentication off (allowed on loopback
+//   only) it warns.
+// - SIGHUP reads the configuration file again (config.source_file; the command line's
+//   settings are kept) and applies what can change without a restart: [logging] level, the
+//   rate limits (a tenant whose own limits changed starts with a full bucket) and the users
+//   file, read again whether or not it changed. One log line says what was reloaded, which
+//   changed settings were applied, which need a restart (they are not applied) and which the
+//   command line holds. A file that does not load or validate changes nothing and is logged.
+// - SIGTERM or SIGINT stops accepting connections (new ones are refused), lets the requests
+//   already received finish for up to [server] shutdown_timeout_secs, logs "stopped" with the
+//   counts and returns 0. Past the bound it logs how many requests were cut off and ends the
+//   process at once with exit code 1.
+// Returns the process exit code (1 also when serving ends without a signal).
 int Serve(const config::Config& config, const Clock& clock, observability::Logger& logger);
 
 }  // namespace helios::app

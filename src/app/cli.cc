@@ -25,6 +25,7 @@
 
 #include "app/application.h"
 #include "app/table_format.h"
+#include "app/version.h"
 #include "auth/password.h"
 #include "auth/user_store.h"
 #include "common/text.h"
@@ -59,22 +60,6 @@ Result<config::Config> LoadConfig(const Overrides& o) {
   auto valid = config::Validate(*cfg);
   if (!valid) return std::unexpected(valid.error());
   return cfg;
-}
-
-observability::LogLevel ToLogLevel(config::LogLevel level) {
-  switch (level) {
-    case config::LogLevel::kTrace:
-      return observability::LogLevel::kTrace;
-    case config::LogLevel::kDebug:
-      return observability::LogLevel::kDebug;
-    case config::LogLevel::kInfo:
-      return observability::LogLevel::kInfo;
-    case config::LogLevel::kWarn:
-      return observability::LogLevel::kWarn;
-    case config::LogLevel::kError:
-      return observability::LogLevel::kError;
-  }
-  return observability::LogLevel::kInfo;
 }
 
 int PrintError(const Error& e) {
@@ -574,7 +559,7 @@ int RunCli(int argc, char** argv) {
       "heliosdb-conversational-bi"};
   Overrides o;
   bool version = false;
-  cli.add_flag("-V,--version", version, "Print the version and git revision");
+  cli.add_flag("-V,--version", version, "Print the version, git revision and build date");
   cli.add_option("-c,--config", o.config_path, "Configuration file (TOML)");
   cli.require_subcommand(0, 1);
 
@@ -701,7 +686,9 @@ int RunCli(int argc, char** argv) {
     return code != 0 && user->parsed() ? kUserUsage : code;
   }
   if (version) {
-    fmt::print("{}\n", VersionString());
+    // The build date is the commit's date (or SOURCE_DATE_EPOCH), never the time of the build,
+    // so that two builds of one commit are identical: see cmake/version.cmake.
+    fmt::print("{}\nbuilt {}\n", VersionString(), HELIOS_BUILD_DATE);
     return 0;
   }
   if (ask->parsed()) return Ask(o, questions, json);

@@ -415,6 +415,23 @@ std::shared_ptr<const UserStore> UserDirectory::Snapshot() {
   return users_;
 }
 
+Result<size_t> UserDirectory::Reload() {
+  auto contents = ReadUsersFile(path_);
+  Result<UserStore> store = contents ? UserStore::Parse(contents->text, path_)
+                                     : Result<UserStore>(std::unexpected(contents.error()));
+  std::lock_guard lock(mu_);
+  last_check_ = clock_.Steady();
+  if (!store) {
+    last_error_ = store.error();
+    if (contents) stamp_ = StampOf(contents->st);  // reported now, not again by the next check
+    return std::unexpected(store.error());
+  }
+  stamp_ = StampOf(contents->st);
+  users_ = std::make_shared<const UserStore>(std::move(*store));
+  last_error_.reset();
+  return users_->List().size();
+}
+
 std::optional<Error> UserDirectory::LastReloadError() const {
   std::lock_guard lock(mu_);
   return last_error_;

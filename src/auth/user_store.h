@@ -126,6 +126,10 @@ class UserDirectory {
   std::optional<User> Find(std::string_view username);
   // All users, as of the latest good file (checking for changes first when due).
   std::shared_ptr<const UserStore> Snapshot();
+  // Reads the file now, whether or not it looks changed (an operator's reload, SIGHUP), and
+  // returns how many users it holds. On failure the previous users stay in force and the
+  // error (as UserStore::Load's) is returned, not passed to on_reload_error.
+  Result<size_t> Reload();
   // Why the latest changed file was refused; nullopt once a good file has loaded since.
   std::optional<Error> LastReloadError() const;
   const std::string& path() const { return path_; }

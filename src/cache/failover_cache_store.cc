@@ -1,5 +1,7 @@
 #include "cache/failover_cache_store.h"
 
+#include <fmt/format.h>
+
 namespace helios::cache {
 
 FailoverCacheStore::FailoverCacheStore(CacheStore& shared, CacheStore& local,
@@ -38,6 +40,18 @@ Result<void> FailoverCacheStore::Clear() {
   auto shared = shared_.Clear();
   if (!Note(shared ? nullptr : &shared.error())) return local;
   return shared;
+}
+
+Result<size_t> FailoverCacheStore::Flush(const std::string& tenant) {
+  auto local = local_.Flush(tenant);
+  auto shared = shared_.Flush(tenant);
+  Note(shared ? nullptr : &shared.error());
+  if (!shared) {
+    return Fail(shared.error().code,
+                fmt::format("{} ({} entries of this instance's own cache were flushed.)",
+                            shared.error().message, local ? *local : 0));
+  }
+  return *shared + (local ? *local : 0);
 }
 
 }  // namespace helios::cache

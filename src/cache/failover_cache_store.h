@@ -22,6 +22,10 @@ class FailoverCacheStore final : public CacheStore {
   Result<void> Insert(Entry entry) override;
   Result<size_t> Size() override;
   Result<void> Clear() override;
+  // Flushes both stores (entries made during an outage are local). The count is the shared
+  // store's plus the local one's; kUnavailable, after flushing the local store, when the
+  // shared one cannot be reached (its entries would come back with it).
+  Result<size_t> Flush(const std::string& tenant) override;
   bool using_shared() const { return shared_ok_.load(); }
 
  private:

@@ -161,6 +161,21 @@ Result<size_t> MemoryCacheStore::Size() {
   return lru_.size();
 }
 
+Result<size_t> MemoryCacheStore::Flush(const std::string& tenant) {
+  const auto now = clock_.Steady();
+  std::lock_guard lock(mu_);
+  std::vector<Held*> doomed;
+  for (const std::shared_ptr<Held>& held : lru_) {
+    if (tenant.empty() || held->entry.key.tenant == tenant) doomed.push_back(held.get());
+  }
+  size_t live = 0;
+  for (Held* held : doomed) {
+    if (now < held->expires) ++live;
+    RemoveLocked(held);
+  }
+  return live;
+}
+
 Result<void> MemoryCacheStore::Clear() {
   std::lock_guard lock(mu_);
   by_id_.clear();
@@ -395,12 +410,52 @@ if value then redis.call('ZADD', p .. 'lru', 'XX', redis.call('INCR', p .. 'tick
 return value
 )lua";
 
+// ARGV: prefix, "1" to drop every entry or "0" to drop one tenant's, the tenant, then the ids
+// of one page of P lru. Returns how many of the dropped entries were live. An entry's tenant is
+// read from its value (after the magic, the embedding's size and floats: the layout above)
+// without reading the rest of it. Ids whose entry has expired are cleaned up, not counted.
+constexpr std::string_view kFlushLua = R"lua(
+local function u32(s, i)
+  local a, b, c, d = string.byte(s, i, i + 3)
+  return a + b * 256 + c * 65536 + d * 16777216
+end
+local p, all, tenant = ARGV[1], ARGV[2] == '1', ARGV[3]
+local dropped = 0
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local key = p .. 'e:' .. id
+  local head = redis.call('GETRANGE', key, 0, 7)
+  if head == '' then
+    drop(p, id)
+  else
+    local match = all
+    if not all and #head == 8 and string.sub(head, 1, 4) == 'HCE1' then
+      local at = 8 + 4 * u32(head, 5)
+      local size = redis.call('GETRANGE', key, at, at + 3)
+      if #size == 4 and u32(size, 1) == #tenant then
+        match = #tenant == 0 or
+                redis.call('GETRANGE', key, at + 4, at + 3 + #tenant) == tenant
+      end
+    end
+    if match then
+      dropped = dropped + 1
+      drop(p, id)
+    end
+  end
+end
+return dropped
+)lua";
+
 const redis::Script& InsertScript() {
   static const redis::Script script(std::string(kDropLua) + std::string(kInsertLua));
   return script;
 }
 const redis::Script& CandidatesScript() {
   static const redis::Script script(std::string(kDropLua) + std::string(kCandidatesLua));
+  return script;
+}
+const redis::Script& FlushScript() {
+  static const redis::Script script(std::string(kDropLua) + std::string(kFlushLua));
   return script;
 }
 const redis::Script& FetchScript() {
@@ -489,6 +544,32 @@ Result<size_t> RedisCacheStore::Size() {
   auto reply = Checked(client_.Command({"ZCARD", prefix_ + "lru"}), "count its entries");
   if (!reply) return std::unexpected(reply.error());
   return static_cast<size_t>(reply->integer);
+}
+
+Result<size_t> RedisCacheStore::Flush(const std::string& tenant) {
+  constexpr std::string_view kWhat = "flush its entries";
+  size_t dropped = 0;
+  std::string cursor = "0";
+  do {
+    auto page = Checked(client_.Command({"ZSCAN", prefix_ + "lru", cursor, "COUNT", "500"}), kWhat);
+    if (!page) return std::unexpected(page.error());
+    if (page->type != redis::Reply::Type::kArray || page->elements.size() != 2 ||
+        page->elements[1].elements.size() % 2 != 0) {
+      return Unavailable(kWhat, "unexpected reply from Redis");
+    }
+    cursor = page->elements[0].str;
+    const std::vector<redis::Reply>& pairs = page->elements[1].elements;  // id, score, ...
+    if (pairs.empty()) continue;
+    std::vector<std::string> args = {prefix_, tenant.empty() ? "1" : "0", tenant};
+    for (size_t i = 0; i < pairs.size(); i += 2) args.push_back(pairs[i].str);
+    auto done = Checked(client_.Eval(FlushScript(), {}, args), kWhat);
+    if (!done) return std::unexpected(done.error());
+    if (done->type != redis::Reply::Type::kInteger || done->integer < 0) {
+      return Unavailable(kWhat, "unexpected reply from Redis");
+    }
+    dropped += static_cast<size_t>(done->integer);
+  } while (cursor != "0");
+  return dropped;
 }
 
 Result<void> RedisCacheStore::Clear() {

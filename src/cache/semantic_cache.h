@@ -92,6 +92,10 @@ class CacheStore {
   virtual Result<size_t> Size() = 0;
   // Drops every entry.
   virtual Result<void> Clear() = 0;
+  // Drops the entries of one tenant, or of every tenant when `tenant` is empty (an
+  // administrator's flush); returns how many live (unexpired) entries went. Entries inserted
+  // while it runs may stay.
+  virtual Result<size_t> Flush(const std::string& tenant) = 0;
 };
 
 // Cosine similarity of two unit vectors (their dot product); 0 when the sizes differ.
@@ -107,6 +111,7 @@ class MemoryCacheStore final : public CacheStore {
   Result<void> Insert(Entry entry) override;
   Result<size_t> Size() override;
   Result<void> Clear() override;
+  Result<size_t> Flush(const std::string& tenant) override;
 
  private:
   struct Held;
@@ -131,7 +136,9 @@ class MemoryCacheStore final : public CacheStore {
 // run as Lua scripts (atomic); the similarity is computed here, and only the best entry is read
 // in full. The order of use is a counter in Redis, not a clock, so that it is exact across
 // instances. Every key this store writes starts with `prefix`; Clear removes them all
-// (SCAN + UNLINK). On a Redis Cluster the prefix must carry a hash tag ("{helios:cache}:").
+// (SCAN + UNLINK). Flush walks the entries with ZSCAN, a page at a time, and drops a page's
+// matching entries in one script (a tenant's are told by the tenant stored in each value).
+// On a Redis Cluster the prefix must carry a hash tag ("{helios:cache}:").
 // Lookups cost O(bucket size) in Redis and in transfer: a bucket is meant to hold a handful of
 // templates. Any failure, including an error reply, is kUnavailable.
 class RedisCacheStore final : public CacheStore {
@@ -143,6 +150,7 @@ class RedisCacheStore final : public CacheStore {
   Result<void> Insert(Entry entry) override;
   Result<size_t> Size() override;
   Result<void> Clear() override;
+  Result<size_t> Flush(const std::string& tenant) override;
 
  private:
   redis::Client& client_;

@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <type_traits>
@@ -82,6 +83,7 @@ constexpr int64_t kUnbounded = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMaxPort = 65535;
 constexpr int64_t kMaxWorkers = 4096;
 constexpr int64_t kDaySecs = int64_t{24} * 60 * 60;
+constexpr int64_t kHourSecs = int64_t{60} * 60;
 constexpr int64_t kYearSecs = 365 * kDaySecs;
 constexpr int64_t kYearMinutes = kYearSecs / 60;
 constexpr int64_t kHourMs = int64_t{60} * 60 * 1000;
@@ -279,6 +281,7 @@ std::vector<Issue> Check(const Config& c) {
   k.Range("server.max_result_rows", s.max_result_rows, 1, kUnbounded);
   k.Range("server.max_request_body_bytes", s.max_request_body_bytes, 1, kMaxBodyBytes);
   k.Range("server.request_timeout_secs", s.request_timeout.count(), 1, kDaySecs);
+  k.Range("server.shutdown_timeout_secs", s.shutdown_timeout.count(), 1, kHourSecs);
   for (const std::string& origin : s.cors_allowed_origins) {
     if (origin == "*") {
       k.Add("server.cors_allowed_origins",
@@ -841,7 +844,7 @@ void ReadServer(TomlReader& r, const toml::table& t, ServerConfig& s) {
   constexpr std::string_view kName = "server";
   r.RejectUnknown(t, kName,
                   {"host", "port", "workers", "max_result_rows", "max_request_body_bytes",
-                   "request_timeout_secs", "web_chat", "web_root"});
+                   "request_timeout_secs", "web_chat", "web_root", "shutdown_timeout_secs"});
   r.Read(t, kName, "host", s.host);
   r.Read(t, kName, "port", s.port);
   r.Read(t, kName, "workers", s.workers);
@@ -850,6 +853,7 @@ void ReadServer(TomlReader& r, const toml::table& t, ServerConfig& s) {
   r.Read(t, kName, "request_timeout_secs", s.request_timeout);
   r.Read(t, kName, "web_chat", s.web_chat);
   r.Read(t, kName, "web_root", s.web_root);
+  r.Read(t, kName, "shutdown_timeout_secs", s.shutdown_timeout);
 }
 
 void ReadLlm(TomlReader& r, const toml::table& t, LlmConfig& l) {
@@ -1162,7 +1166,12 @@ Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("cannot read configuration file {}", path));
   }
-  return ParseConfig(text.str(), path, env);
+  auto config = ParseConfig(text.str(), path, env);
+  if (config) {
+    const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+    config->source_file = ec ? path : absolute.string();
+  }
+  return config;
 }
 
 Result<Config> DefaultConfig(const EnvLookup& env) { return Finish(Config{}, {}, "", env); }
@@ -1197,6 +1206,7 @@ std::string RedactedSummary(const Config& c) {
   line("web_chat", Bool(c.server.web_chat));
   line("web_root",
        c.server.web_root.empty() ? "(installed with the binary)" : Quote(c.server.web_root));
+  number("shutdown_timeout_secs", c.server.shutdown_timeout.count());
 
   section("auth");
   line("enabled", Bool(c.auth.enabled));
@@ -1303,6 +1313,165 @@ std::string RedactedSummary(const Config& c) {
     line("schemas", schema_list(d.schemas));
   }
   return out;
+}
+
+std::vector<std::string> ChangedSettings(const Config& before, const Config& after) {
+  std::vector<std::string> changed;
+  auto note = [&changed](std::string name, const auto& a, const auto& b) {
+    if (!(a == b)) changed.push_back(std::move(name));
+  };
+  auto secret = [&changed](std::string name, const Secret& a, const Secret& b) {
+    if (a.Reveal() != b.Reveal()) changed.push_back(std::move(name));
+  };
+  note("redis_url", before.redis_url, after.redis_url);
+  secret("jwt_secret", before.jwt_secret, after.jwt_secret);
+
+  const ServerConfig& s0 = before.server;
+  const ServerConfig& s1 = after.server;
+  note("server.host", s0.host, s1.host);
+  note("server.port", s0.port, s1.port);
+  note("server.workers", s0.workers, s1.workers);
+  note("server.max_result_rows", s0.max_result_rows, s1.max_result_rows);
+  note("server.max_request_body_bytes", s0.max_request_body_bytes, s1.max_request_body_bytes);
+  note("server.request_timeout_secs", s0.request_timeout, s1.request_timeout);
+  note("server.cors_allowed_origins", s0.cors_allowed_origins, s1.cors_allowed_origins);
+  note("server.web_chat", s0.web_chat, s1.web_chat);
+  note("server.web_root", s0.web_root, s1.web_root);
+  note("server.shutdown_timeout_secs", s0.shutdown_timeout, s1.shutdown_timeout);
+
+  const AuthConfig& a0 = before.auth;
+  const AuthConfig& a1 = after.auth;
+  note("auth.enabled", a0.enabled, a1.enabled);
+  note("auth.users_file", a0.users_file, a1.users_file);
+  note("auth.token_ttl_minutes", a0.token_ttl, a1.token_ttl);
+  note("auth.issuer", a0.issuer, a1.issuer);
+  note("auth.login_failures_per_user_per_minute", a0.login_failures_per_user_per_minute,
+       a1.login_failures_per_user_per_minute);
+  note("auth.login_failures_per_address_per_minute", a0.login_failures_per_address_per_minute,
+       a1.login_failures_per_address_per_minute);
+
+  const LlmConfig& l0 = before.llm;
+  const LlmConfig& l1 = after.llm;
+  note("llm.provider", l0.provider, l1.provider);
+  note("llm.model", l0.model, l1.model);
+  note("llm.api_key_env", l0.api_key_env, l1.api_key_env);
+  secret("llm.api_key", l0.api_key, l1.api_key);
+  note("llm.timeout_secs", l0.timeout, l1.timeout);
+  note("llm.max_retries", l0.max_retries, l1.max_retries);
+  note("llm.max_tokens", l0.max_tokens, l1.max_tokens);
+  note("llm.temperature", l0.temperature, l1.temperature);
+  note("llm.base_url", l0.base_url, l1.base_url);
+
+  const Nl2SqlConfig& n0 = before.nl2sql;
+  const Nl2SqlConfig& n1 = after.nl2sql;
+  note("nl2sql.mode", n0.mode, n1.mode);
+  note("nl2sql.confidence_threshold", n0.confidence_threshold, n1.confidence_threshold);
+  note("nl2sql.examples_file", n0.examples_file, n1.examples_file);
+  note("nl2sql.learned_examples_file", n0.learned_examples_file, n1.learned_examples_file);
+  note("nl2sql.descriptions", n0.descriptions, n1.descriptions);
+
+  const RateLimitConfig& r0 = before.production.rate_limiting;
+  const RateLimitConfig& r1 = after.production.rate_limiting;
+  note("production.rate_limiting.enabled", r0.enabled, r1.enabled);
+  note("production.rate_limiting.queries_per_minute", r0.queries_per_minute, r1.queries_per_minute);
+  note("production.rate_limiting.burst_allowance", r0.burst_allowance, r1.burst_allowance);
+  note("production.rate_limiting.token_bucket_refill_rate", r0.token_bucket_refill_rate,
+       r1.token_bucket_refill_rate);
+  // Tenants are sorted by name in both lists: one pass names the added, removed and edited.
+  auto tenant_changed = [](const TenantRateLimit& x, const TenantRateLimit& y) {
+    return x.queries_per_minute != y.queries_per_minute || x.burst_allowance != y.burst_allowance ||
+           x.token_bucket_refill_rate != y.token_bucket_refill_rate;
+  };
+  std::map<std::string, const TenantRateLimit*> old_tenants;
+  for (const TenantRateLimit& t : r0.tenants) old_tenants[t.tenant] = &t;
+  std::map<std::string, const TenantRateLimit*> new_tenants;
+  for (const TenantRateLimit& t : r1.tenants) new_tenants[t.tenant] = &t;
+  std::set<std::string> tenants;
+  for (const auto& [name, t] : old_tenants) tenants.insert(name);
+  for (const auto& [name, t] : new_tenants) tenants.insert(name);
+  for (const std::string& name : tenants) {
+    auto o = old_tenants.find(name);
+    auto n = new_tenants.find(name);
+    if (o == old_tenants.end() || n == new_tenants.end() || tenant_changed(*o->second, *n->second))
+      changed.push_back("production.rate_limiting.tenants." + name);
+  }
+
+  const SecurityConfig& e0 = before.production.security;
+  const SecurityConfig& e1 = after.production.security;
+  note("production.security.enabled", e0.enabled, e1.enabled);
+  note("production.security.max_query_length", e0.max_query_length, e1.max_query_length);
+  note("production.security.max_context_size", e0.max_context_size, e1.max_context_size);
+  note("production.security.sql_injection_detection", e0.sql_injection_detection,
+       e1.sql_injection_detection);
+  note("production.security.input_sanitization", e0.input_sanitization, e1.input_sanitization);
+  note("production.security.output_sanitization", e0.output_sanitization, e1.output_sanitization);
+
+  const PerformanceConfig& p0 = before.production.performance;
+  const PerformanceConfig& p1 = after.production.performance;
+  note("production.performance.enable_monitoring", p0.enable_monitoring, p1.enable_monitoring);
+  note("production.performance.target_latency_ms", p0.target_latency, p1.target_latency);
+  note("production.performance.max_latency_ms", p0.max_latency, p1.max_latency);
+  note("production.performance.slow_query_threshold_ms", p0.slow_query_threshold,
+       p1.slow_query_threshold);
+
+  const CircuitBreakerConfig& b0 = before.production.circuit_breaker;
+  const CircuitBreakerConfig& b1 = after.production.circuit_breaker;
+  note("production.circuit_breaker.enabled", b0.enabled, b1.enabled);
+  note("production.circuit_breaker.failure_threshold", b0.failure_threshold, b1.failure_threshold);
+  note("production.circuit_breaker.reset_timeout_secs", b0.reset_timeout, b1.reset_timeout);
+  note("production.circuit_breaker.half_open_max_calls", b0.half_open_max_calls,
+       b1.half_open_max_calls);
+
+  const CacheConfig& c0 = before.cache;
+  const CacheConfig& c1 = after.cache;
+  note("cache.enabled", c0.enabled, c1.enabled);
+  note("cache.max_size", c0.max_size, c1.max_size);
+  note("cache.similarity_threshold", c0.similarity_threshold, c1.similarity_threshold);
+  note("cache.ttl_seconds", c0.ttl, c1.ttl);
+  note("cache.embedder", c0.embedder, c1.embedder);
+  note("cache.embedding_model", c0.embedding_model, c1.embedding_model);
+  note("cache.embedding_base_url", c0.embedding_base_url, c1.embedding_base_url);
+  note("cache.embedding_api_key_env", c0.embedding_api_key_env, c1.embedding_api_key_env);
+  secret("cache.embedding_api_key", c0.embedding_api_key, c1.embedding_api_key);
+
+  note("session.max_concurrent_sessions", before.session.max_concurrent_sessions,
+       after.session.max_concurrent_sessions);
+  note("session.session_timeout_minutes", before.session.session_timeout,
+       after.session.session_timeout);
+  note("session.cleanup_interval_minutes", before.session.cleanup_interval,
+       after.session.cleanup_interval);
+
+  note("logging.level", before.logging.level, after.logging.level);
+  note("logging.format", before.logging.format, after.logging.format);
+  note("logging.output", before.logging.output, after.logging.output);
+
+  note("metrics.enabled", before.metrics.enabled, after.metrics.enabled);
+  note("metrics.host", before.metrics.host, after.metrics.host);
+  note("metrics.prometheus_port", before.metrics.prometheus_port, after.metrics.prometheus_port);
+
+  const DatabaseConfig& d0 = before.database;
+  const DatabaseConfig& d1 = after.database;
+  note("database.url", d0.url, d1.url);
+  note("database.pool_size", d0.pool_size, d1.pool_size);
+  note("database.max_idle_connections", d0.max_idle_connections, d1.max_idle_connections);
+  note("database.connection_timeout_secs", d0.connection_timeout, d1.connection_timeout);
+  note("database.statement_timeout_secs", d0.statement_timeout, d1.statement_timeout);
+  note("database.schemas", d0.schemas, d1.schemas);
+  note("database.schema_refresh_interval_secs", d0.schema_refresh_interval,
+       d1.schema_refresh_interval);
+  std::map<std::string, const NamedDatabaseConfig*> old_sources;
+  for (const NamedDatabaseConfig& d : before.databases) old_sources[d.name] = &d;
+  std::set<std::string> seen;
+  for (const NamedDatabaseConfig& d : after.databases) {
+    seen.insert(d.name);
+    auto o = old_sources.find(d.name);
+    if (o == old_sources.end() || o->second->url != d.url || o->second->schemas != d.schemas)
+      changed.push_back("databases." + d.name);
+  }
+  for (const NamedDatabaseConfig& d : before.databases) {
+    if (!seen.contains(d.name)) changed.push_back("databases." + d.name);
+  }
+  return changed;
 }
 
 std::vector<NamedDatabaseConfig> DataSources(const Config& config) {

@@ -62,6 +62,9 @@ struct ServerConfig {
   // binary, <prefix>/share/heliosdb-conversational-bi/web, or its build tree's web/).
   bool web_chat = true;
   std::string web_root;
+  // On SIGTERM or SIGINT: how long requests already received may take to finish after the
+  // server stops accepting connections. Past it the process exits non-zero, cutting them off.
+  std::chrono::seconds shutdown_timeout{30};
 };
 
 enum class LlmProvider { kNone, kOpenAi, kAnthropic, kCohere, kOllama, kOpenAiCompatible };
@@ -236,6 +239,9 @@ struct Config {
   std::vector<NamedDatabaseConfig> databases;  // in the order the file lists them
   std::string redis_url;                       // REDIS_URL; empty: everything stays in-process
   Secret jwt_secret;                           // JWT_SECRET; when set, at least 32 bytes
+  // The file it was read from (absolute), so that a running server can read it again (SIGHUP);
+  // empty when built from the defaults and the environment only.
+  std::string source_file;
 };
 
 // The data sources to open, the default first: [database] url (or DATABASE_URL) named
@@ -262,6 +268,13 @@ Result<Config> DefaultConfig(const EnvLookup& env);
 // Checks ranges and cross-field rules (max_idle_connections <= pool_size, a base_url for an
 // openai-compatible provider, ...). Run again after assigning command-line overrides.
 Result<void> Validate(const Config& config);
+
+// The settings that differ between two configurations, by their dotted file names in file
+// order ("server.port", "logging.level", "production.rate_limiting.queries_per_minute", a
+// tenant's override as "production.rate_limiting.tenants.<tenant>", a named source as
+// "databases.<name>", "redis_url", "jwt_secret"). Secrets are compared, never shown.
+// source_file is not a setting and is not compared.
+std::vector<std::string> ChangedSettings(const Config& before, const Config& after);
 
 // Human-readable, TOML-like dump for `config check`. Secrets appear as "(set)" or "(not set)";
 // URL passwords as "***".

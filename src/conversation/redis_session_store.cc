@@ -36,7 +36,7 @@ local existing = redis.call('HMGET', KEYS[2], 'turn_count', 'owner')
 if existing[1] then
   if (existing[2] or '') ~= ARGV[14] then return 0 end
 else
-  redis.call('HSET', KEYS[2], 'owner', ARGV[14])
+  redis.call('HSET', KEYS[2], 'owner', ARGV[14], 'created_at_ms', ARGV[3])
 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 local keep = tonumber(ARGV[2])
@@ -131,6 +131,41 @@ end
 return out
 )lua");
   return script;
+}
+
+// KEYS: turns, meta, tenant index, active. ARGV: session id, member. An administrator's
+// removal, whoever owns the session. Returns 1 when the session existed.
+const redis::Script& RemoveAnyScript() {
+  static const redis::Script script(R"lua(
+local existed = redis.call('EXISTS', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[2])
+return existed
+)lua");
+  return script;
+}
+
+// A member of the ZSET of every session, "<tenant length>:<tenant>:<id>", split again.
+std::optional<std::pair<std::string, std::string>> SplitMember(std::string_view member) {
+  const size_t colon = member.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  size_t length = 0;
+  auto [end, ec] = std::from_chars(member.data(), member.data() + colon, length);
+  if (ec != std::errc() || end != member.data() + colon || colon == 0) return std::nullopt;
+  const std::string_view rest = member.substr(colon + 1);
+  if (rest.size() < length + 1 || rest[length] != ':') return std::nullopt;
+  return std::make_pair(std::string(rest.substr(0, length)), std::string(rest.substr(length + 1)));
+}
+
+// A SCAN MATCH pattern matching `text` literally.
+std::string GlobLiteral(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
 }
 
 std::unexpected<Error> Unavailable(const Error& e, std::string_view what) {
@@ -344,6 +379,129 @@ size_t RedisSessionStore::ActiveSessions() {
   return last_active_;
 }
 
+Result<void> RedisSessionStore::ReadInfos(
+    const std::vector<std::pair<std::string, std::string>>& sessions,
+    std::vector<SessionInfo>& out) {
+  if (sessions.empty()) return {};
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(sessions.size() * 2);
+  for (const auto& [tenant, id] : sessions) {
+    const std::string meta = KeysOf(tenant).meta_prefix + id;
+    commands.push_back({"HMGET", meta, "turn_count", "updated_at_ms", "owner", "created_at_ms"});
+    commands.push_back({"PTTL", meta});
+  }
+  auto replies = redis_.Pipeline(commands);
+  if (!replies) return Unavailable(replies.error(), "list the conversations");
+  if (replies->size() != commands.size()) return Unreadable("unexpected reply to a list");
+  const int64_t now = NowMs();
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    const redis::Reply& meta = (*replies)[2 * i];
+    const redis::Reply& ttl = (*replies)[2 * i + 1];
+    if (meta.is_error()) return Refused(meta, "list the conversations");
+    if (meta.type != redis::Reply::Type::kArray || meta.elements.size() != 4)
+      return Unreadable("unexpected reply to a list");
+    if (meta.elements[0].is_nil()) continue;  // expired since the index was read
+    SessionInfo info;
+    info.tenant_id = sessions[i].first;
+    info.id = sessions[i].second;
+    auto count = ParseInt<int>(meta.elements[0].str);
+    auto updated = ParseInt<int64_t>(meta.elements[1].is_nil() ? "0" : meta.elements[1].str);
+    if (!count || !updated) return Unreadable("a turn counter or time is not a number");
+    info.turn_count = *count;
+    info.updated_at_ms = *updated;
+    info.owner = meta.elements[2].str;  // nil (a session older than owners) reads as ""
+    if (!meta.elements[3].is_nil())
+      info.created_at_ms = ParseInt<int64_t>(meta.elements[3].str).value_or(0);
+    if (ttl.type == redis::Reply::Type::kInteger && ttl.integer >= 0) {
+      info.expires_at_ms = now + ttl.integer;
+    } else if (ttl.type == redis::Reply::Type::kInteger && ttl.integer == -2) {
+      continue;  // expired between the two commands
+    }
+    out.push_back(std::move(info));
+  }
+  return {};
+}
+
+Result<std::vector<SessionInfo>> RedisSessionStore::ListAll(const std::string& tenant_id,
+                                                            size_t limit) {
+  constexpr size_t kPage = 200;
+  std::vector<SessionInfo> out;
+  // Pages of the index, most recent first, until `limit` live sessions are found: ids whose
+  // session expired are skipped (and left for List and eviction to clean up).
+  for (size_t offset = 0; out.size() < limit; offset += kPage) {
+    const std::string from = std::to_string(offset);
+    const std::string count = std::to_string(kPage);
+    std::vector<std::string> range;
+    if (tenant_id.empty()) {
+      // Scored by expiry: the same order as by last use, the timeout being the same for all.
+      const std::string after_now = fmt::format("({}", NowMs());
+      range = {"ZREVRANGEBYSCORE", active_key_, "+inf", after_now, "LIMIT", from, count};
+    } else {
+      range = {"ZREVRANGE", KeysOf(tenant_id).index, from, std::to_string(offset + kPage - 1)};
+    }
+    auto page = redis_.Command(range);
+    if (!page) return Unavailable(page.error(), "list the conversations");
+    if (page->is_error()) return Refused(*page, "list the conversations");
+    if (page->type != redis::Reply::Type::kArray) return Unreadable("unexpected reply to a list");
+    std::vector<std::pair<std::string, std::string>> sessions;
+    for (const redis::Reply& item : page->elements) {
+      if (!tenant_id.empty()) {
+        sessions.emplace_back(tenant_id, item.str);
+      } else if (auto split = SplitMember(item.str)) {
+        sessions.push_back(std::move(*split));
+      }
+    }
+    if (auto read = ReadInfos(sessions, out); !read) return std::unexpected(read.error());
+    if (page->elements.size() < kPage) break;
+  }
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+Result<bool> RedisSessionStore::RemoveOne(const std::string& tenant_id,
+                                          const std::string& session_id) {
+  const TenantKeys k = KeysOf(tenant_id);
+  auto reply = redis_.Eval(RemoveAnyScript(), SessionKeys(tenant_id, session_id),
+                           {session_id, k.member_prefix + session_id});
+  if (!reply) return Unavailable(reply.error(), "remove the conversation");
+  if (reply->is_error()) return Refused(*reply, "remove the conversation");
+  return reply->type == redis::Reply::Type::kInteger && reply->integer > 0;
+}
+
+Result<size_t> RedisSessionStore::RemoveAny(const std::string& tenant_id,
+                                            const std::string& session_id) {
+  if (!tenant_id.empty()) {
+    auto removed = RemoveOne(tenant_id, session_id);
+    if (!removed) return std::unexpected(removed.error());
+    return *removed ? 1 : 0;
+  }
+  // The tenants that have a session of this id: members "<length>:<tenant>:<id>".
+  std::vector<std::string> tenants;
+  const std::string pattern = "*:" + GlobLiteral(session_id);
+  std::string cursor = "0";
+  do {
+    auto page = redis_.Command({"ZSCAN", active_key_, cursor, "MATCH", pattern, "COUNT", "500"});
+    if (!page) return Unavailable(page.error(), "find the conversation");
+    if (page->is_error()) return Refused(*page, "find the conversation");
+    if (page->type != redis::Reply::Type::kArray || page->elements.size() != 2 ||
+        page->elements[1].elements.size() % 2 != 0)
+      return Unreadable("unexpected reply to a search");
+    cursor = page->elements[0].str;
+    const auto& pairs = page->elements[1].elements;  // member, score, ...
+    for (size_t i = 0; i < pairs.size(); i += 2) {
+      auto split = SplitMember(pairs[i].str);
+      if (split && split->second == session_id) tenants.push_back(std::move(split->first));
+    }
+  } while (cursor != "0");
+  size_t removed = 0;
+  for (const std::string& tenant : tenants) {
+    auto one = RemoveOne(tenant, session_id);
+    if (!one) return std::unexpected(one.error());
+    if (*one) ++removed;
+  }
+  return removed;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 FailoverSessionStore::FailoverSessionStore(SessionStore& shared, MemorySessionStore& local,
@@ -411,6 +569,29 @@ Result<std::vector<SessionSummary>> FailoverSessionStore::List(const Owner& owne
 size_t FailoverSessionStore::ActiveSessions() {
   // The interface has no error to look at: the switch state decides.
   return shared_ok_.load() ? shared_.ActiveSessions() : local_.ActiveSessions();
+}
+
+Result<std::vector<SessionInfo>> FailoverSessionStore::ListAll(const std::string& tenant_id,
+                                                               size_t limit) {
+  auto shared = shared_.ListAll(tenant_id, limit);
+  if (shared) {
+    SharedAnswered();
+    return shared;
+  }
+  if (!SharedFailed(shared.error())) return shared;
+  return local_.ListAll(tenant_id, limit);
+}
+
+Result<size_t> FailoverSessionStore::RemoveAny(const std::string& tenant_id,
+                                               const std::string& session_id) {
+  auto local = local_.RemoveAny(tenant_id, session_id);
+  auto shared = shared_.RemoveAny(tenant_id, session_id);
+  if (shared) {
+    SharedAnswered();
+    return shared;
+  }
+  if (!SharedFailed(shared.error())) return shared;
+  return local;
 }
 
 size_t FailoverSessionStore::Sweep() { return local_.Sweep(); }

@@ -2,11 +2,11 @@
 // this instance's own memory while Redis is unreachable.
 //
 // RedisSessionStore keeps, per session, a LIST of its last turns as JSON (the query IR through
-// sql/ir_json.h; never result rows) and a HASH of its summary (owner, turn_count, updated_at_ms,
-// last_question, database); per tenant, a ZSET of its session ids scored by last use (Unix ms)
-// for LRU eviction and List; and one ZSET of every tenant's sessions scored by expiry time for
-// ActiveSessions. Every key a use touches gets the idle timeout again (PEXPIRE on Append and
-// Load), so Redis expires idle sessions itself and nothing needs sweeping. Append is one Lua
+// sql/ir_json.h; never result rows) and a HASH of its summary (owner, created_at_ms, turn_count,
+// updated_at_ms, last_question, database); per tenant, a ZSET of its session ids scored by last use
+// (Unix ms) for LRU eviction and List; and one ZSET of every tenant's sessions scored by expiry
+// time for ActiveSessions. Every key a use touches gets the idle timeout again (PEXPIRE on Append
+// and Load), so Redis expires idle sessions itself and nothing needs sweeping. Append is one Lua
 // script, atomic across instances: the turn numbers of a session are 1, 2, 3, ... whoever
 // appends; the append that creates a session records its owner, and another user's append is
 // refused before anything is written. A session written before owners were recorded has no
@@ -32,6 +32,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -54,6 +55,13 @@ class RedisSessionStore final : public SessionStore {
   Result<std::vector<SessionSummary>> List(const Owner& owner) override;
   // Live sessions of every tenant in Redis; while Redis is unreachable, the last count read.
   size_t ActiveSessions() override;
+  // Reads the tenant's index (or, for every tenant, the ZSET of every session) a page at a
+  // time, most recent first, and each session's HASH and TTL in one pipeline per page: bounded
+  // range reads, never KEYS.
+  Result<std::vector<SessionInfo>> ListAll(const std::string& tenant_id, size_t limit) override;
+  // For every tenant, finds the tenants holding that id with ZSCAN over the ZSET of every
+  // session (never KEYS), then removes each in one script.
+  Result<size_t> RemoveAny(const std::string& tenant_id, const std::string& session_id) override;
   // The keys of one session, for tools and tests (MEMORY USAGE, TTL).
   std::vector<std::string> SessionKeys(const std::string& tenant_id,
                                        const std::string& session_id) const;
@@ -67,6 +75,10 @@ class RedisSessionStore final : public SessionStore {
   };
   TenantKeys KeysOf(const std::string& tenant_id) const;
   int64_t NowMs() const;
+  // HMGET and PTTL of each (tenant, id) in one pipeline; the live ones are appended to out.
+  Result<void> ReadInfos(const std::vector<std::pair<std::string, std::string>>& sessions,
+                         std::vector<SessionInfo>& out);
+  Result<bool> RemoveOne(const std::string& tenant_id, const std::string& session_id);
 
   redis::Client& redis_;
   const Clock& clock_;
@@ -93,6 +105,11 @@ class FailoverSessionStore final : public SessionStore {
   Result<std::vector<SessionSummary>> List(const Owner& owner) override;
   // The shared store's count, or the local one's while the shared store is known to be down.
   size_t ActiveSessions() override;
+  // The shared store's sessions, or the local one's while the shared store is unavailable.
+  Result<std::vector<SessionInfo>> ListAll(const std::string& tenant_id, size_t limit) override;
+  // Removes from both stores; the count is the shared store's (the local one's while it is
+  // unavailable).
+  Result<size_t> RemoveAny(const std::string& tenant_id, const std::string& session_id) override;
   // Sweeps the local store (the shared one expires its sessions itself).
   size_t Sweep() override;
 

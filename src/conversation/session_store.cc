@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
 
 namespace helios::conversation {
@@ -93,6 +94,7 @@ Result<int> MemorySessionStore::Append(const Owner& owner, const std::string& se
     lru.front().session.tenant_id = owner.tenant_id;
     lru.front().session.owner = owner.user;
     lru.front().session.id = session_id;
+    lru.front().session.created_at_ms = wall_ms;
     tenant->second.by_id.emplace(session_id, lru.begin());
     ++total_;
   }
@@ -142,6 +144,57 @@ Result<std::vector<SessionSummary>> MemorySessionStore::List(const Owner& owner)
   }
   if (tenant->second.lru.empty()) tenants_.erase(tenant);
   return out;
+}
+
+Result<std::vector<SessionInfo>> MemorySessionStore::ListAll(const std::string& tenant_id,
+                                                             size_t limit) {
+  const int64_t wall_ms = UnixMillis(clock_.Now());
+  std::lock_guard lock(mu_);
+  const auto now = clock_.Steady();
+  std::vector<SessionInfo> out;
+  for (const auto& [name, tenant] : tenants_) {
+    if (!tenant_id.empty() && name != tenant_id) continue;
+    for (const Entry& e : tenant.lru) {
+      if (Expired(e, now)) break;  // the rest of this tenant's list is older still
+      SessionInfo info;
+      info.tenant_id = e.session.tenant_id;
+      info.owner = e.session.owner;
+      info.id = e.session.id;
+      info.turn_count = e.session.turn_count;
+      info.created_at_ms = e.session.created_at_ms;
+      info.updated_at_ms = e.session.updated_at_ms;
+      info.expires_at_ms = wall_ms + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         e.last_used + options_.timeout - now)
+                                         .count();
+      out.push_back(std::move(info));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const SessionInfo& a, const SessionInfo& b) {
+    return a.expires_at_ms != b.expires_at_ms ? a.expires_at_ms > b.expires_at_ms
+                                              : a.updated_at_ms > b.updated_at_ms;
+  });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+Result<size_t> MemorySessionStore::RemoveAny(const std::string& tenant_id,
+                                             const std::string& session_id) {
+  std::lock_guard lock(mu_);
+  const auto now = clock_.Steady();
+  size_t removed = 0;
+  for (auto tenant = tenants_.begin(); tenant != tenants_.end();) {
+    if (!tenant_id.empty() && tenant->first != tenant_id) {
+      ++tenant;
+      continue;
+    }
+    auto found = tenant->second.by_id.find(session_id);
+    if (found != tenant->second.by_id.end()) {
+      if (!Expired(*found->second, now)) ++removed;
+      Erase(tenant, found->second);
+    }
+    tenant = tenant->second.lru.empty() ? tenants_.erase(tenant) : std::next(tenant);
+  }
+  return removed;
 }
 
 size_t MemorySessionStore::ActiveSessions() {

@@ -52,6 +52,7 @@ struct Session {
   int turn_count = 0;         // turns ever answered (numbering continues past the kept window)
   std::deque<Turn> turns;     // the most recent turns, oldest first
   int64_t updated_at_ms = 0;  // wall-clock time (Unix ms) of the last turn
+  int64_t created_at_ms = 0;  // wall-clock time (Unix ms) of the first turn; 0: not recorded
 };
 
 // A session as a list shows it.
@@ -61,6 +62,17 @@ struct SessionSummary {
   std::string database;       // of its last turn
   std::string last_question;  // of its last turn
   int64_t updated_at_ms = 0;  // wall-clock time (Unix ms) of the last turn
+};
+
+// A session as an administrator's list shows it, whoever owns it.
+struct SessionInfo {
+  std::string tenant_id;
+  std::string owner;  // the user who started it ("" when authentication is off)
+  std::string id;
+  int turn_count = 0;
+  int64_t created_at_ms = 0;  // Unix ms of its first turn; 0 when the store did not record it
+  int64_t updated_at_ms = 0;  // Unix ms of its last turn
+  int64_t expires_at_ms = 0;  // Unix ms at which it expires unless it is used again
 };
 
 // The error for a session the caller cannot have: unknown, expired, or another user's. One
@@ -86,6 +98,14 @@ class SessionStore {
   virtual Result<std::vector<SessionSummary>> List(const Owner& owner) = 0;
   // Live sessions of every tenant.
   virtual size_t ActiveSessions() = 0;
+
+  // For administrators (these ignore owners). Live sessions of `tenant_id` (of every tenant
+  // when empty), most recently used first, at most `limit` of them.
+  virtual Result<std::vector<SessionInfo>> ListAll(const std::string& tenant_id, size_t limit) = 0;
+  // Ends the session `session_id` of `tenant_id` (of every tenant that has one of that id
+  // when empty), whoever owns it; returns how many live sessions were removed.
+  virtual Result<size_t> RemoveAny(const std::string& tenant_id, const std::string& session_id) = 0;
+
   // Drops expired sessions; returns how many. Stores whose backend expires entries itself
   // (Redis TTLs) have nothing to do.
   virtual size_t Sweep() { return 0; }
@@ -108,6 +128,8 @@ class MemorySessionStore final : public SessionStore {
   Result<bool> Remove(const Owner& owner, const std::string& session_id) override;
   Result<std::vector<SessionSummary>> List(const Owner& owner) override;
   size_t ActiveSessions() override;
+  Result<std::vector<SessionInfo>> ListAll(const std::string& tenant_id, size_t limit) override;
+  Result<size_t> RemoveAny(const std::string& tenant_id, const std::string& session_id) override;
   // Called periodically by the server.
   size_t Sweep() override;
 

@@ -6,10 +6,13 @@
 //
 // Thread-safety: Logger is thread-safe. A line is formatted outside the lock, then written and
 // flushed under one mutex with a single write, so lines from different threads never interleave.
+// The level is an atomic read without a lock, so SetLevel may run while other threads log: each
+// line is kept or dropped by the level in force when it is logged.
 // Ownership: a Logger never owns the Clock; a Logger built over a caller's std::ostream does not
 // own the stream. Both must outlive the Logger.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -90,8 +93,10 @@ class Logger {
   Logger(const Logger&) = delete;
   Logger& operator=(const Logger&) = delete;
 
-  LogLevel level() const { return level_; }
-  bool Enabled(LogLevel level) const { return level >= level_; }
+  LogLevel level() const { return level_.load(std::memory_order_relaxed); }
+  bool Enabled(LogLevel level) const { return level >= this->level(); }
+  // From the next line on, lines below `level` are dropped (a configuration reload).
+  void SetLevel(LogLevel level) { level_.store(level, std::memory_order_relaxed); }
 
   // Field keys that collide with the fixed keys (timestamp, level, service, message) are
   // written with a "field_" prefix rather than overwrite them. Strings are escaped; invalid
@@ -122,7 +127,8 @@ class Logger {
 
   std::unique_ptr<std::ostream> owned_;  // set when the logger opened a file
   std::ostream* out_;
-  const LogLevel level_;
+  // Relaxed: no other state is published through the level.
+  std::atomic<LogLevel> level_;
   const LogFormat format_;
   const Clock& clock_;
   std::mutex mutex_;  // guards writes to *out_

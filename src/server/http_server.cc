@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <sys/socket.h>
@@ -7,6 +8,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <charconv>
 #include <cmath>
 #include <exception>
 #include <functional>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "auth/user_store.h"
 #include "common/text.h"
 #include "observability/metrics.h"
 #include "resilience/circuit_breaker.h"
@@ -191,6 +195,47 @@ int64_t CeilSeconds(std::chrono::milliseconds d) {
   return std::max<int64_t>(1, (d.count() + 999) / 1000);
 }
 
+// The API's listener. Stop() shuts the listening socket down (through a descriptor of the
+// server's own, so that it never touches a number the kernel has handed out again) without
+// clearing httplib's copy: httplib's workers stop serving a connection as soon as that copy is
+// cleared, which would drop the connections accepted but still waiting for a worker. The
+// accept loop then fails, closes the socket itself and waits for its workers.
+class ApiListener : public Listener {
+ public:
+  socket_t socket() const { return svr_sock_.load(); }
+  // Once the accept loop has ended (it closed the socket): forgets the number.
+  void Forget() { svr_sock_ = INVALID_SOCKET; }
+};
+
+// httplib's thread pool, counting the connections waiting for a worker.
+class CountingTaskQueue final : public httplib::TaskQueue {
+ public:
+  CountingTaskQueue(size_t workers, std::atomic<size_t>& waiting)
+      : pool_(workers), waiting_(waiting) {}
+  void enqueue(std::function<void()> fn) override {
+    ++waiting_;
+    pool_.enqueue([this, fn = std::move(fn)] {
+      --waiting_;
+      fn();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  std::atomic<size_t>& waiting_;
+};
+
+// The rate limiter's key of a tenant's question bucket.
+std::string BucketKey(std::string_view tenant) { return "tenant:" + std::string(tenant); }
+
+// Unix milliseconds as RFC 3339 UTC; null for 0 (unknown).
+nlohmann::json TimeOrNull(int64_t unix_ms) {
+  if (unix_ms <= 0) return nullptr;
+  return observability::FormatTimestamp(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+}
+
 }  // namespace
 
 const ratelimit::BucketPolicy& RateLimits::For(std::string_view tenant) const {
@@ -209,7 +254,8 @@ class HttpServer::Impl {
         clock_(clock),
         options_(std::move(options)),
         guards_(std::move(guards)),
-        started_(clock.Steady()) {
+        started_(clock.Steady()),
+        rate_limits_(std::make_shared<const RateLimits>(guards_.rate_limits)) {
     Configure();
     RegisterRoutes();
   }
@@ -232,6 +278,9 @@ class HttpServer::Impl {
     }
     bound_ = true;
     port_ = port;
+    // A descriptor of our own for the listening socket (see ApiListener); -1 when it cannot be
+    // had, and Stop() then closes the socket the plain way.
+    listen_fd_ = ::fcntl(http_.socket(), F_DUPFD_CLOEXEC, 0);
     return port;
   }
 
@@ -245,15 +294,70 @@ class HttpServer::Impl {
                                {"port", port_},
                                {"workers", options_.workers},
                                {"version", options_.version}});
-    // A Stop() from here on closes the socket, which this loop checks before every accept.
+    // A Stop() from here on shuts the socket down: the next accept fails and the loop ends,
+    // after its workers have answered every connection they hold.
     http_.listen_after_bind();
+    {
+      std::lock_guard lock(mutex_);
+      http_.Forget();
+      CloseOwnDescriptor();
+    }
     logger_.Info("stopped listening", {{"host", options_.host}, {"port", port_}});
   }
 
   void Stop() {
     std::lock_guard lock(mutex_);
+    if (stopped_) return;
     stopped_ = true;
-    http_.CloseListeningSocket();
+    draining_ = true;
+    if (ran_ && listen_fd_ >= 0) {
+      ::shutdown(listen_fd_, SHUT_RDWR);
+    } else {
+      // Not serving (or without our own descriptor): nothing is waiting for a worker.
+      http_.CloseListeningSocket();
+      CloseOwnDescriptor();
+    }
+  }
+
+  bool draining() const { return draining_.load(); }
+
+  ServerStats Stats() const {
+    return ServerStats{served_.load(), in_flight_.load(), waiting_.load()};
+  }
+
+  void SetRateLimits(RateLimits limits) {
+    auto next = std::make_shared<const RateLimits>(std::move(limits));
+    std::shared_ptr<const RateLimits> previous;
+    {
+      std::lock_guard lock(limits_mu_);
+      previous = std::exchange(rate_limits_, next);
+    }
+    if (guards_.limiter == nullptr) return;
+    // A tenant whose own limits were added, edited or removed starts with a full bucket.
+    auto own = [](const RateLimits& limits, const std::string& tenant) {
+      for (const auto& [name, policy] : limits.tenants) {
+        if (name == tenant) return std::optional<ratelimit::BucketPolicy>(policy);
+      }
+      return std::optional<ratelimit::BucketPolicy>();
+    };
+    auto same = [](const std::optional<ratelimit::BucketPolicy>& a,
+                   const std::optional<ratelimit::BucketPolicy>& b) {
+      if (!a || !b) return !a && !b;
+      return a->capacity == b->capacity && a->refill_per_second == b->refill_per_second &&
+             a->requests_per_minute == b->requests_per_minute;
+    };
+    std::vector<std::string> tenants;
+    for (const auto& [name, policy] : previous->tenants) tenants.push_back(name);
+    for (const auto& [name, policy] : next->tenants) tenants.push_back(name);
+    std::sort(tenants.begin(), tenants.end());
+    tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
+    for (const std::string& tenant : tenants) {
+      if (same(own(*previous, tenant), own(*next, tenant))) continue;
+      if (auto reset = guards_.limiter->Reset(BucketKey(tenant)); !reset) {
+        logger_.Warn("could not reset a tenant's rate-limit bucket for its new limits",
+                     {{"tenant_id", tenant}, {"error", reset.error().message}});
+      }
+    }
   }
 
  private:
@@ -287,6 +391,17 @@ class HttpServer::Impl {
     return {};
   }
 
+  // mutex_ is held.
+  void CloseOwnDescriptor() {
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+
+  std::shared_ptr<const RateLimits> CurrentRateLimits() const {
+    std::lock_guard lock(limits_mu_);
+    return rate_limits_;
+  }
+
   std::unexpected<Error> CannotBind() const {
     return Fail(ErrorCode::kUnavailable,
                 fmt::format("cannot listen on {}:{} (address in use, not permitted or unknown "
@@ -296,7 +411,9 @@ class HttpServer::Impl {
 
   void Configure() {
     int workers = std::clamp(options_.workers, 1, kMaxWorkers);
-    http_.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+    http_.new_task_queue = [this, workers] {
+      return new CountingTaskQueue(static_cast<size_t>(workers), waiting_);
+    };
     // Answers are small and written in one go: without TCP_NODELAY, Nagle's algorithm and the
     // client's delayed ACK add about 40 ms to every keep-alive response.
     http_.set_tcp_nodelay(true);
@@ -341,6 +458,7 @@ class HttpServer::Impl {
     };
     std::vector<Resource> resources = {
         {"/health", "/health", {{"GET", Access::kPublic, bind(&Impl::Health)}}},
+        {"/ready", "/ready", {{"GET", Access::kPublic, bind(&Impl::Ready)}}},
         {"/api/v1/auth/login",
          "/api/v1/auth/login",
          {{"POST", Access::kPublic, bind(&Impl::Login)}}},
@@ -357,6 +475,15 @@ class HttpServer::Impl {
         {"/api/v1/admin/schema/refresh",
          "/api/v1/admin/schema/refresh",
          {{"POST", Access::kAdmin, bind(&Impl::SchemaRefresh)}}},
+        {"/api/v1/admin/cache/flush",
+         "/api/v1/admin/cache/flush",
+         {{"POST", Access::kAdmin, bind(&Impl::CacheFlush)}}},
+        {"/api/v1/admin/sessions",
+         "/api/v1/admin/sessions",
+         {{"GET", Access::kAdmin, bind(&Impl::AdminListSessions)}}},
+        {"/api/v1/admin/sessions/([^/]+)",
+         "/api/v1/admin/sessions/{id}",
+         {{"DELETE", Access::kAdmin, bind(&Impl::AdminEndSession)}}},
         {"/api/v1/sessions",
          "/api/v1/sessions",
          {{"GET", Access::kAuthenticated, bind(&Impl::ListSessions)}}},
@@ -527,6 +654,12 @@ class HttpServer::Impl {
              const Route& route) {
     auto start = clock_.Steady();
     Context ctx = NewContext(req, name);
+    // Counted from here to the response, for the shutdown log.
+    struct InFlight {
+      std::atomic<size_t>& n;
+      explicit InFlight(std::atomic<size_t>& count) : n(count) { ++n; }
+      ~InFlight() { --n; }
+    } in_flight(in_flight_);
     Reply reply;
     try {
       Body body;
@@ -536,7 +669,8 @@ class HttpServer::Impl {
       } else {
         reply = route(req, body, ctx);
       }
-      reply.close_connection = reply.close_connection || body.abandoned;
+      // While draining, a connection carries no further request: Run() can return sooner.
+      reply.close_connection = reply.close_connection || body.abandoned || draining_.load();
     } catch (const std::exception& e) {
       LogException(ctx.log, e.what());
       reply = InternalError();
@@ -545,6 +679,7 @@ class HttpServer::Impl {
       reply = InternalError();
     }
     Finish(req, res, reply, ctx, start);
+    ++served_;
   }
 
   // Authentication and roles. nullopt lets the request through, with ctx's tenant set.
@@ -614,7 +749,22 @@ class HttpServer::Impl {
     }
   }
 
+  int64_t UptimeSeconds() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(clock_.Steady() - started_).count();
+  }
+
+  // Liveness: the process answers. Nothing else is checked, so a database or Redis outage
+  // never gets a live process restarted.
   Reply Health(const httplib::Request&, const Body&, Context&) {
+    nlohmann::ordered_json body;
+    body["status"] = "alive";
+    body["version"] = options_.version;
+    body["uptime_seconds"] = UptimeSeconds();
+    return Reply{200, body.dump(), {}, {}, false, {}};
+  }
+
+  // Readiness: whether this instance should be sent questions.
+  Reply Ready(const httplib::Request&, const Body&, Context&) {
     nl2sql::HealthReport report = service_.Health();
     if (guards_.extra_health) {
       for (nl2sql::DependencyHealth& d : guards_.extra_health()) {
@@ -622,14 +772,30 @@ class HttpServer::Impl {
         report.dependencies.push_back(std::move(d));
       }
     }
-    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(clock_.Steady() - started_);
-    Reply reply{report.ok ? 200 : 503,
-                HealthToJson(report, options_.version, uptime.count()),
-                report.ok ? "" : std::string(ErrorCodeName(ErrorCode::kUnavailable)),
-                {},
-                false,
-                {}};
-    return reply;
+    if (guards_.breaker != nullptr) {
+      const resilience::BreakerState state = guards_.breaker->state();
+      nl2sql::DependencyHealth llm;
+      llm.name = "llm";
+      llm.ok = state != resilience::BreakerState::kOpen;
+      llm.required = guards_.breaker_required;
+      llm.detail = fmt::format("circuit breaker {}", resilience::BreakerStateName(state));
+      if (llm.required) report.ok = report.ok && llm.ok;
+      report.dependencies.push_back(std::move(llm));
+    }
+    const bool draining = draining_.load();
+    std::string body = HealthToJson(report, options_.version, UptimeSeconds());
+    if (draining) {
+      nlohmann::ordered_json doc = nlohmann::ordered_json::parse(body);
+      doc["status"] = "draining";
+      body = doc.dump();
+    }
+    const bool ready = report.ok && !draining;
+    return Reply{ready ? 200 : 503,
+                 std::move(body),
+                 ready ? "" : std::string(ErrorCodeName(ErrorCode::kUnavailable)),
+                 {},
+                 false,
+                 {}};
   }
 
   // The checks every JSON body goes through before it is decoded.
@@ -722,8 +888,10 @@ class HttpServer::Impl {
   // Takes one token from the tenant's bucket. nullopt: go ahead (headers added to `headers`).
   std::optional<Reply> Throttle(const std::string& tenant, Headers& headers, Context& ctx) {
     if (guards_.limiter == nullptr) return std::nullopt;
-    const ratelimit::BucketPolicy& policy = guards_.rate_limits.For(tenant);
-    auto decision = guards_.limiter->Acquire("tenant:" + tenant, policy);
+    const std::shared_ptr<const RateLimits> limits = CurrentRateLimits();
+    if (!limits->enabled) return std::nullopt;
+    const ratelimit::BucketPolicy& policy = limits->For(tenant);
+    auto decision = guards_.limiter->Acquire(BucketKey(tenant), policy);
     if (!decision) {
       // The shared store is unreachable: serving without a limit beats refusing everyone.
       logger_.Warn("rate limiter unavailable; request let through",
@@ -929,6 +1097,135 @@ class HttpServer::Impl {
     return Reply{200, std::move(*refreshed), {}, {}, false, {}};
   }
 
+  std::string AdminName(const Context& ctx) const {
+    return ctx.principal ? ctx.principal->user : std::string("(no auth)");
+  }
+
+  static std::optional<Reply> CheckTenant(const std::string& tenant) {
+    if (auth::IsValidTenant(tenant)) return std::nullopt;
+    return FromError(Error(ErrorCode::kInvalidArgument,
+                           "\"tenant\" must be 1..64 letters, digits, '.', '_' or '-'"));
+  }
+
+  // Body: nothing, {} or {"tenant": "NAME"}.
+  Reply CacheFlush(const httplib::Request& req, const Body& body, Context& ctx) {
+    if (!guards_.flush_cache) {
+      return FromError(Error(ErrorCode::kNotFound, "the answer cache is off on this server"));
+    }
+    // Checked first: a body too large to read must not read as "no tenant" (flush them all).
+    if (auto bad = CheckBody(req, body)) return std::move(*bad);
+    std::string tenant;
+    if (!text::Trim(body.bytes).empty()) {
+      nlohmann::json parsed = nlohmann::json::parse(body.bytes, nullptr, false);
+      if (parsed.is_discarded() || !parsed.is_object()) {
+        return FromError(Error(ErrorCode::kInvalidArgument,
+                               "the body must be empty or a JSON object like {\"tenant\": "
+                               "\"NAME\"}"));
+      }
+      for (const auto& [key, value] : parsed.items()) {
+        if (key != "tenant") {
+          return FromError(
+              Error(ErrorCode::kInvalidArgument, fmt::format("unknown field '{}'", key)));
+        }
+        if (!value.is_null() && !value.is_string()) {
+          return FromError(Error(ErrorCode::kInvalidArgument, "'tenant' must be a string"));
+        }
+        if (value.is_string()) {
+          tenant = value.get<std::string>();
+          if (auto bad = CheckTenant(tenant)) return std::move(*bad);
+        }
+      }
+    }
+    auto flushed = guards_.flush_cache(tenant);
+    if (!flushed) return FromError(flushed.error());
+    logger_.Warn("answer cache flushed by an administrator",
+                 {{"tenant", tenant.empty() ? std::string("(all)") : tenant},
+                  {"entries", *flushed},
+                  {"user", AdminName(ctx)}});
+    nlohmann::ordered_json reply;
+    reply["tenant"] =
+        tenant.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(tenant);
+    reply["flushed"] = *flushed;
+    return Reply{200, reply.dump(), {}, {}, false, {}};
+  }
+
+  // ?tenant= selects one tenant (default: all); ?limit= 1..1000 (default 100).
+  Reply AdminListSessions(const httplib::Request& req, const Body&, Context&) {
+    if (!guards_.list_sessions) {
+      return FromError(Error(ErrorCode::kNotFound, "sessions cannot be listed on this server"));
+    }
+    constexpr size_t kDefaultLimit = 100;
+    constexpr size_t kMaxLimit = 1000;
+    const std::string tenant = req.get_param_value("tenant");
+    if (req.has_param("tenant")) {
+      if (auto bad = CheckTenant(tenant)) return std::move(*bad);
+    }
+    size_t limit = kDefaultLimit;
+    if (req.has_param("limit")) {
+      const std::string text = req.get_param_value("limit");
+      size_t value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 1 ||
+          value > kMaxLimit) {
+        return FromError(Error(ErrorCode::kInvalidArgument,
+                               fmt::format("'limit' must be a whole number 1..{}", kMaxLimit)));
+      }
+      limit = value;
+    }
+    auto sessions = guards_.list_sessions(tenant, limit + 1);
+    if (!sessions) return FromError(sessions.error());
+    const bool truncated = sessions->size() > limit;
+    if (truncated) sessions->resize(limit);
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const AdminSession& s : *sessions) {
+      nlohmann::ordered_json item;
+      item["session_id"] = s.session_id;
+      item["tenant"] = s.tenant;
+      item["user"] = s.user;
+      item["turns"] = s.turns;
+      item["created_at"] = TimeOrNull(s.created_at_ms);
+      item["last_used_at"] = TimeOrNull(s.last_used_at_ms);
+      item["expires_at"] = TimeOrNull(s.expires_at_ms);
+      list.push_back(std::move(item));
+    }
+    nlohmann::ordered_json reply;
+    reply["sessions"] = std::move(list);
+    reply["truncated"] = truncated;
+    // Stored questions and ids need not be valid UTF-8.
+    std::string text = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return Reply{200, std::move(text), {}, {}, false, {}};
+  }
+
+  // ?tenant= limits it to one tenant (default: every tenant with a session of that id).
+  Reply AdminEndSession(const httplib::Request& req, const Body&, Context& ctx) {
+    if (!guards_.end_session) {
+      return FromError(Error(ErrorCode::kNotFound, "sessions cannot be ended on this server"));
+    }
+    auto id = SessionIdOf(req);
+    if (!id) return FromError(id.error());
+    ctx.log.session_id = *id;
+    const std::string tenant = req.get_param_value("tenant");
+    if (req.has_param("tenant")) {
+      if (auto bad = CheckTenant(tenant)) return std::move(*bad);
+    }
+    auto ended = guards_.end_session(tenant, *id);
+    if (!ended) return FromError(ended.error());
+    if (*ended == 0) {
+      return FromError(Error(ErrorCode::kNotFound,
+                             fmt::format("There is no live session '{}'{}.", *id,
+                                         tenant.empty() ? "" : " in tenant '" + tenant + "'")));
+    }
+    logger_.Warn("session ended by an administrator",
+                 {{"session_id", *id},
+                  {"tenant", tenant.empty() ? std::string("(all)") : tenant},
+                  {"sessions", *ended},
+                  {"user", AdminName(ctx)}});
+    nlohmann::ordered_json reply;
+    reply["session_id"] = *id;
+    reply["ended"] = *ended;
+    return Reply{200, reply.dump(), {}, {}, false, {}};
+  }
+
   // GET /, /index.html and /assets/{name}: the web chat's files, as loaded at start-up.
   Reply WebFile(const httplib::Request& req, const Body&, Context&) {
     if (!options_.web_assets) {
@@ -1040,13 +1337,22 @@ class HttpServer::Impl {
   const ServerOptions options_;
   const ServerGuards guards_;
   const std::chrono::steady_clock::time_point started_;
-  Listener http_;
+  ApiListener http_;
 
   std::mutex mutex_;  // guards the lifecycle flags below
   bool bound_ = false;
   bool stopped_ = false;
   bool ran_ = false;  // Run() serves at most once
   int port_ = 0;
+  int listen_fd_ = -1;  // our own descriptor of the listening socket, while it is open
+
+  std::atomic<bool> draining_{false};
+  std::atomic<uint64_t> served_{0};
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<size_t> waiting_{0};
+
+  mutable std::mutex limits_mu_;
+  std::shared_ptr<const RateLimits> rate_limits_;  // guarded by limits_mu_
 };
 
 HttpServer::HttpServer(nl2sql::QueryService& service, observability::Logger& logger,
@@ -1061,5 +1367,11 @@ Result<int> HttpServer::Bind() { return impl_->Bind(); }
 void HttpServer::Run() { impl_->Run(); }
 
 void HttpServer::Stop() { impl_->Stop(); }
+
+bool HttpServer::draining() const { return impl_->draining(); }
+
+ServerStats HttpServer::Stats() const { return impl_->Stats(); }
+
+void HttpServer::SetRateLimits(RateLimits limits) { impl_->SetRateLimits(std::move(limits)); }
 
 }  // namespace helios::server

@@ -2,15 +2,36 @@
 // request. The server knows the question pipeline only through nl2sql::QueryService.
 //
 // Routes:
-//   GET    /health                  200 when every dependency is healthy, else 503
+//   GET    /health                  liveness: 200 {"status":"alive","version","uptime_seconds"}
+//                                   whenever the process serves requests; checks nothing else
+//   GET    /ready                   readiness: 200 {"status":"ok",...,"dependencies":{...}} when
+//                                   every required dependency (each data source; Redis and the
+//                                   LLM breaker are reported, and the breaker is required when
+//                                   ServerGuards says so) is up; 503 "degraded" when one is
+//                                   down; 503 "draining" once Stop() was called
 //   POST   /api/v1/auth/login       {"username","password"} -> {"token","expires_at",...}
 //   POST   /api/v1/query            {"session_id"?, "query", "database"?} -> AnswerToJson
+//   GET    /api/v1/sessions         the caller's own sessions
 //   GET    /api/v1/sessions/{id}    the session's kept turns
 //   DELETE /api/v1/sessions/{id}    ends the session
 //   POST   /api/v1/feedback         {"session_id","turn","correct"}: a correct answer becomes an
 //                                   example for the language model's prompts
-//   GET    /api/v1/admin/circuit-breaker          the LLM breaker's state (role admin)
-//   POST   /api/v1/admin/circuit-breaker/reset    closes it at once (role admin)
+// Operations (role admin, 403 otherwise; the admin role is the operator's, across tenants):
+//   GET    /api/v1/admin/circuit-breaker          the LLM breaker's state
+//   POST   /api/v1/admin/circuit-breaker/reset    closes it at once
+//   POST   /api/v1/admin/schema/refresh           {"database"?}: reads schemas again
+//   POST   /api/v1/admin/cache/flush              {"tenant"?}: drops the answer cache's entries
+//                                                 of one tenant (all when absent) ->
+//                                                 {"tenant","flushed": N}
+//   GET    /api/v1/admin/sessions?tenant=&limit=  live sessions of a tenant (all when absent),
+//                                                 most recent first -> {"sessions":[{
+//                                                 "session_id","tenant","user","turns",
+//                                                 "created_at","last_used_at","expires_at"}],
+//                                                 "truncated"}
+//   DELETE /api/v1/admin/sessions/{id}?tenant=    ends that session whoever owns it (in every
+//                                                 tenant that has one of that id when no
+//                                                 tenant is given) -> {"session_id","ended": N}
+// The web chat:
 //   GET    /                        the web chat (index.html), when its files are loaded
 //   GET    /assets/{name}           its scripts and styles
 //   anything else                   404, or 405 with an Allow header for a known path
@@ -24,15 +45,22 @@
 // reaches the boundary becomes a 500 with a generic message. Error messages pass through
 // security::SanitizeErrorMessage, so no path or secret reaches a client.
 //
+// Stopping drains: Stop() closes the listening socket (new connections are refused) and Run()
+// returns once every request already received is answered, including those on connections
+// accepted but still waiting for a worker. Responses written after Stop() carry
+// "Connection: close"; an idle keep-alive connection holds Run() for at most
+// keep_alive_timeout.
+//
 // Thread-safety: requests are served concurrently on `workers` threads, so the QueryService,
-// the Logger and the Clock must be thread-safe. Stop() may be called from any thread (including
-// a signal-watching thread) at any time after construction, before or during Run(). The
-// service, logger and clock must outlive the server; Run() must have returned before the
-// server is destroyed.
+// the Logger and the Clock must be thread-safe. Stop(), Stats(), draining() and
+// SetRateLimits() may be called from any thread (including a signal-watching thread) at any
+// time after construction, before or during Run(). The service, logger and clock must outlive
+// the server; Run() must have returned before the server is destroyed.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -62,9 +90,21 @@ class StaticAssets;
 
 // Per-tenant question limits: a default bucket and overrides by tenant.
 struct RateLimits {
+  bool enabled = true;  // false: no question is limited (the limiter is not asked)
   ratelimit::BucketPolicy default_policy;
   std::vector<std::pair<std::string, ratelimit::BucketPolicy>> tenants;
   const ratelimit::BucketPolicy& For(std::string_view tenant) const;
+};
+
+// A session as GET /api/v1/admin/sessions lists it.
+struct AdminSession {
+  std::string session_id;
+  std::string tenant;
+  std::string user;           // who started it; "" when authentication is off
+  int turns = 0;              // turns answered
+  int64_t created_at_ms = 0;  // Unix ms; 0 when the store did not record it (shown as null)
+  int64_t last_used_at_ms = 0;
+  int64_t expires_at_ms = 0;
 };
 
 // The request guards and instruments; each may be absent. All must outlive the server and be
@@ -72,15 +112,37 @@ struct RateLimits {
 struct ServerGuards {
   auth::Authenticator* authenticator = nullptr;  // null: no authentication (loopback only)
   ratelimit::RateLimiter* limiter = nullptr;     // null: no rate limiting
-  RateLimits rate_limits;
+  RateLimits rate_limits;                        // the initial limits; see SetRateLimits
   observability::ServiceMetrics* metrics = nullptr;
-  // The language model's breaker, for the admin routes; null: those routes answer 404.
+  // The language model's breaker, for the admin routes and /ready; null: those routes answer
+  // 404 and /ready does not report it.
   resilience::CircuitBreaker* breaker = nullptr;
+  // True when every question needs the language model (nl2sql mode "llm"): an open breaker
+  // then makes /ready answer 503. Otherwise the breaker is reported but not required.
+  bool breaker_required = false;
   // POST /api/v1/admin/schema/refresh: reads the schema of the named database (empty: every
   // one) again; returns the JSON body of the reply. Null: the route answers 404.
   std::function<Result<std::string>(const std::string& database)> refresh_schema;
-  // Further dependencies for /health (Redis); null: none.
+  // Further dependencies for /ready (Redis); null: none.
   std::function<std::vector<nl2sql::DependencyHealth>()> extra_health;
+  // POST /api/v1/admin/cache/flush: drops the answer cache's entries of `tenant` (every
+  // tenant's when empty) and returns how many went. Null (the cache is off): 404.
+  std::function<Result<size_t>(const std::string& tenant)> flush_cache;
+  // GET /api/v1/admin/sessions: live sessions of `tenant` (every tenant's when empty), most
+  // recently used first, at most `limit`. Null: 404.
+  std::function<Result<std::vector<AdminSession>>(const std::string& tenant, size_t limit)>
+      list_sessions;
+  // DELETE /api/v1/admin/sessions/{id}: ends the session of that id of `tenant` (of every
+  // tenant when empty), whoever owns it; returns how many ended. Null: 404.
+  std::function<Result<size_t>(const std::string& tenant, const std::string& session_id)>
+      end_session;
+};
+
+// What the server is doing, for the shutdown log.
+struct ServerStats {
+  uint64_t requests_served = 0;    // answered since Run() started
+  size_t requests_in_flight = 0;   // being handled now
+  size_t connections_waiting = 0;  // accepted, waiting for a worker thread
 };
 
 struct ServerOptions {
@@ -116,10 +178,19 @@ class HttpServer {
   // call; kUnavailable when the address cannot be bound (in use, not permitted, unknown host).
   Result<int> Bind();
   // Serves until Stop(); returns at once when not bound, already stopped or called a second
-  // time. In-flight requests are finished before it returns.
+  // time. Every request received before Stop() is answered before it returns.
   void Run();
-  // Stops accepting connections and makes Run() return. Idempotent.
+  // Stops accepting connections (the listening socket is closed, so connection attempts are
+  // refused) and makes Run() return once the requests already received are answered; /ready
+  // answers 503 "draining" meanwhile. Idempotent.
   void Stop();
+  // True once Stop() was called.
+  bool draining() const;
+  ServerStats Stats() const;
+  // Replaces the question limits (a configuration reload); requests from now on use them. A
+  // tenant whose own limits were added, edited or removed starts with a full bucket of its new
+  // size; the others keep their buckets, which refill at the new rate from now on.
+  void SetRateLimits(RateLimits limits);
 
  private:
   class Impl;

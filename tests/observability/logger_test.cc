@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -348,6 +349,91 @@ TEST(LoggerTest, ConcurrentWritersNeverInterleaveLines) {
     // Each thread's lines appear in the order it wrote them.
     EXPECT_EQ(line["i"].get<int>(), next[t]++);
   }
+}
+
+TEST(LoggerTest, SetLevelChangesWhichLinesAreKeptFromTheNextLine) {
+  FakeClock clock(kStart);
+  std::ostringstream out;
+  Logger logger(out, LogLevel::kInfo, LogFormat::kJson, clock);
+  logger.Debug("dropped at info");
+  logger.SetLevel(LogLevel::kDebug);
+  EXPECT_EQ(logger.level(), LogLevel::kDebug);
+  EXPECT_TRUE(logger.Enabled(LogLevel::kDebug));
+  EXPECT_FALSE(logger.Enabled(LogLevel::kTrace));
+  logger.Debug("kept at debug");
+  logger.SetLevel(LogLevel::kError);
+  logger.Warn("dropped at error");
+  logger.Error("kept at error");
+  // LogRequest asks the same level.
+  RequestLog ok;
+  ok.status = 200;
+  LogRequest(logger, ok);
+  auto lines = JsonLines(out.str());
+  ASSERT_EQ(lines.size(), 2u) << out.str();
+  EXPECT_EQ(lines[0]["level"], "DEBUG");
+  EXPECT_EQ(lines[0]["message"], "kept at debug");
+  EXPECT_EQ(lines[1]["level"], "ERROR");
+  EXPECT_EQ(lines[1]["message"], "kept at error");
+}
+
+TEST(LoggerTest, SetLevelWhileOtherThreadsLog) {
+  FakeClock clock(kStart);
+  std::ostringstream out;
+  Logger logger(out, LogLevel::kInfo, LogFormat::kJson, clock);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 500;
+  std::atomic<bool> writing{true};
+  // Switches between debug and info for as long as the writers write.
+  std::thread switcher([&logger, &writing] {
+    bool debug = false;
+    while (writing.load()) {
+      debug = !debug;
+      logger.SetLevel(debug ? LogLevel::kDebug : LogLevel::kInfo);
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&logger, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        logger.Debug("maybe", {{"thread", t}, {"i", i}});
+        logger.Info("always", {{"thread", t}, {"i", i}});
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  writing = false;
+  switcher.join();
+
+  // Every line is whole; info lines are never dropped, whatever the switcher did; a debug line
+  // is kept or dropped as a whole.
+  auto lines = JsonLines(out.str());
+  std::vector<int> next_info(kThreads, 0);
+  std::vector<int> last_debug(kThreads, -1);
+  size_t debug_lines = 0;
+  for (const json& line : lines) {
+    const int t = line["thread"].get<int>();
+    const int i = line["i"].get<int>();
+    if (line["message"] == "always") {
+      EXPECT_EQ(line["level"], "INFO");
+      EXPECT_EQ(i, next_info[t]++);
+    } else {
+      ASSERT_EQ(line["message"], "maybe");
+      EXPECT_EQ(line["level"], "DEBUG");
+      // Written before the info line of the same i, after the previous one.
+      EXPECT_EQ(i, next_info[t]);
+      EXPECT_GT(i, last_debug[t]);
+      last_debug[t] = i;
+      ++debug_lines;
+    }
+  }
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(next_info[t], kPerThread) << "thread " << t;
+  EXPECT_EQ(lines.size(), kThreads * kPerThread + debug_lines);
+
+  // The last level set holds once the switching stops.
+  const LogLevel last = logger.level();
+  out.str("");
+  logger.Debug("after");
+  EXPECT_EQ(out.str().empty(), last == LogLevel::kInfo) << out.str();
 }
 
 TEST(LogRequestTest, SuccessLineCarriesTheRunbookFields) {
