@@ -13,6 +13,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Compiler, build tools and the libraries the code links against. cpp-httplib's pkg-config
 # file requires openssl, zlib and brotli, so their -dev packages are listed explicitly.
 # Node.js bundles the web chat (npm installs its packages: web/package-lock.json).
+# dpkg-dev (dpkg-shlibdeps) and file are what `cpack -G DEB` finds the package's dependencies
+# and its debug symbols with.
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
@@ -23,13 +25,17 @@ build_packages=(
   libargon2-dev libjwt-dev libpg-query-dev libcurl4-openssl-dev
   libpq-dev libmariadb-dev libhiredis-dev
   nodejs
+  dpkg-dev file
 )
 # prometheus also brings promtool, which checks deploy/alerts.yml. The PostgreSQL and MariaDB
 # servers (and their clients) are what the data-source tests run against (scripts/dbserver.sh);
 # Redis and nginx are what the several-instances test runs (tests/cluster).
 # Chromium (with a font to draw text) is the browser the web chat's tests drive (tests/web).
+# tests/deploy checks the systemd unit with systemd-analyze (package systemd) and installs the
+# Debian package, whose maintainer scripts need adduser.
 test_packages=(curl jq wrk prometheus python3 postgresql postgresql-client mariadb-server
-  mariadb-client redis-server redis-tools nginx-light chromium fonts-dejavu-core)
+  mariadb-client redis-server redis-tools nginx-light openssl chromium fonts-dejavu-core systemd
+  adduser)
 
 packages=("${build_packages[@]}")
 for arg in "$@"; do
