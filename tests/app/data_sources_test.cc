@@ -1,6 +1,6 @@
 // Several data sources in one application ([database] and [databases.NAME] from a real
 // configuration text): questions routed by the request's database or its session's, unknown
-// names refused, every source in /health with its pool, and schemas read again on demand.
+// names refused, every source in /ready with its pool, and schemas read again on demand.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

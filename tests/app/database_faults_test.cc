@@ -145,20 +145,24 @@ TEST_F(DatabaseFaultsTest, StoppedDatabaseGives503sAndARestartedOneAnswersAgain)
   }
   EXPECT_GT(unavailable, 0u) << "no request saw the database down";
 
-  // While it is down, /health says so, naming the source without its password.
+  // While it is down, /ready says so, naming the source without its password; the process
+  // is still alive (/health), so nothing restarts it.
   httplib::Client client("127.0.0.1", port_);
-  auto health = client.Get("/health");
+  auto health = client.Get("/ready");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 503) << health->body;
   EXPECT_EQ(json::parse(health->body)["dependencies"]["database"]["status"], "down");
   EXPECT_THAT(health->body, Not(HasSubstr(PasswordOf(server_.reader_url))));
+  auto alive = client.Get("/health");
+  ASSERT_TRUE(alive);
+  EXPECT_EQ(alive->status, 200) << alive->body;
 
   // Started again: the very next question is answered, by the same server process.
   ASSERT_TRUE(testing::StartPrivateServer(ServerKind::kPostgres, server_.dir).has_value());
   Reply after = Ask("How many customers are there?");
   EXPECT_EQ(after.status, 200) << after.body;
   EXPECT_EQ(json::parse(after.body)["rows"], json::parse(first.body)["rows"]);
-  health = client.Get("/health");
+  health = client.Get("/ready");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200) << health->body;
   EXPECT_FALSE(served->Wait(0ms).has_value()) << "the server exited";

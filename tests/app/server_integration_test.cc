@@ -136,9 +136,15 @@ server::HttpServer* ServerIntegrationTest::server_ = nullptr;
 std::future<void>* ServerIntegrationTest::run_ = nullptr;
 int ServerIntegrationTest::port_ = 0;
 
-TEST_F(ServerIntegrationTest, HealthReportsTheDatabase) {
+TEST_F(ServerIntegrationTest, HealthSaysAliveAndReadyReportsTheDatabase) {
   auto c = Client();
-  auto res = c->Get("/health");
+  auto alive = c->Get("/health");
+  ASSERT_TRUE(alive) << httplib::to_string(alive.error());
+  EXPECT_EQ(alive->status, 200);
+  EXPECT_EQ(json::parse(alive->body)["status"], "alive");
+  EXPECT_FALSE(json::parse(alive->body).contains("dependencies")) << alive->body;
+
+  auto res = c->Get("/ready");
   ASSERT_TRUE(res) << httplib::to_string(res.error());
   EXPECT_EQ(res->status, 200);
   json h = json::parse(res->body);

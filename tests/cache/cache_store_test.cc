@@ -16,6 +16,7 @@
 #include "cache/semantic_cache.h"
 #include "common/clock.h"
 #include "redis/redis_client.h"
+#include "support/store_backend.h"
 #include "support/test_databases.h"
 
 namespace helios::cache {
@@ -56,46 +57,18 @@ Entry MakeEntry(Key key, std::string template_text, std::vector<float> embedding
   return e;
 }
 
-enum class Backend { kMemory, kRedis };
+using Backend = testing::StoreBackend;
 
-std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::kMemory ? "Memory" : "Redis";
-}
-
-void PrintTo(Backend backend, std::ostream* os) {
-  *os << (backend == Backend::kMemory ? "Memory" : "Redis");
-}
-
-class CacheStoreTest : public ::testing::TestWithParam<Backend> {
+class CacheStoreTest : public testing::StoreBackendTest {
  protected:
-  void SetUp() override {
-    if (GetParam() == Backend::kRedis) {
-      redis_ = std::make_unique<testing::ScopedRedis>();
-      ASSERT_TRUE(redis_->url()) << redis_->url().error().message;
-    }
-  }
-
   // The store under test (a new one on the same backend each call).
   CacheStore& Open(StoreOptions options = {}) {
     if (GetParam() == Backend::kMemory) {
       store_ = std::make_unique<MemoryCacheStore>(clock_, options);
     } else {
-      auto client = redis::Client::Create(*redis_->url());
-      EXPECT_TRUE(client) << client.error().message;
-      client_ = std::move(*client);
       store_ = std::make_unique<RedisCacheStore>(*client_, options, "test:cache:");
     }
     return *store_;
-  }
-
-  // Lets `d` pass for the store: the fake clock for memory, real time for Redis, whose TTLs
-  // run on the server's own clock.
-  void Wait(std::chrono::milliseconds d) {
-    if (GetParam() == Backend::kMemory) {
-      clock_.Advance(d);
-    } else {
-      std::this_thread::sleep_for(d);
-    }
   }
 
   // The payload found for key and embedding at threshold 0.9; "" on a miss.
@@ -112,9 +85,6 @@ class CacheStoreTest : public ::testing::TestWithParam<Backend> {
     return size ? *size : 0;
   }
 
-  FakeClock clock_;
-  std::unique_ptr<testing::ScopedRedis> redis_;
-  std::unique_ptr<redis::Client> client_;
   std::unique_ptr<CacheStore> store_;
 };
 
@@ -360,7 +330,8 @@ TEST_P(CacheStoreTest, ServesConcurrentCallers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CacheStoreTest,
-                         ::testing::Values(Backend::kMemory, Backend::kRedis), BackendName);
+                         ::testing::Values(Backend::kMemory, Backend::kRedis),
+                         testing::StoreBackendName);
 
 // --- Only the Redis store ---------------------------------------------------------------------
 

@@ -4,13 +4,9 @@
 // cache filled through one instance is hit through the other; a tenant's rate limit counts
 // requests to both; an instance killed mid-conversation leaves the conversation to the other;
 // Redis stopped and restarted, the service answers throughout.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -26,6 +22,8 @@
 #include "auth/user_store.h"
 #include "common/text.h"
 #include "support/child_process.h"
+#include "support/loopback.h"
+#include "support/nginx.h"
 #include "support/served_binary.h"
 #include "support/test_databases.h"
 
@@ -39,30 +37,6 @@ using namespace std::chrono_literals;
 
 constexpr char kSecret[] = "a-cluster-test-secret-of-more-than-32-bytes!";
 constexpr char kPassword[] = "a long enough password";
-
-// A port the kernel calls free on 127.0.0.1 (bound and released at once).
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-std::optional<fs::path> Nginx() {
-  if (auto found = testing::FindProgram("nginx")) return found;
-  if (fs::exists("/usr/sbin/nginx")) return fs::path("/usr/sbin/nginx");
-  return std::nullopt;
-}
 
 struct Reply {
   int status = 0;
@@ -117,11 +91,9 @@ class ClusterTest : public ::testing::Test {
   }
 
   void StartNginx() {
-    auto nginx = Nginx();
-    ASSERT_TRUE(nginx) << "nginx is not installed (scripts/setup.sh --test installs it)";
     const fs::path root = dir_.path() / "nginx";
     fs::create_directories(root / "logs");
-    nginx_port_ = FreePort();
+    nginx_port_ = testing::FreeLoopbackPort();
     std::ofstream(root / "nginx.conf")
         << "worker_processes 1;\n"
         << "pid " << (root / "nginx.pid").string() << ";\n"
@@ -153,14 +125,7 @@ class ClusterTest : public ::testing::Test {
         << "  }\n"
         << "}\n";
     std::string error;
-    nginx_ = testing::ChildProcess::Start({{nginx->string(), "-p", root.string(), "-c",
-                                            (root / "nginx.conf").string(), "-g", "daemon off;"},
-                                           testing::ChildEnvironment(),
-                                           "/dev/null",
-                                           root / "logs/stdout.log",
-                                           root / "logs/stderr.log",
-                                           root},
-                                          &error);
+    nginx_ = testing::StartNginx(root, &error);
     ASSERT_TRUE(nginx_) << error;
     // Ready when it proxies /health.
     const auto deadline = std::chrono::steady_clock::now() + 30s;
@@ -357,9 +322,9 @@ TEST_F(ClusterTest, AConversationGoesOnWhenItsInstanceIsKilled) {
 TEST_F(ClusterTest, TheServiceAnswersWhileRedisIsDownAndUsesItAgainWhenItReturns) {
   const std::string token = Login(nginx_port_, "alice");
   ASSERT_EQ(Ask(nginx_port_, token, "how many customers are there").status, 200);
-  Reply healthy = Get(ports_[0], "", "/health");
-  ASSERT_EQ(healthy.status, 200) << healthy.raw;
-  EXPECT_EQ(healthy.body["dependencies"]["redis"]["status"], "ok") << healthy.raw;
+  Reply ready = Get(ports_[0], "", "/ready");
+  ASSERT_EQ(ready.status, 200) << ready.raw;
+  EXPECT_EQ(ready.body["dependencies"]["redis"]["status"], "ok") << ready.raw;
 
   ASSERT_TRUE(redis_.Stop());
   for (int i = 0; i < 6; ++i) {
@@ -373,9 +338,11 @@ TEST_F(ClusterTest, TheServiceAnswersWhileRedisIsDownAndUsesItAgainWhenItReturns
   ASSERT_EQ(follow.status, 200) << follow.raw;
   EXPECT_THAT(follow.body["sql"].get<std::string>(), HasSubstr("'Germany'"));
   for (int port : ports_) {
-    Reply health = Get(port, "", "/health");
-    EXPECT_EQ(health.status, 200) << health.raw;  // still serving: not taken out of rotation
-    EXPECT_EQ(health.body["dependencies"]["redis"]["status"], "down") << health.raw;
+    // Redis is not required: the instance stays ready, so it is not taken out of rotation.
+    Reply still_ready = Get(port, "", "/ready");
+    EXPECT_EQ(still_ready.status, 200) << still_ready.raw;
+    EXPECT_EQ(still_ready.body["status"], "ok") << still_ready.raw;
+    EXPECT_EQ(still_ready.body["dependencies"]["redis"]["status"], "down") << still_ready.raw;
   }
   EXPECT_THAT(instances_[1]->out(), HasSubstr("Redis is unreachable"));
 
@@ -388,8 +355,9 @@ TEST_F(ClusterTest, TheServiceAnswersWhileRedisIsDownAndUsesItAgainWhenItReturns
   ASSERT_EQ(next.status, 200) << next.raw;
   EXPECT_EQ(next.body["turn"].get<int>(), 2);
   EXPECT_THAT(next.body["sql"].get<std::string>(), HasSubstr("'France'"));
-  Reply health = Get(ports_[0], "", "/health");
-  EXPECT_EQ(health.body["dependencies"]["redis"]["status"], "ok") << health.raw;
+  Reply ready_again = Get(ports_[0], "", "/ready");
+  EXPECT_EQ(ready_again.status, 200) << ready_again.raw;
+  EXPECT_EQ(ready_again.body["dependencies"]["redis"]["status"], "ok") << ready_again.raw;
   EXPECT_THAT(instances_[0]->out(), HasSubstr("Redis is reachable again"));
 }
 

@@ -504,6 +504,14 @@ class FlakyStore final : public SessionStore {
     return inner_.List(o);
   }
   size_t ActiveSessions() override { return inner_.ActiveSessions(); }
+  Result<std::vector<SessionInfo>> ListAll(const std::string& tenant, size_t limit) override {
+    if (failure) return std::unexpected(*failure);
+    return inner_.ListAll(tenant, limit);
+  }
+  Result<size_t> RemoveAny(const std::string& tenant, const std::string& id) override {
+    if (failure) return std::unexpected(*failure);
+    return inner_.RemoveAny(tenant, id);
+  }
 
  private:
   MemorySessionStore inner_;

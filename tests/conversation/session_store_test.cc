@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "conversation/redis_session_store.h"
 #include "redis/redis_client.h"
+#include "support/store_backend.h"
 #include "support/test_databases.h"
 
 namespace helios::conversation {
@@ -80,19 +81,10 @@ class SessionStoreTest : public ::testing::Test {
 // The behaviour every SessionStore shares, run on the memory store and on Redis (a private
 // server per test). Expiry is tested per store below: the memory store's on the fake clock,
 // Redis's through its own TTLs (redis_session_store_test.cc).
-enum class Backend { kMemory, kRedis };
+using Backend = testing::StoreBackend;
 
-class SessionStoreContractTest : public ::testing::TestWithParam<Backend> {
+class SessionStoreContractTest : public testing::StoreBackendTest {
  protected:
-  void SetUp() override {
-    if (GetParam() == Backend::kRedis) {
-      redis_ = std::make_unique<testing::ScopedRedis>();
-      ASSERT_TRUE(redis_->url()) << redis_->url().error().message;
-      auto client = redis::Client::Create(*redis_->url());
-      ASSERT_TRUE(client.has_value()) << client.error().message;
-      client_ = std::move(*client);
-    }
-  }
   // A new store on the test's backend (for Redis: the same server, a fresh key prefix).
   SessionStore& Open(MemoryStoreOptions options = {}) {
     if (GetParam() == Backend::kMemory) {
@@ -104,18 +96,13 @@ class SessionStoreContractTest : public ::testing::TestWithParam<Backend> {
     return *store_;
   }
 
-  FakeClock clock_;
-  std::unique_ptr<testing::ScopedRedis> redis_;
-  std::unique_ptr<redis::Client> client_;
   std::unique_ptr<SessionStore> store_;
   int opened_ = 0;
 };
 
 INSTANTIATE_TEST_SUITE_P(Stores, SessionStoreContractTest,
                          ::testing::Values(Backend::kMemory, Backend::kRedis),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return info.param == Backend::kMemory ? "Memory" : "Redis";
-                         });
+                         testing::StoreBackendName);
 
 TEST_P(SessionStoreContractTest, UnknownSessionLoadsAsNullopt) {
   SessionStore& store = Open();

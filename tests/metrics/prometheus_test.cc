@@ -16,12 +16,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -43,6 +40,7 @@
 #include "common/text.h"
 #include "observability/metrics.h"
 #include "support/child_process.h"
+#include "support/prometheus_server.h"
 
 namespace helios {
 namespace {
@@ -57,35 +55,9 @@ using testing::ChildProcess;
 using testing::FindProgram;
 using testing::ReadFile;
 using testing::SpawnOptions;
+using testing::TailOfFile;
 using testing::TempDir;
 using testing::WriteFile;
-
-// The last `lines` lines of a file, for failure messages.
-std::string Tail(const fs::path& path, size_t lines = 30) {
-  std::vector<std::string> all = text::Split(ReadFile(path), '\n');
-  size_t from = all.size() > lines ? all.size() - lines : 0;
-  std::string out;
-  for (size_t i = from; i < all.size(); ++i) out += all[i] + "\n";
-  return out;
-}
-
-// A port that was free a moment ago (Prometheus cannot report the port it bound for ":0").
-int FreePort() {
-  int sock = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (sock < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t length = sizeof(addr);
-  int port = -1;
-  if (::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &length) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(sock);
-  return port;
-}
 
 // ---------------------------------------------------------------------------------------------
 // promtool check metrics
@@ -149,18 +121,7 @@ class PrometheusApi {
 
   // The result vector of an instant query; nullopt (and *detail says why) on any error.
   std::optional<json> Query(const std::string& expr, std::string* detail) {
-    auto res = client_.Get("/api/v1/query", httplib::Params{{"query", expr}}, httplib::Headers{});
-    if (!res) {
-      *detail = "query failed: " + httplib::to_string(res.error());
-      return std::nullopt;
-    }
-    json body = json::parse(res->body, nullptr, false);
-    if (res->status != 200 || !body.is_object() || body.value("status", "") != "success") {
-      *detail = fmt::format("HTTP {}: {}", res->status, res->body);
-      return std::nullopt;
-    }
-    *detail = body["data"]["result"].dump();
-    return body["data"]["result"];
+    return testing::PrometheusInstantQuery(client_, expr, detail);
   }
 
   std::optional<json> Rules(std::string* detail) {
@@ -257,57 +218,12 @@ class PrometheusIntegrationTest : public ::testing::Test {
   // Starts Prometheus scraping the metrics port every second, with deploy/alerts.yml loaded,
   // and waits until it is ready.
   void StartPrometheus() {
-    std::optional<fs::path> prometheus = FindProgram("prometheus");
-    ASSERT_TRUE(prometheus.has_value()) << "prometheus is not on PATH: install Debian's "
-                                           "prometheus package (scripts/setup.sh --test)";
-    const fs::path rules = fs::path(HELIOS_SOURCE_DIR) / "deploy" / "alerts.yml";
-    // JSON strings are valid YAML scalars, whatever the path holds.
-    WriteFile(dir_.path() / "prometheus.yml",
-              fmt::format("global:\n"
-                          "  scrape_interval: 1s\n"
-                          "  scrape_timeout: 1s\n"
-                          "  evaluation_interval: 1s\n"
-                          "rule_files:\n"
-                          "  - {}\n"
-                          "scrape_configs:\n"
-                          "  - job_name: helios\n"
-                          "    static_configs:\n"
-                          "      - targets: [\"127.0.0.1:{}\"]\n",
-                          json(rules.string()).dump(), metrics_port_));
-    // The port is picked free, then bound by Prometheus: another process may take it in
-    // between, so a Prometheus that exits at once is tried again on another port.
-    for (int attempt = 0; attempt < 3 && prometheus_ == nullptr; ++attempt) {
-      prometheus_port_ = FreePort();
-      ASSERT_GT(prometheus_port_, 0);
-      fs::path data = dir_.path() / fmt::format("tsdb-{}", attempt);
-      std::string error;
-      auto child = ChildProcess::Start(
-          {{prometheus->string(), "--config.file=" + (dir_.path() / "prometheus.yml").string(),
-            "--storage.tsdb.path=" + data.string(),
-            fmt::format("--web.listen-address=127.0.0.1:{}", prometheus_port_)},
-           ChildEnvironment(),
-           "/dev/null",
-           dir_.path() / "prometheus.out",
-           dir_.path() / "prometheus.err",
-           {}},
-          &error);
-      ASSERT_NE(child, nullptr) << error;
-      PrometheusApi api(prometheus_port_);
-      const auto deadline = SteadyClock::now() + 60s;
-      bool ready = false;
-      while (SteadyClock::now() < deadline && !child->Exited()) {
-        if ((ready = api.Ready())) break;
-        std::this_thread::sleep_for(200ms);
-      }
-      if (ready) {
-        prometheus_ = std::move(child);
-      } else if (!child->Exited()) {
-        FAIL() << "prometheus did not become ready in 60 s\n"
-               << Tail(dir_.path() / "prometheus.err");
-      }
-    }
-    ASSERT_NE(prometheus_, nullptr) << "prometheus exited at start-up\n"
-                                    << Tail(dir_.path() / "prometheus.err");
+    std::string error;
+    testing::StartedPrometheus started =
+        testing::StartPrometheus(dir_.path(), metrics_port_, "helios", &error);
+    ASSERT_NE(started.process, nullptr) << error;
+    prometheus_ = std::move(started.process);
+    prometheus_port_ = started.port;
   }
 
   void TearDown() override {
@@ -320,8 +236,8 @@ class PrometheusIntegrationTest : public ::testing::Test {
   }
 
   std::string ServerLogs() const {
-    return "--- server stdout (tail):\n" + Tail(dir_.path() / "server.out") +
-           "--- server stderr (tail):\n" + Tail(dir_.path() / "server.err");
+    return "--- server stdout (tail):\n" + TailOfFile(dir_.path() / "server.out") +
+           "--- server stderr (tail):\n" + TailOfFile(dir_.path() / "server.err");
   }
 
   TempDir dir_;

@@ -429,11 +429,35 @@ TEST_F(ServerTest, UnknownMethodAndMalformedRequestAreJson400) {
   EXPECT_NE(response.find(R"({"error":{"code":"invalid_argument")"), std::string::npos) << response;
 }
 
-TEST_F(ServerTest, HealthIs200WhenOkAnd503WhenDegraded) {
+TEST_F(ServerTest, HealthIsLivenessAndChecksNoDependency) {
+  int checks = 0;
+  service_.SetHealth([&checks] {
+    ++checks;
+    nl2sql::HealthReport report;
+    report.dependencies = {{"database", false, "cannot open the database", 2}};
+    return report;
+  });
   Start();
   auto cli = Client();
   clock_.Advance(90s);
-  auto ok = cli.Get("/health");
+  auto alive = cli.Get("/health");
+  ASSERT_TRUE(alive);
+  EXPECT_EQ(alive->status, 200) << "a database outage must not get a live process restarted";
+  EXPECT_EQ(alive->get_header_value("Content-Type"), kJson);
+  EXPECT_EQ(json::parse(alive->body),
+            json::parse(R"({"status":"alive","version":"9.9.9-test","uptime_seconds":90})"));
+  auto head = cli.Head("/health");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  EXPECT_EQ(checks, 0);
+}
+
+TEST_F(ServerTest, ReadyIs200WhenOkAnd503WhenDegraded) {
+  Start();
+  auto cli = Client();
+  clock_.Advance(90s);
+  auto ok = cli.Get("/ready");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
   EXPECT_EQ(ok->get_header_value("Content-Type"), kJson);
@@ -441,7 +465,7 @@ TEST_F(ServerTest, HealthIs200WhenOkAnd503WhenDegraded) {
             json::parse(R"({"status":"ok","version":"9.9.9-test","uptime_seconds":90,
                             "dependencies":{"database":{"status":"ok","detail":"sqlite",
                                                         "latency_ms":0.5}}})"));
-  auto head = cli.Head("/health");
+  auto head = cli.Head("/ready");
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200);
   EXPECT_EQ(head->body, "");
@@ -451,7 +475,7 @@ TEST_F(ServerTest, HealthIs200WhenOkAnd503WhenDegraded) {
     report.dependencies = {{"database", false, "cannot open the database", 2}};
     return report;
   });
-  auto degraded = cli.Get("/health");
+  auto degraded = cli.Get("/ready");
   ASSERT_TRUE(degraded);
   EXPECT_EQ(degraded->status, 503);
   json body = json::parse(degraded->body);
@@ -582,7 +606,7 @@ TEST_F(ServerTest, AThrowingServiceIsA500WithAGenericMessageAndTheServerStaysUp)
     EXPECT_FALSE(res->has_header("EXCEPTION_WHAT"));
   }
   service_.SetHealth([]() -> nl2sql::HealthReport { throw std::logic_error("health exploded"); });
-  EXPECT_EQ(ExpectError(cli.Get("/health"), 500, "internal"), "internal server error");
+  EXPECT_EQ(ExpectError(cli.Get("/ready"), 500, "internal"), "internal server error");
 
   auto after = cli.Post(kQueryPath, QueryBody("fine"), kJson);
   ASSERT_TRUE(after);
