@@ -6,14 +6,18 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 namespace helios::auth {
@@ -101,8 +105,77 @@ system_clock::time_point FromEpochSeconds(int64_t s) {
 
 }  // namespace
 
+// Tokens that passed Verify, by the SHA-256 of their bytes (a digest, so that looking one up
+// compares nothing an attacker could learn a token from). Sharded so that concurrent requests
+// rarely meet on one mutex; a full shard first drops its expired tokens, then any one.
+class VerifiedTokens {
+ public:
+  struct Entry {
+    Principal principal;
+    int64_t expires = 0;     // exp, seconds since the epoch
+    int64_t not_before = 0;  // the later of iat and nbf
+  };
+
+  static std::string Digest(std::string_view token) {
+    std::string digest(SHA256_DIGEST_LENGTH, '\0');
+    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(),
+           reinterpret_cast<unsigned char*>(digest.data()));
+    return digest;
+  }
+
+  std::optional<Entry> Find(const std::string& digest) {
+    Shard& shard = ShardOf(digest);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.entries.find(digest);
+    if (it == shard.entries.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void Remember(std::string digest, Entry entry, int64_t now) {
+    Shard& shard = ShardOf(digest);
+    std::lock_guard lock(shard.mu);
+    if (shard.entries.size() >= kPerShard) {
+      std::erase_if(shard.entries, [now](const auto& kv) { return kv.second.expires <= now; });
+      if (shard.entries.size() >= kPerShard) shard.entries.erase(shard.entries.begin());
+    }
+    shard.entries.insert_or_assign(std::move(digest), std::move(entry));
+  }
+
+  size_t size() {
+    size_t n = 0;
+    for (Shard& shard : shards_) {
+      std::lock_guard lock(shard.mu);
+      n += shard.entries.size();
+    }
+    return n;
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  static constexpr size_t kPerShard = kVerifiedTokensKept / kShards;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Entry> entries;
+  };
+  Shard& ShardOf(const std::string& digest) {
+    return shards_[static_cast<unsigned char>(digest[0]) % kShards];
+  }
+  std::array<Shard, kShards> shards_;
+};
+
 TokenService::TokenService(std::string secret, std::string issuer, seconds ttl, const Clock& clock)
-    : secret_(std::move(secret)), issuer_(std::move(issuer)), ttl_(ttl), clock_(clock) {}
+    : secret_(std::move(secret)),
+      issuer_(std::move(issuer)),
+      ttl_(ttl),
+      clock_(clock),
+      verified_(std::make_unique<VerifiedTokens>()) {}
+
+TokenService::TokenService(TokenService&& other) noexcept
+    : secret_(std::move(other.secret_)),
+      issuer_(std::move(other.issuer_)),
+      ttl_(other.ttl_),
+      clock_(other.clock_),
+      verified_(std::move(other.verified_)) {}
 
 TokenService::~TokenService() {
   if (!secret_.empty()) OPENSSL_cleanse(secret_.data(), secret_.size());
@@ -155,6 +228,32 @@ Result<IssuedToken> TokenService::Issue(const User& user) const {
 }
 
 Result<Principal> TokenService::Verify(std::string_view token) const {
+  if (token.empty()) return Refuse("empty");
+  if (token.size() > kMaxTokenBytes) return Refuse("too long");
+  std::string digest = VerifiedTokens::Digest(token);
+  if (auto known = verified_->Find(digest)) {
+    // The same checks of the time as below, against the clock of now.
+    const int64_t now = std::chrono::floor<seconds>(clock_.Now()).time_since_epoch().count();
+    if (known->expires <= now) return Fail(ErrorCode::kUnauthenticated, "token expired");
+    if (known->not_before > now + kTokenClockSkew.count()) {
+      return Refuse("not valid yet (iat or nbf in the future)");
+    }
+    return std::move(known->principal);
+  }
+  int64_t not_before = std::numeric_limits<int64_t>::min();
+  auto principal = VerifyUncached(token, &not_before);
+  if (!principal) return principal;
+  const int64_t now = std::chrono::floor<seconds>(clock_.Now()).time_since_epoch().count();
+  VerifiedTokens::Entry entry{
+      *principal, std::chrono::floor<seconds>(principal->expires_at).time_since_epoch().count(),
+      not_before};
+  verified_->Remember(std::move(digest), std::move(entry), now);
+  return principal;
+}
+
+size_t TokenService::remembered() const { return verified_ ? verified_->size() : 0; }
+
+Result<Principal> TokenService::VerifyUncached(std::string_view token, int64_t* not_before) const {
   if (token.empty()) return Refuse("empty");
   if (token.size() > kMaxTokenBytes) return Refuse("too long");
 
@@ -227,6 +326,7 @@ Result<Principal> TokenService::Verify(std::string_view token) const {
     if (!value) return Refuse(fmt::format("{} is not an integer", name));
     if (*value > now + kTokenClockSkew.count())
       return Refuse(fmt::format("{} in the future", name));
+    *not_before = std::max(*not_before, *value);
   }
   const auto iss = claims.find("iss");
   if (iss == claims.end() || !iss->is_string() || iss->get<std::string>() != issuer_) {

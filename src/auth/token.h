@@ -9,10 +9,18 @@
 // tenant must be present. Every refusal is kUnauthenticated with a short reason; messages never
 // contain the token.
 //
-// Thread-safety: a TokenService is immutable after Create() and safe to share across threads.
+// A token that passed is remembered (by its SHA-256, at most kVerifiedTokensKept of them), so
+// the next request with the same token skips the signature and the JSON: only the checks that
+// depend on the time (exp, iat, nbf) are made again. A remembered token is the same bytes under
+// the same secret, so it would pass the same way; a TokenService's secret never changes.
+//
+// Thread-safety: a TokenService is safe to share across threads (its memory of verified tokens
+// is guarded by mutexes of its own).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +50,10 @@ inline constexpr size_t kMinTokenSecretBytes = 32;
 inline constexpr size_t kMaxTokenBytes = 8192;
 // How far iat or nbf may lie in the future (clock skew between instances).
 inline constexpr std::chrono::seconds kTokenClockSkew{60};
+// Verified tokens remembered at most (see above).
+inline constexpr size_t kVerifiedTokensKept = 4096;
+
+class VerifiedTokens;
 
 class TokenService {
  public:
@@ -50,7 +62,7 @@ class TokenService {
   static Result<TokenService> Create(std::string secret, std::string issuer,
                                      std::chrono::seconds ttl, const Clock& clock);
 
-  TokenService(TokenService&&) = default;
+  TokenService(TokenService&&) noexcept;
   TokenService(const TokenService&) = delete;
   TokenService& operator=(const TokenService&) = delete;
   TokenService& operator=(TokenService&&) = delete;
@@ -62,17 +74,22 @@ class TokenService {
 
   // The principal a token speaks for, or kUnauthenticated saying why it is refused.
   Result<Principal> Verify(std::string_view token) const;
+  // Tokens remembered as verified (for tests and metrics).
+  size_t remembered() const;
 
   std::chrono::seconds ttl() const { return ttl_; }
 
  private:
   TokenService(std::string secret, std::string issuer, std::chrono::seconds ttl,
                const Clock& clock);
+  // The full check; *not_before is the later of iat and nbf (INT64_MIN without either).
+  Result<Principal> VerifyUncached(std::string_view token, int64_t* not_before) const;
 
   std::string secret_;
   std::string issuer_;
   std::chrono::seconds ttl_;
   const Clock& clock_;
+  std::unique_ptr<VerifiedTokens> verified_;
 };
 
 }  // namespace helios::auth

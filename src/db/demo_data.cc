@@ -695,6 +695,10 @@ CREATE INDEX idx_orders_employee_id ON orders(employee_id);
 CREATE INDEX idx_orders_order_date ON orders(order_date);
 CREATE INDEX idx_order_items_order_id ON order_items(order_id);
 CREATE INDEX idx_order_items_product_id ON order_items(product_id);
+-- The columns questions filter on most, compared without regard to case as the engine does.
+CREATE INDEX idx_customers_country ON customers(country COLLATE NOCASE);
+CREATE INDEX idx_customers_segment ON customers(segment COLLATE NOCASE);
+CREATE INDEX idx_orders_status ON orders(status COLLATE NOCASE);
 )sql";
 
 constexpr const char* kTotalsSql = R"sql(

@@ -4,8 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <unordered_map>
 
 #include "nl2sql/rebind.h"
 #include "sql/ir_json.h"
@@ -21,7 +25,13 @@ constexpr std::string_view kKindSql = "sql";
 
 AnswerCache::AnswerCache(cache::CacheStore& store, cache::Embedder& embedder, const Clock& clock,
                          double similarity_threshold)
-    : store_(store), embedder_(embedder), clock_(clock), threshold_(similarity_threshold) {}
+    : store_(store),
+      embedder_(embedder),
+      clock_(clock),
+      threshold_(similarity_threshold),
+      decoded_(std::make_unique<DecodedPayloads>()) {}
+
+AnswerCache::~AnswerCache() = default;
 
 cache::Key AnswerCache::KeyOf(const CacheContext& context, const QuestionShape& shape) const {
   cache::Key key;
@@ -56,44 +66,101 @@ std::optional<std::vector<cache::Slot>> ByType(const std::vector<cache::Slot>& e
   return ordered;
 }
 
+// A cache entry's payload, decoded.
+struct Decoded {
+  bool is_query = false;
+  sql::Query query;  // is_query
+  double confidence = 0;
+  std::vector<std::string> notes;
+  std::string sql;  // !is_query
+  std::string explanation;
+};
+
+std::optional<Decoded> Decode(const std::string& text) {
+  nlohmann::json payload = nlohmann::json::parse(text, nullptr, false);
+  if (payload.is_discarded() || !payload.is_object()) return std::nullopt;
+  const std::string kind = payload.value("kind", "");
+  Decoded d;
+  if (kind == kKindQuery && payload.contains("query")) {
+    auto query = sql::QueryFromJson(payload["query"]);
+    if (!query) return std::nullopt;
+    d.is_query = true;
+    d.query = std::move(*query);
+    d.confidence = payload.value("confidence", 0.0);
+    if (payload.contains("notes") && payload["notes"].is_array()) {
+      for (const auto& note : payload["notes"]) {
+        if (note.is_string()) d.notes.push_back(note.get<std::string>());
+      }
+    }
+    return d;
+  }
+  if (kind == kKindSql && payload.contains("sql") && payload["sql"].is_string()) {
+    d.sql = payload["sql"].get<std::string>();
+    d.explanation = payload.value("explanation", "");
+    return d;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// Payloads decoded before, by their text: a hit decodes the same few payloads over and over.
+class AnswerCache::DecodedPayloads {
+ public:
+  std::shared_ptr<const Decoded> Get(const std::string& text) {
+    Shard& shard = shards_[std::hash<std::string>{}(text) % kShards];
+    {
+      std::lock_guard lock(shard.mu);
+      if (auto it = shard.decoded.find(text); it != shard.decoded.end()) return it->second;
+    }
+    auto decoded = Decode(text);
+    if (!decoded) return nullptr;
+    auto shared = std::make_shared<const Decoded>(std::move(*decoded));
+    std::lock_guard lock(shard.mu);
+    if (shard.decoded.size() >= kPerShard) shard.decoded.erase(shard.decoded.begin());
+    shard.decoded.insert_or_assign(text, shared);
+    return shared;
+  }
+
+ private:
+  static constexpr size_t kShards = 8;
+  static constexpr size_t kPerShard = 128;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, std::shared_ptr<const Decoded>> decoded;
+  };
+  std::array<Shard, kShards> shards_;
+};
+
+namespace {
+
 // The plan of a matched entry with the new values, or nullopt when they cannot be placed.
-std::optional<CachedPlan> PlanOf(const cache::Match& match, const std::vector<cache::Slot>& slots) {
+std::optional<CachedPlan> PlanOf(const cache::Match& match, const std::vector<cache::Slot>& slots,
+                                 const Decoded* payload) {
   const cache::Entry& entry = match.entry;
   CachedPlan plan;
   plan.matched_question = entry.question;
   plan.similarity = match.similarity;
-  if (entry.slots.size() != slots.size()) return std::nullopt;
+  if (entry.slots.size() != slots.size() || payload == nullptr) return std::nullopt;
   for (size_t i = 0; i < entry.slots.size(); ++i) {
     if (entry.slots[i].type != slots[i].type) return std::nullopt;
     if (entry.slots[i].value != slots[i].value) plan.changed.emplace_back(entry.slots[i], slots[i]);
   }
-  nlohmann::json payload = nlohmann::json::parse(entry.payload, nullptr, false);
-  if (payload.is_discarded() || !payload.is_object()) return std::nullopt;
-  const std::string kind = payload.value("kind", "");
-  if (kind == kKindQuery && payload.contains("query")) {
-    auto query = sql::QueryFromJson(payload["query"]);
-    if (!query) return std::nullopt;
-    auto rebound = RebindQuery(*query, entry.slots, slots);
+  if (payload->is_query) {
+    auto rebound = RebindQuery(payload->query, entry.slots, slots);
     if (!rebound) return std::nullopt;
     plan.kind = CachedPlan::Kind::kQuery;
     plan.query = std::move(*rebound);
-    plan.confidence = payload.value("confidence", 0.0);
-    if (payload.contains("notes") && payload["notes"].is_array()) {
-      for (const auto& note : payload["notes"]) {
-        if (note.is_string()) plan.notes.push_back(note.get<std::string>());
-      }
-    }
+    plan.confidence = payload->confidence;
+    plan.notes = payload->notes;
     return plan;
   }
-  if (kind == kKindSql && payload.contains("sql") && payload["sql"].is_string()) {
-    auto rebound = RebindSql(payload["sql"].get<std::string>(), entry.slots, slots);
-    if (!rebound) return std::nullopt;
-    plan.kind = CachedPlan::Kind::kSql;
-    plan.sql = std::move(*rebound);
-    plan.explanation = payload.value("explanation", "");
-    return plan;
-  }
-  return std::nullopt;
+  auto rebound = RebindSql(payload->sql, entry.slots, slots);
+  if (!rebound) return std::nullopt;
+  plan.kind = CachedPlan::Kind::kSql;
+  plan.sql = std::move(*rebound);
+  plan.explanation = payload->explanation;
+  return plan;
 }
 
 }  // namespace
@@ -109,7 +176,10 @@ Result<std::optional<CachedPlan>> AnswerCache::Find(const CacheContext& context,
   auto match = store_.Lookup(KeyOf(context, shape), *embedding, threshold_);
   if (!match) return std::unexpected(match.error());
   if (*match) {
-    if (auto plan = PlanOf(**match, shape.slots)) return std::optional<CachedPlan>(std::move(plan));
+    const auto payload = decoded_->Get((*match)->entry.payload);
+    if (auto plan = PlanOf(**match, shape.slots, payload.get())) {
+      return std::optional<CachedPlan>(std::move(plan));
+    }
   }
   if (!UsesLooseKey(context, shape)) return std::optional<CachedPlan>();
 
@@ -124,7 +194,8 @@ Result<std::optional<CachedPlan>> AnswerCache::Find(const CacheContext& context,
   if (!*loose) return std::optional<CachedPlan>();
   auto slots = ByType((*loose)->entry.slots, shape.slots);
   if (!slots) return std::optional<CachedPlan>();
-  return PlanOf(**loose, *slots);
+  const auto payload = decoded_->Get((*loose)->entry.payload);
+  return PlanOf(**loose, *slots, payload.get());
 }
 
 Result<void> AnswerCache::Remember(const CacheContext& context, const QuestionShape& shape,

@@ -16,9 +16,13 @@
 // conversation. An answer is remembered under both. On a loose match the new values are
 // matched to the cached ones by type (a loose signature has each slot type at most once).
 //
+// A hit decodes its entry's payload (the query as JSON); the decoded payloads of the last few
+// hundred entries hit are kept in memory, by their text, so a frequent question is decoded once.
+//
 // Thread-safety: safe to call concurrently (the store and the embedder are).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -60,6 +64,9 @@ class AnswerCache {
  public:
   AnswerCache(cache::CacheStore& store, cache::Embedder& embedder, const Clock& clock,
               double similarity_threshold);
+  ~AnswerCache();
+  AnswerCache(const AnswerCache&) = delete;
+  AnswerCache& operator=(const AnswerCache&) = delete;
 
   // A plan from an earlier answer, or nullopt on a miss (including a match whose values
   // cannot be placed exactly). Errors when the store or the embedder cannot be reached.
@@ -83,6 +90,8 @@ class AnswerCache {
   cache::Embedder& embedder_;
   const Clock& clock_;
   const double threshold_;
+  class DecodedPayloads;
+  std::unique_ptr<DecodedPayloads> decoded_;
 };
 
 }  // namespace helios::nl2sql

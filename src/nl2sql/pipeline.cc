@@ -156,6 +156,7 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
     suggest.confidence_threshold = options_.confidence_threshold;
     suggest.rows = &answer->rows;
     suggest.known_values = [](const engine::ColumnEntry& column) { return column.values; };
+    suggest.checks = &follow_up_checks_;
     answer->suggestions = SuggestFollowUps(*engine, turn.query, suggest);
   }
 
@@ -191,14 +192,15 @@ Result<Answer> Pipeline::FromEngine(const engine::Understanding& understood) {
   db::ExecuteOptions exec{options_.max_rows, options_.statement_timeout};
   const auto db_start = clock_.Steady();
   auto result = source_.Execute(bound.text, bound.params, exec);
+  const auto db_time = clock_.Steady() - db_start;
   if (options_.db_query_duration != nullptr) {
-    options_.db_query_duration->Observe(
-        {options_.database_name},
-        std::chrono::duration<double>(clock_.Steady() - db_start).count());
+    options_.db_query_duration->Observe({options_.database_name},
+                                        std::chrono::duration<double>(db_time).count());
   }
   if (!result) return std::unexpected(result.error());
 
   Answer answer;
+  answer.database_ms = std::chrono::duration<double, std::milli>(db_time).count();
   answer.sql = sql::Render(query, {source_.dialect(), true}).text;
   answer.explanation = sql::Explain(query);
   if (!understood.notes.empty()) {
@@ -227,18 +229,21 @@ Result<Answer> Pipeline::FromCache(const CachedPlan& plan) {
     answer = FromEngine(understood);
   } else {
     // A model's SQL with other values: checked by the database's own parser again.
+    const auto check_start = clock_.Steady();
     auto checked = source_.Check(plan.sql);
+    const auto check_time = clock_.Steady() - check_start;
     if (!checked) return std::unexpected(checked.error());
     db::ExecuteOptions exec{options_.max_rows, options_.statement_timeout};
     const auto db_start = clock_.Steady();
     auto result = source_.Execute(plan.sql, {}, exec);
+    const auto db_time = clock_.Steady() - db_start;
     if (options_.db_query_duration != nullptr) {
-      options_.db_query_duration->Observe(
-          {options_.database_name},
-          std::chrono::duration<double>(clock_.Steady() - db_start).count());
+      options_.db_query_duration->Observe({options_.database_name},
+                                          std::chrono::duration<double>(db_time).count());
     }
     if (!result) return std::unexpected(result.error());
     Answer a;
+    a.database_ms = std::chrono::duration<double, std::milli>(check_time + db_time).count();
     a.sql = plan.sql;
     if (plan.changed.empty()) {
       a.explanation = plan.explanation;

@@ -18,6 +18,7 @@
 #include "nl2sql/examples/example_store.h"
 #include "nl2sql/llm_answerer.h"
 #include "nl2sql/service.h"
+#include "nl2sql/suggestions.h"
 #include "observability/metrics.h"
 
 namespace helios::nl2sql {
@@ -82,6 +83,7 @@ class Pipeline final : public QueryService {
   const Clock& clock_;
   const PipelineOptions options_;
   LlmAnswerer* const llm_;
+  FollowUpChecks follow_up_checks_;  // candidates of follow-up suggestions already checked
   std::mutex save_mu_;  // one save of the learned examples at a time, each of the latest state
 
   // The answer from the engine's query, or from the language model (session: may be null).

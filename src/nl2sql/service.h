@@ -62,6 +62,9 @@ struct Answer {
   bool cache_lookup = false;    // the semantic cache was consulted (hit or miss)
   std::string cached_question;  // on a hit: the earlier question whose query was re-used
   double latency_ms = 0;
+  // Of latency_ms, the time the database took to run the SQL (including waiting for a pooled
+  // connection): what is left is the server's own part of the answer.
+  double database_ms = 0;
   ChartSuggestion chart;
   // Follow-up questions the engine is known to answer in this conversation, for the user to
   // pick; empty when there are none.

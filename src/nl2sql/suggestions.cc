@@ -3,17 +3,22 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 
 #include "common/text.h"
 #include "nl2sql/engine/lexicon.h"
 #include "security/question_screen.h"
+#include "sql/render.h"
 
 namespace helios::nl2sql {
 namespace {
@@ -584,6 +589,75 @@ class Generator {
 
 }  // namespace
 
+struct FollowUpChecks::State {
+  struct Entry {
+    sql::Query answered;  // compared in full: the key's SQL alone might not tell two apart
+    std::optional<sql::Query> reading;
+  };
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    std::mutex mu;
+    // Whose checks these are, and of which day (relative dates are read against it).
+    uint64_t engine = 0;
+    std::chrono::sys_days day{};
+    std::unordered_map<std::string, Entry> entries;  // answered SQL + '\n' + candidate
+  };
+  std::array<Shard, kShards> shards;
+
+  static std::string Key(const std::string& answered_sql, const std::string& candidate) {
+    std::string key;
+    key.reserve(answered_sql.size() + 1 + candidate.size());
+    key += answered_sql;
+    key += '\n';
+    key += candidate;
+    return key;
+  }
+  Shard& ShardOf(const std::string& key) { return shards[std::hash<std::string>{}(key) % kShards]; }
+};
+
+FollowUpChecks::FollowUpChecks() : state_(std::make_unique<State>()) {}
+FollowUpChecks::~FollowUpChecks() = default;
+
+std::optional<std::optional<sql::Query>> FollowUpChecks::Find(const engine::Engine& engine,
+                                                              const std::string& answered_sql,
+                                                              const sql::Query& answered,
+                                                              const std::string& candidate) const {
+  const std::string key = State::Key(answered_sql, candidate);
+  State::Shard& shard = state_->ShardOf(key);
+  std::lock_guard lock(shard.mu);
+  if (shard.engine != engine.id() || shard.day != engine.Today()) return std::nullopt;
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end() || !(it->second.answered == answered)) return std::nullopt;
+  return it->second.reading;
+}
+
+void FollowUpChecks::Remember(const engine::Engine& engine, const std::string& answered_sql,
+                              const sql::Query& answered, const std::string& candidate,
+                              std::optional<sql::Query> reading) {
+  std::string key = State::Key(answered_sql, candidate);
+  State::Shard& shard = state_->ShardOf(key);
+  std::lock_guard lock(shard.mu);
+  const std::chrono::sys_days day = engine.Today();
+  if (shard.engine != engine.id() || shard.day != day) {
+    shard.entries.clear();
+    shard.engine = engine.id();
+    shard.day = day;
+  }
+  if (shard.entries.size() >= kMaxEntries / State::kShards && !shard.entries.contains(key)) {
+    shard.entries.erase(shard.entries.begin());
+  }
+  shard.entries.insert_or_assign(std::move(key), State::Entry{answered, std::move(reading)});
+}
+
+size_t FollowUpChecks::size() const {
+  size_t n = 0;
+  for (State::Shard& shard : state_->shards) {
+    std::lock_guard lock(shard.mu);
+    n += shard.entries.size();
+  }
+  return n;
+}
+
 std::vector<std::string> SuggestFollowUps(const engine::Engine& engine, const sql::Query& answered,
                                           const SuggestOptions& options) {
   // The edits below look at the outer SELECT only; a combined query offers none.
@@ -599,16 +673,34 @@ std::vector<std::string> SuggestFollowUps(const engine::Engine& engine, const sq
   std::vector<Query> readings;  // the queries of the kept suggestions: each is a different edit
   std::set<std::string> asked;
   size_t budget = options.max_candidates;
+  // The engine's reading of a candidate as an edit of the answered query, when it is one
+  // with enough confidence; remembered in options.checks.
+  const std::string answered_sql = options.checks != nullptr
+                                       ? sql::Render(answered, {db::Dialect::kSqlite, true}).text
+                                       : std::string();
+  auto read = [&](const std::string& text) -> std::optional<Query> {
+    if (options.checks != nullptr) {
+      if (auto known = options.checks->Find(engine, answered_sql, answered, text)) return *known;
+    }
+    std::optional<Query> reading;
+    if (!security::ScreenQuestion(text).flagged) {
+      auto understood = engine.Understand(text, &answered);
+      if (understood && understood->follow_up &&
+          understood->confidence >= options.confidence_threshold &&
+          !(understood->query == answered)) {
+        reading = std::move(understood->query);
+      }
+    }
+    if (options.checks != nullptr)
+      options.checks->Remember(engine, answered_sql, answered, text, reading);
+    return reading;
+  };
   auto check = [&](const Candidate& c) {
-    if (security::ScreenQuestion(c.text).flagged) return false;
-    auto understood = engine.Understand(c.text, &answered);
-    if (!understood || !understood->follow_up ||
-        understood->confidence < options.confidence_threshold || understood->query == answered)
-      return false;
-    if (c.promised && !c.promised(understood->query)) return false;
-    if (std::find(readings.begin(), readings.end(), understood->query) != readings.end())
-      return false;
-    readings.push_back(std::move(understood->query));
+    std::optional<Query> reading = read(c.text);
+    if (!reading) return false;
+    if (c.promised && !c.promised(*reading)) return false;
+    if (std::find(readings.begin(), readings.end(), *reading) != readings.end()) return false;
+    readings.push_back(std::move(*reading));
     return true;
   };
 

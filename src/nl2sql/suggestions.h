@@ -13,6 +13,8 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,35 @@
 #include "sql/ir.h"
 
 namespace helios::nl2sql {
+
+// What checking candidates has found, kept across answers: a check is a pure function of the
+// engine, the answered query and the candidate's text, and the same answered query comes back
+// often (a cached plan, a dashboard's question). Bounded (kMaxEntries); forgotten when it is
+// used with another engine (the schema changed) or on another day (relative dates). A memory
+// serves one confidence threshold: give each pipeline its own. Thread-safe.
+class FollowUpChecks {
+ public:
+  static constexpr size_t kMaxEntries = 4096;
+  FollowUpChecks();
+  ~FollowUpChecks();
+  FollowUpChecks(const FollowUpChecks&) = delete;
+  FollowUpChecks& operator=(const FollowUpChecks&) = delete;
+
+  // The reading found for `candidate` as a follow-up of `answered` (nullopt inside when the
+  // candidate did not check out), or nullopt when it was never checked with this engine.
+  std::optional<std::optional<sql::Query>> Find(const engine::Engine& engine,
+                                                const std::string& answered_sql,
+                                                const sql::Query& answered,
+                                                const std::string& candidate) const;
+  void Remember(const engine::Engine& engine, const std::string& answered_sql,
+                const sql::Query& answered, const std::string& candidate,
+                std::optional<sql::Query> reading);
+  size_t size() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // The stored values of a low-cardinality text column, the most useful first (e.g. the most
 // frequent); empty when unknown.
@@ -40,6 +71,8 @@ struct SuggestOptions {
   // Values of columns the answer does not show (may be null): "only in Germany" for a column
   // reachable from the answered query.
   KnownValues known_values;
+  // Where checks are remembered across answers (may be null: every candidate is checked).
+  FollowUpChecks* checks = nullptr;
 };
 
 // At most options.max_suggestions distinct suggestions, the most useful first; the same for the

@@ -228,6 +228,7 @@ void LogRequest(Logger& logger, const RequestLog& request) {
   } else {
     if (!request.source.empty()) fields.emplace_back("source", request.source);
     fields.emplace_back("row_count", request.row_count);
+    fields.emplace_back("db_ms", std::round(request.database_ms * 1000.0) / 1000.0);
   }
   logger.Log(level, "request", fields);
 }

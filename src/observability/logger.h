@@ -146,6 +146,7 @@ struct RequestLog {
   std::string source;      // "engine", "llm", "cache"; omitted when empty
   int status = 0;
   double latency_ms = 0;
+  double database_ms = 0;  // of latency_ms, the database's; written on success only
   bool cache_hit = false;
   bool sql_generated = false;
   size_t row_count = 0;  // written on success only
@@ -153,7 +154,8 @@ struct RequestLog {
 
 // Writes the request line: message "request"; fields request_id, method, path, status,
 // tenant_id, session_id, query, latency_ms, cache_hit, sql_generated, then error_code on
-// failure or source and row_count on success. Level INFO below 400, WARN for 4xx, ERROR for 5xx.
+// failure or source, row_count and db_ms (the database's share of latency_ms) on success. Level
+// INFO below 400, WARN for 4xx, ERROR for 5xx.
 void LogRequest(Logger& logger, const RequestLog& request);
 
 }  // namespace helios::observability

@@ -1,5 +1,6 @@
 #include "auth/token.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -192,6 +193,67 @@ TEST_F(TokenTest, ExpiresExactlyAtExpWithNoLeeway) {
   EXPECT_THAT(expired.error().message, HasSubstr("expired"));
   clock_.Advance(seconds(86400));
   ExpectRefused(issued->token, "expired");
+}
+
+TEST_F(TokenTest, AVerifiedTokenIsRememberedAndStillCheckedAgainstTheClock) {
+  auto issued = service_.Issue(alice_);
+  ASSERT_TRUE(issued.has_value());
+  EXPECT_EQ(service_.remembered(), 0u);
+  auto first = service_.Verify(issued->token);
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  EXPECT_EQ(service_.remembered(), 1u);
+  auto second = service_.Verify(issued->token);
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+  EXPECT_EQ(service_.remembered(), 1u);
+  EXPECT_EQ(second->user, first->user);
+  EXPECT_EQ(second->tenant, first->tenant);
+  EXPECT_EQ(second->roles, first->roles);
+  EXPECT_EQ(second->expires_at, first->expires_at);
+
+  // Any other bytes are verified in full: one changed character of the signature, or of the
+  // claims, is refused although the real token is remembered.
+  std::string forged = issued->token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  ExpectRefused(forged, "invalid token");
+  std::string other_claims = issued->token;
+  const size_t claims_at = other_claims.find('.') + 5;
+  other_claims[claims_at] = other_claims[claims_at] == 'x' ? 'y' : 'x';
+  EXPECT_FALSE(service_.Verify(other_claims).has_value());
+  EXPECT_EQ(service_.remembered(), 1u);
+
+  // A remembered token expires like any other.
+  clock_.Advance(seconds(3600));
+  ExpectRefused(issued->token, "expired");
+}
+
+TEST_F(TokenTest, ARememberedTokenIsRefusedIfTheClockGoesBackBeforeItsIssue) {
+  json claims = GoodClaims();
+  claims["nbf"] = Now() + 30;  // allowed: within the clock skew
+  const std::string token = Sign(GoodHeader(), claims.dump());
+  ASSERT_TRUE(service_.Verify(token).has_value());
+  ASSERT_EQ(service_.remembered(), 1u);
+  // A service whose clock is two minutes behind refuses the same token, remembered or not.
+  FakeClock behind(clock_.Now() - seconds(120));
+  auto late = *TokenService::Create(kSecret, kIssuer, seconds(3600), behind);
+  for (int i = 0; i < 2; ++i) {
+    auto r = late.Verify(token);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+  }
+}
+
+TEST_F(TokenTest, TheMemoryOfVerifiedTokensIsBounded) {
+  std::vector<std::string> tokens;
+  for (size_t i = 0; i < kVerifiedTokensKept + 500; ++i) {
+    json claims = GoodClaims();
+    claims["jti"] = fmt::format("{:032x}", i);
+    tokens.push_back(Sign(GoodHeader(), claims.dump()));
+  }
+  for (const std::string& token : tokens) ASSERT_TRUE(service_.Verify(token).has_value());
+  EXPECT_LE(service_.remembered(), kVerifiedTokensKept);
+  EXPECT_GE(service_.remembered(), kVerifiedTokensKept / 2);
+  // Forgotten or not, every token still verifies.
+  for (const std::string& token : tokens) ASSERT_TRUE(service_.Verify(token).has_value());
 }
 
 TEST_F(TokenTest, MalformedTokensAreRefused) {

@@ -295,6 +295,67 @@ TEST_F(SqliteDataSourceTest, ParametersAreBoundByPosition) {
   EXPECT_EQ(injection->rows[0][0], Value(int64_t{0}));
 }
 
+// One connection, so that every statement after the first runs on a kept statement.
+class SqliteKeptStatementTest : public SqliteDataSourceTest {
+ protected:
+  void SetUp() override {
+    options_.pool_size = 1;
+    SqliteDataSourceTest::SetUp();
+  }
+};
+
+TEST_F(SqliteKeptStatementTest, TheSameSqlRunsAgainWithNewParametersAndNewData) {
+  const std::string sql = "SELECT name FROM people WHERE person_id = ?1";
+  auto ada = Run(sql, {Value(int64_t{1})});
+  auto bob = Run(sql, {Value(int64_t{2})});
+  ASSERT_TRUE(ada && bob);
+  EXPECT_EQ(ada->rows, (std::vector<Row>{{Value(std::string("Ada"))}}));
+  EXPECT_EQ(bob->rows, (std::vector<Row>{{Value(std::string("Bob"))}}));
+  // A NULL parameter is bound afresh, not left over from the previous run.
+  auto none = Run(sql, {Value()});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->rows.empty());
+  WriteDatabase(path_, "INSERT INTO people(person_id, name) VALUES (4, 'Dee')");
+  auto dee = Run(sql, {Value(int64_t{4})});
+  ASSERT_TRUE(dee.has_value()) << dee.error().message;
+  EXPECT_EQ(dee->rows, (std::vector<Row>{{Value(std::string("Dee"))}}));
+}
+
+TEST_F(SqliteKeptStatementTest, AKeptStatementHoldsNoLockOnTheFile) {
+  // Stopped after one row of three: without a reset, the statement would keep its read lock.
+  auto capped =
+      Run("SELECT name FROM people ORDER BY person_id", {}, ExecuteOptions{.max_rows = 1});
+  ASSERT_TRUE(capped.has_value());
+  EXPECT_TRUE(capped->truncated);
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &writer), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(writer, "BEGIN EXCLUSIVE; UPDATE people SET name = 'Ada' WHERE 0; COMMIT",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(writer);
+  sqlite3_close(writer);
+}
+
+TEST_F(SqliteKeptStatementTest, AChangedSchemaIsSeenByAKeptStatement) {
+  const std::string sql = "SELECT * FROM people WHERE person_id = 1";
+  auto before = Run(sql);
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(before->columns.size(), 8u);
+  WriteDatabase(path_, "ALTER TABLE people ADD COLUMN nickname TEXT DEFAULT 'A'");
+  auto after = Run(sql);
+  ASSERT_TRUE(after.has_value()) << after.error().message;
+  ASSERT_EQ(after->columns.size(), 9u);
+  EXPECT_EQ(after->columns.back(), "nickname");
+  ASSERT_EQ(after->rows.size(), 1u);
+  EXPECT_EQ(after->rows[0].back(), Value(std::string("A")));
+
+  WriteDatabase(path_, "DROP VIEW adults; DROP TABLE people");
+  auto gone = Run(sql);
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error().code, ErrorCode::kDatabaseError);
+  EXPECT_THAT(gone.error().message, HasSubstr("people"));
+}
+
 TEST_F(SqliteDataSourceTest, ParameterCountMustMatch) {
   auto too_few = Run("SELECT ?1 + ?2", {Value(int64_t{1})});
   ASSERT_FALSE(too_few.has_value());

@@ -207,6 +207,41 @@ TEST_F(SuggestionsTest, StoredValuesNarrowTheAnswerOrSwapItsValue) {
   EXPECT_EQ(other->sql.find("'Germany'"), std::string::npos) << other->sql;
 }
 
+TEST_F(SuggestionsTest, RememberedChecksGiveTheSameSuggestionsAndAreForgottenForAnotherEngine) {
+  DemoEnvironment& env = DemoEnvironment::Get();
+  FollowUpChecks checks;
+  for (const std::string question :
+       {"revenue by country", "total revenue by month", "customers in Germany"}) {
+    Answered answered = Run(question);
+    SuggestOptions plain;
+    plain.rows = &answered.rows;
+    const std::vector<std::string> expected =
+        SuggestFollowUps(*env.engine(), answered.query, plain);
+    ASSERT_FALSE(expected.empty()) << question;
+    SuggestOptions remembered = plain;
+    remembered.checks = &checks;
+    const size_t before = checks.size();
+    EXPECT_EQ(SuggestFollowUps(*env.engine(), answered.query, remembered), expected) << question;
+    const size_t after = checks.size();
+    EXPECT_GT(after, before) << question;
+    // The second time every candidate is known: the same suggestions, nothing new remembered.
+    EXPECT_EQ(SuggestFollowUps(*env.engine(), answered.query, remembered), expected) << question;
+    EXPECT_EQ(checks.size(), after) << question;
+  }
+  // Another engine (of the same schema) starts from nothing in the shards it uses.
+  engine::Engine other(
+      std::shared_ptr<const engine::SchemaIndex>(env.engine(), &env.engine()->index()),
+      env.clock());
+  EXPECT_NE(other.id(), env.engine()->id());
+  Answered answered = Run("revenue by country");
+  SuggestOptions remembered;
+  remembered.rows = &answered.rows;
+  remembered.checks = &checks;
+  const size_t before = checks.size();
+  EXPECT_FALSE(SuggestFollowUps(other, answered.query, remembered).empty());
+  EXPECT_LT(checks.size(), before);
+}
+
 TEST_F(SuggestionsTest, AValueTheEngineDoesNotKnowIsNeverOffered) {
   DemoEnvironment& env = DemoEnvironment::Get();
   SuggestOptions options;

@@ -453,6 +453,7 @@ TEST(LogRequestTest, SuccessLineCarriesTheRunbookFields) {
   request.cache_hit = true;
   request.sql_generated = true;
   request.row_count = 3;
+  request.database_ms = 4.0004999;
   LogRequest(logger, request);
   json line = JsonLines(out.str()).at(0);
   EXPECT_EQ(line["level"], "INFO");
@@ -469,6 +470,7 @@ TEST(LogRequestTest, SuccessLineCarriesTheRunbookFields) {
   EXPECT_EQ(line["sql_generated"], true);
   EXPECT_EQ(line["source"], "engine");
   EXPECT_EQ(line["row_count"].get<int>(), 3);
+  EXPECT_DOUBLE_EQ(line["db_ms"].get<double>(), 4.0);
   EXPECT_FALSE(line.contains("error_code"));
 }
 
@@ -495,6 +497,7 @@ TEST(LogRequestTest, FailureLineCarriesErrorCodeAndLevelFollowsStatus) {
   EXPECT_EQ(lines[0]["session_id"], "");
   EXPECT_EQ(lines[0]["sql_generated"], false);
   EXPECT_FALSE(lines[0].contains("row_count"));
+  EXPECT_FALSE(lines[0].contains("db_ms"));
   EXPECT_FALSE(lines[0].contains("source"));
   EXPECT_FALSE(lines[0].contains("request_id"));
   EXPECT_FALSE(lines[0].contains("method"));

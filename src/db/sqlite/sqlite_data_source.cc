@@ -37,10 +37,18 @@ struct SqliteConnection {
   std::chrono::steady_clock::time_point deadline;
   bool timed_out = false;
 
+  // User statements that passed PrepareChecked and ran, by their SQL, kept reset (holding no
+  // read transaction) for the next run of the same SQL: answers repeat their SQL (a cached
+  // plan, a follow-up's unchanged query), and preparing costs as much as running a small query.
+  // At most kKeptStatements; owned here and finalized before the connection closes.
+  static constexpr size_t kKeptStatements = 64;
+  std::unordered_map<std::string, sqlite3_stmt*> kept;
+
   SqliteConnection() = default;
   SqliteConnection(const SqliteConnection&) = delete;
   SqliteConnection& operator=(const SqliteConnection&) = delete;
   ~SqliteConnection() {
+    for (auto& [sql, stmt] : kept) sqlite3_finalize(stmt);
     if (db) sqlite3_close_v2(db);
   }
 };
@@ -527,9 +535,23 @@ Result<QueryResult> SqliteDataSource::Execute(std::string_view sql,
   auto lease = pool_->Acquire(options_.acquire_timeout);
   if (!lease) return std::unexpected(lease.error());
   SqliteConnection& c = **lease;
-  auto prepared = PrepareChecked(c, sql);
-  if (!prepared) return std::unexpected(prepared.error());
-  sqlite3_stmt* stmt = prepared->get();
+  StmtPtr prepared;
+  if (auto kept = c.kept.find(std::string(sql)); kept != c.kept.end()) {
+    prepared.reset(kept->second);
+    c.kept.erase(kept);
+    sqlite3_clear_bindings(prepared.get());
+    // SQLite prepares a kept statement again by itself when the schema changed; the
+    // authorizer then checks it as it did the first time.
+    c.mode = AuthMode::kUser;
+    c.first_action = -1;
+    c.denial.clear();
+    c.denial_is_weak = false;
+  } else {
+    auto checked = PrepareChecked(c, sql);
+    if (!checked) return std::unexpected(checked.error());
+    prepared = std::move(*checked);
+  }
+  sqlite3_stmt* stmt = prepared.get();
 
   const int expected = sqlite3_bind_parameter_count(stmt);
   if (static_cast<size_t>(expected) != params.size())
@@ -543,16 +565,19 @@ Result<QueryResult> SqliteDataSource::Execute(std::string_view sql,
   }
 
   QueryResult result;
-  const int column_count = sqlite3_column_count(stmt);
-  for (int i = 0; i < column_count; ++i) {
-    const char* name = sqlite3_column_name(stmt, i);
-    result.columns.emplace_back(name ? name : "");
-  }
-  result.rows.reserve(std::min<size_t>(options.max_rows, 1024));
-
   DeadlineScope deadline(c, clock_, options.timeout);
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  // The columns are read after the first step: a kept statement that SQLite prepared again
+  // for a changed schema may have other columns than before ("SELECT *").
+  int rc = sqlite3_step(stmt);
+  const int column_count = sqlite3_column_count(stmt);
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+    for (int i = 0; i < column_count; ++i) {
+      const char* name = sqlite3_column_name(stmt, i);
+      result.columns.emplace_back(name ? name : "");
+    }
+    result.rows.reserve(std::min<size_t>(options.max_rows, 1024));
+  }
+  for (; rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     if (result.rows.size() == options.max_rows) {
       result.truncated = true;
       rc = SQLITE_DONE;
@@ -564,6 +589,14 @@ Result<QueryResult> SqliteDataSource::Execute(std::string_view sql,
     result.rows.push_back(std::move(row));
   }
   if (rc != SQLITE_DONE) return std::unexpected(StepError(c, rc, options.timeout));
+  // Kept only when it ran cleanly and resets cleanly (a reset ends its read transaction).
+  if (c.denial.empty() && sqlite3_reset(stmt) == SQLITE_OK) {
+    if (c.kept.size() >= SqliteConnection::kKeptStatements) {
+      sqlite3_finalize(c.kept.begin()->second);
+      c.kept.erase(c.kept.begin());
+    }
+    c.kept.emplace(std::string(sql), prepared.release());
+  }
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -3384,13 +3385,20 @@ bool HasFollowUpMarker(const std::vector<Token>& t) {
 }  // namespace
 
 Engine::Engine(std::shared_ptr<const SchemaIndex> index, const Clock& clock)
-    : index_(std::move(index)), clock_(clock) {}
+    : index_(std::move(index)), clock_(clock), id_([] {
+        static std::atomic<uint64_t> next{1};
+        return next.fetch_add(1);
+      }()) {}
+
+std::chrono::sys_days Engine::Today() const {
+  return std::chrono::floor<std::chrono::days>(clock_.Now());
+}
 
 Result<Understanding> Engine::Understand(std::string_view question,
                                          const sql::Query* previous) const {
   std::vector<Token> tokens = Tokenize(question);
   if (tokens.empty()) return Fail(ErrorCode::kNotUnderstood, "The question is empty.");
-  auto today = std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(clock_.Now())};
+  auto today = std::chrono::year_month_day{Today()};
   Tagger tagger(*index_, today);
   std::vector<Item> items = tagger.Run(tokens);
   bool sold =

@@ -7,6 +7,8 @@
 // Thread-safety: Understand() is const and safe to call concurrently.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,10 +40,17 @@ class Engine {
   Result<Understanding> Understand(std::string_view question, const sql::Query* previous) const;
 
   const SchemaIndex& index() const { return *index_; }
+  // Unique to this engine among all engines of the process (never reused), for memories of
+  // its answers kept elsewhere.
+  uint64_t id() const { return id_; }
+  // The day relative dates ("last year") are read against: Understand depends on nothing else
+  // but its arguments and the schema index.
+  std::chrono::sys_days Today() const;
 
  private:
   std::shared_ptr<const SchemaIndex> index_;
   const Clock& clock_;
+  uint64_t id_;
 };
 
 }  // namespace helios::nl2sql::engine
