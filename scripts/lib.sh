@@ -64,7 +64,7 @@ configure_build() {
       # -O2 rather than CMake's -O3: quicker to compile, and GCC 12 at -O3 reports bogus
       # -Wrestrict errors inside std::string.
       args+=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG"
-        "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DHELIOS_SANITIZE=OFF)
+        "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DHELIOS_SANITIZE=OFF -DHELIOS_BUILD_BENCH=ON)
       ;;
     asan)
       # Debug (-O0 -g): with the sanitizers, -O1 more than doubles the compile time while the

@@ -27,14 +27,16 @@ build_packages=(
   nodejs
   dpkg-dev file
 )
+# Google Benchmark is what the micro-benchmarks (bench/micro) are written with; the release
+# test build builds them and runs each briefly.
 # prometheus also brings promtool, which checks deploy/alerts.yml. The PostgreSQL and MariaDB
 # servers (and their clients) are what the data-source tests run against (scripts/dbserver.sh);
 # Redis and nginx are what the several-instances test runs (tests/cluster).
 # Chromium (with a font to draw text) is the browser the web chat's tests drive (tests/web).
 # tests/deploy checks the systemd unit with systemd-analyze (package systemd) and installs the
 # Debian package, whose maintainer scripts need adduser.
-test_packages=(curl jq wrk prometheus python3 postgresql postgresql-client mariadb-server
-  mariadb-client redis-server redis-tools nginx-light openssl chromium fonts-dejavu-core systemd
+test_packages=(curl jq wrk libbenchmark-dev prometheus python3 postgresql postgresql-client
+  mariadb-server mariadb-client redis-server redis-tools nginx-light openssl chromium fonts-dejavu-core systemd
   adduser)
 
 packages=("${build_packages[@]}")
