@@ -52,10 +52,12 @@ build_dir() {
   printf '%s/build/%s' "$HELIOS_ROOT" "$1"
 }
 
-# configure_build KIND: runs CMake for build/KIND (release or asan). Re-running is cheap and
-# picks up new source files and changed options.
+# configure_build KIND [CMAKE_ARG...]: runs CMake for build/KIND (release or asan) with any
+# further arguments. Re-running is cheap and picks up new source files and changed options.
 configure_build() {
   local kind="$1"
+  shift
+  local extra=("$@")
   local dir
   dir="$(build_dir "$kind")"
   local args=(-S "$HELIOS_ROOT" -B "$dir" -G Ninja -DHELIOS_BUILD_TESTS=ON)
@@ -64,7 +66,7 @@ configure_build() {
       # -O2 rather than CMake's -O3: quicker to compile, and GCC 12 at -O3 reports bogus
       # -Wrestrict errors inside std::string.
       args+=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG"
-        "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DHELIOS_SANITIZE=OFF -DHELIOS_BUILD_BENCH=ON)
+        "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DHELIOS_SANITIZE=OFF)
       ;;
     asan)
       # Debug (-O0 -g): with the sanitizers, -O1 more than doubles the compile time while the
@@ -77,7 +79,7 @@ configure_build() {
       ;;
   esac
   mkdir -p "$CCACHE_DIR"
-  run cmake "${args[@]}"
+  run cmake "${args[@]}" "${extra[@]}"
 }
 
 # build KIND [TARGET...]: builds the given targets (everything when none) in build/KIND.

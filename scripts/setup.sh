@@ -27,8 +27,8 @@ build_packages=(
   nodejs
   dpkg-dev file
 )
-# Google Benchmark is what the micro-benchmarks (bench/micro) are written with; the release
-# test build builds them and runs each briefly.
+# Google Benchmark is what the micro-benchmarks (bench/micro) are written with; the test
+# script's release build builds them and runs each briefly.
 # prometheus also brings promtool, which checks deploy/alerts.yml. The PostgreSQL and MariaDB
 # servers (and their clients) are what the data-source tests run against (scripts/dbserver.sh);
 # Redis and nginx are what the several-instances test runs (tests/cluster).
