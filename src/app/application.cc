@@ -290,6 +290,7 @@ Result<void> Application::OpenSource(const config::Config& config,
     llm_options.statement_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(config.database.statement_timeout);
     llm_options.llm_duration = &metrics_->llm_request_duration_seconds;
+    llm_options.max_concurrent_requests = config.llm.max_concurrent_requests;
     s->answerer = std::make_unique<nl2sql::LlmAnswerer>(*provider_, *s->source, *breaker_,
                                                         std::move(prompt), clock_, llm_options);
   }
@@ -717,6 +718,9 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   options.host = config.server.host;
   options.port = config.server.port;
   options.workers = config.server.workers;
+  options.max_connections = config.server.max_connections;
+  options.max_queued_connections = config.server.max_queued_connections;
+  options.max_queue_wait = options.read_timeout;
   options.max_request_body_bytes = static_cast<size_t>(config.server.max_request_body_bytes);
   options.max_query_length = static_cast<size_t>(config.production.security.max_query_length);
   options.version = VersionString();

@@ -82,6 +82,7 @@ std::string ListNames(const Named<E> (&names)[N]) {
 constexpr int64_t kUnbounded = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMaxPort = 65535;
 constexpr int64_t kMaxWorkers = 4096;
+constexpr int64_t kMaxConnections = 65536;
 constexpr int64_t kDaySecs = int64_t{24} * 60 * 60;
 constexpr int64_t kHourSecs = int64_t{60} * 60;
 constexpr int64_t kYearSecs = 365 * kDaySecs;
@@ -278,6 +279,15 @@ std::vector<Issue> Check(const Config& c) {
   }
   k.Range("server.port", s.port, 0, kMaxPort);
   k.Range("server.workers", s.workers, 1, kMaxWorkers);
+  // Against workers only when workers itself is valid (one problem, one message).
+  if (s.workers >= 1 && s.workers <= kMaxWorkers && s.max_connections >= 1 &&
+      s.max_connections <= kMaxConnections && s.max_connections < s.workers) {
+    k.Add("server.max_connections", fmt::format("must be at least [server] workers ({}), got {}",
+                                                s.workers, s.max_connections));
+  } else {
+    k.Range("server.max_connections", s.max_connections, 1, kMaxConnections);
+  }
+  k.Range("server.max_queued_connections", s.max_queued_connections, 0, kMaxConnections);
   k.Range("server.max_result_rows", s.max_result_rows, 1, kUnbounded);
   k.Range("server.max_request_body_bytes", s.max_request_body_bytes, 1, kMaxBodyBytes);
   k.Range("server.request_timeout_secs", s.request_timeout.count(), 1, kDaySecs);
@@ -321,6 +331,7 @@ std::vector<Issue> Check(const Config& c) {
   k.Range("llm.timeout_secs", l.timeout.count(), 1, kDaySecs);
   k.Range("llm.max_retries", l.max_retries, 0, 100);
   k.Range("llm.max_tokens", l.max_tokens, 1, 1'000'000);
+  k.Range("llm.max_concurrent_requests", l.max_concurrent_requests, 1, kMaxConnections);
   k.Between("llm.temperature", l.temperature, 0.0, 2.0);
   if (!l.base_url.empty() && !IsHttpUrl(l.base_url)) {
     k.Add("llm.base_url", "must start with http:// or https://");
@@ -843,11 +854,14 @@ class TomlReader {
 void ReadServer(TomlReader& r, const toml::table& t, ServerConfig& s) {
   constexpr std::string_view kName = "server";
   r.RejectUnknown(t, kName,
-                  {"host", "port", "workers", "max_result_rows", "max_request_body_bytes",
-                   "request_timeout_secs", "web_chat", "web_root", "shutdown_timeout_secs"});
+                  {"host", "port", "workers", "max_connections", "max_queued_connections",
+                   "max_result_rows", "max_request_body_bytes", "request_timeout_secs", "web_chat",
+                   "web_root", "shutdown_timeout_secs"});
   r.Read(t, kName, "host", s.host);
   r.Read(t, kName, "port", s.port);
   r.Read(t, kName, "workers", s.workers);
+  r.Read(t, kName, "max_connections", s.max_connections);
+  r.Read(t, kName, "max_queued_connections", s.max_queued_connections);
   r.Read(t, kName, "max_result_rows", s.max_result_rows);
   r.Read(t, kName, "max_request_body_bytes", s.max_request_body_bytes);
   r.Read(t, kName, "request_timeout_secs", s.request_timeout);
@@ -860,7 +874,7 @@ void ReadLlm(TomlReader& r, const toml::table& t, LlmConfig& l) {
   constexpr std::string_view kName = "llm";
   r.RejectUnknown(t, kName,
                   {"provider", "model", "api_key_env", "timeout_secs", "max_retries", "max_tokens",
-                   "temperature", "base_url"});
+                   "temperature", "base_url", "max_concurrent_requests"});
   r.ReadEnum(t, kName, "provider", l.provider, kProviderNames);
   r.Read(t, kName, "model", l.model);
   r.Read(t, kName, "api_key_env", l.api_key_env);
@@ -869,6 +883,7 @@ void ReadLlm(TomlReader& r, const toml::table& t, LlmConfig& l) {
   r.Read(t, kName, "max_tokens", l.max_tokens);
   r.Read(t, kName, "temperature", l.temperature);
   r.Read(t, kName, "base_url", l.base_url);
+  r.Read(t, kName, "max_concurrent_requests", l.max_concurrent_requests);
 }
 
 void ReadNl2Sql(TomlReader& r, const toml::table& t, Nl2SqlConfig& n) {
@@ -1197,6 +1212,8 @@ std::string RedactedSummary(const Config& c) {
   line("host", Quote(c.server.host));
   number("port", c.server.port);
   number("workers", c.server.workers);
+  number("max_connections", c.server.max_connections);
+  number("max_queued_connections", c.server.max_queued_connections);
   number("max_result_rows", c.server.max_result_rows);
   number("max_request_body_bytes", c.server.max_request_body_bytes);
   number("request_timeout_secs", c.server.request_timeout.count());
@@ -1224,6 +1241,7 @@ std::string RedactedSummary(const Config& c) {
   number("timeout_secs", c.llm.timeout.count());
   number("max_retries", c.llm.max_retries);
   number("max_tokens", c.llm.max_tokens);
+  number("max_concurrent_requests", c.llm.max_concurrent_requests);
   number("temperature", c.llm.temperature);
   line("base_url",
        c.llm.base_url.empty() ? "(provider default)" : Quote(RedactUrl(c.llm.base_url)));
@@ -1331,6 +1349,8 @@ std::vector<std::string> ChangedSettings(const Config& before, const Config& aft
   note("server.host", s0.host, s1.host);
   note("server.port", s0.port, s1.port);
   note("server.workers", s0.workers, s1.workers);
+  note("server.max_connections", s0.max_connections, s1.max_connections);
+  note("server.max_queued_connections", s0.max_queued_connections, s1.max_queued_connections);
   note("server.max_result_rows", s0.max_result_rows, s1.max_result_rows);
   note("server.max_request_body_bytes", s0.max_request_body_bytes, s1.max_request_body_bytes);
   note("server.request_timeout_secs", s0.request_timeout, s1.request_timeout);
@@ -1359,6 +1379,7 @@ std::vector<std::string> ChangedSettings(const Config& before, const Config& aft
   note("llm.timeout_secs", l0.timeout, l1.timeout);
   note("llm.max_retries", l0.max_retries, l1.max_retries);
   note("llm.max_tokens", l0.max_tokens, l1.max_tokens);
+  note("llm.max_concurrent_requests", l0.max_concurrent_requests, l1.max_concurrent_requests);
   note("llm.temperature", l0.temperature, l1.temperature);
   note("llm.base_url", l0.base_url, l1.base_url);
 

@@ -52,6 +52,12 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 binds any free port
   int workers = DefaultWorkerCount();
+  // The most threads serving connections at once (workers..65536): while every thread is busy
+  // (a slow question holds one), each new connection starts another, up to this many.
+  int max_connections = 1024;
+  // Connections that may wait for a thread once all max_connections are busy (0..65536);
+  // beyond them a connection is answered 503 with Retry-After at once.
+  int max_queued_connections = 256;
   int64_t max_result_rows = 1000;  // rows beyond are dropped and the answer flagged truncated
   int64_t max_request_body_bytes = 1 << 20;
   std::chrono::seconds request_timeout{30};
@@ -82,6 +88,9 @@ struct LlmConfig {
   int max_tokens = 500;
   double temperature = 0.1;  // 0..2
   std::string base_url;      // empty: the provider's default; required for kOpenAiCompatible
+  // Questions being answered by the model at once (1..65536); beyond, a question that needs
+  // the model is answered 503 at once rather than queued behind the others.
+  int max_concurrent_requests = 256;
 };
 
 // Who writes the SQL: the built-in engine only, the LLM only, or the engine when it is at least

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include "llm/sql_extract.h"
@@ -40,6 +42,27 @@ LlmAnswerer::LlmAnswerer(llm::LlmProvider& provider, db::DataSource& source,
       options_(options) {}
 
 Result<LlmAnswer> LlmAnswerer::Answer(const PromptRequest& request) {
+  // The bulkhead: a place is taken without waiting, or the question is refused at once.
+  const int limit = std::max(1, options_.max_concurrent_requests);
+  int taken = in_flight_.load();
+  do {
+    if (taken >= limit) {
+      Error error(ErrorCode::kUnavailable,
+                  fmt::format("the language model is at capacity ({} requests in flight); try "
+                              "again shortly",
+                              limit));
+      error.details.push_back({std::string(kRetryAfterDetail), {"1"}});
+      return std::unexpected(std::move(error));
+    }
+  } while (!in_flight_.compare_exchange_weak(taken, taken + 1));
+  struct Release {
+    std::atomic<int>& count;
+    ~Release() { --count; }
+  } release{in_flight_};
+  return AnswerWithinBulkhead(request);
+}
+
+Result<LlmAnswer> LlmAnswerer::AnswerWithinBulkhead(const PromptRequest& request) {
   const auto deadline = clock_.Steady() + options_.timeout;
   PromptRequest round = request;
   round.failed_sql.clear();

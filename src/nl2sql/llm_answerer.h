@@ -7,13 +7,21 @@
 // Only the provider's own failures (unreachable, 5xx, timeouts) count against the breaker; SQL
 // the database rejects is the model's mistake, corrected in the next round.
 //
+// A bulkhead caps the questions being answered at once (max_concurrent_requests; each holds
+// its place for all its rounds). One beyond the cap is not queued: it fails at once with
+// kUnavailable, carrying the detail kRetryAfterDetail, which the HTTP server answers as 503
+// with Retry-After. A slow or hung provider therefore ties up at most that many server threads,
+// and the breaker is not asked (a full bulkhead says nothing about the provider's health).
+//
 // Thread-safety: Answer() may be called concurrently when the provider, the data source, the
 // breaker and the prompt function are thread-safe (the real ones are).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -44,6 +52,10 @@ struct PromptRequest {
 // Builds the messages of one round (schema linking, examples, rules): composed by the caller.
 using PromptFunction = std::function<std::vector<llm::Message>(const PromptRequest&)>;
 
+// Error::details name of the seconds to wait before asking again; the HTTP server answers it as
+// Retry-After (server/http_server.cc reads the same name).
+inline constexpr std::string_view kRetryAfterDetail = "retry_after_seconds";
+
 struct LlmAnswererOptions {
   int max_rounds = 3;  // model calls per question, the first included ([llm] max_retries + 1)
   int max_tokens = 500;
@@ -53,6 +65,8 @@ struct LlmAnswererOptions {
   std::chrono::milliseconds statement_timeout{10000};
   // Where model call durations are recorded ({provider}); may be null.
   observability::HistogramFamily* llm_duration = nullptr;
+  // Questions answered by the model at once ([llm] max_concurrent_requests); at least 1.
+  int max_concurrent_requests = 256;
 };
 
 struct LlmAnswer {
@@ -69,20 +83,27 @@ class LlmAnswerer {
               resilience::CircuitBreaker& breaker, PromptFunction prompt, const Clock& clock,
               LlmAnswererOptions options);
 
-  // kUnavailable when the breaker is open or the provider fails (after its retries);
-  // kDeadlineExceeded past the timeout; kNotUnderstood when the model declines or no round
-  // yields SQL that runs; kUnavailable/kDeadlineExceeded from the database as they come.
+  // kUnavailable at once when max_concurrent_requests questions are already being answered
+  // (with the detail kRetryAfterDetail), when the breaker is open or the provider fails (after
+  // its retries); kDeadlineExceeded past the timeout; kNotUnderstood when the model declines
+  // or no round yields SQL that runs; kUnavailable/kDeadlineExceeded from the database as they
+  // come.
   Result<LlmAnswer> Answer(const PromptRequest& request);
 
   const llm::LlmProvider& provider() const { return provider_; }
+  // Questions being answered now.
+  int in_flight() const { return in_flight_.load(); }
 
  private:
+  Result<LlmAnswer> AnswerWithinBulkhead(const PromptRequest& request);
+
   llm::LlmProvider& provider_;
   db::DataSource& source_;
   resilience::CircuitBreaker& breaker_;
   const PromptFunction prompt_;
   const Clock& clock_;
   const LlmAnswererOptions options_;
+  std::atomic<int> in_flight_{0};  // the bulkhead's count
 };
 
 }  // namespace helios::nl2sql

@@ -135,14 +135,17 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
     if (!answer && answer.error().code == ErrorCode::kUnavailable && options_.mode == Mode::kAuto) {
       // The model is unavailable (or its breaker open); the engine answers only what it is
       // sure of, and this was not such a question.
-      answer = Fail(ErrorCode::kUnavailable,
-                    fmt::format("The language model is unavailable ({}). The built-in engine "
-                                "could not answer this question with confidence{}; try again "
-                                "shortly, or rephrase with the names of tables, columns or "
-                                "values.",
-                                answer.error().message,
-                                understood ? fmt::format(" ({:.2f})", understood->confidence)
-                                           : std::string()));
+      Error unavailable(ErrorCode::kUnavailable,
+                        fmt::format("The language model is unavailable ({}). The built-in engine "
+                                    "could not answer this question with confidence{}; try again "
+                                    "shortly, or rephrase with the names of tables, columns or "
+                                    "values.",
+                                    answer.error().message,
+                                    understood ? fmt::format(" ({:.2f})", understood->confidence)
+                                               : std::string()));
+      // The model's details (e.g. when to retry) stay with the error.
+      unavailable.details = answer.error().details;
+      answer = std::unexpected(std::move(unavailable));
     }
   } else if (understood) {
     return std::unexpected(Declined(*understood));

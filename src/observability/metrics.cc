@@ -659,6 +659,11 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& registry)
           {"reason"})),
       slow_queries_total(registry.Counter(
           "slow_queries_total",
-          "Questions slower than [production.performance] slow_query_threshold_ms.", {"tenant"})) {}
+          "Questions slower than [production.performance] slow_query_threshold_ms.", {"tenant"})),
+      http_connections_shed_total(registry.Counter(
+          "http_connections_shed_total",
+          "API connections answered 503 at once because the server was saturated: "
+          "\"queue_full\" (every thread busy, the wait queue full) or \"waited_too_long\".",
+          {"reason"})) {}
 
 }  // namespace helios::observability

@@ -158,6 +158,9 @@ struct ServiceMetrics {
   CounterFamily& http_requests_total;             // {route, status}
   CounterFamily& login_failures_total;            // {reason}  "credentials", "rate_limited"
   CounterFamily& slow_queries_total;              // {tenant}
+  // Connections answered 503 at once because the API server was saturated: {reason}
+  // "queue_full" (every thread busy and the wait queue full) or "waited_too_long".
+  CounterFamily& http_connections_shed_total;
 };
 
 }  // namespace helios::observability

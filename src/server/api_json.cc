@@ -126,21 +126,29 @@ std::string AnswerToJson(const nl2sql::Answer& answer) {
   json["cache_hit"] = answer.cache_hit;
   if (answer.cache_hit) json["cached_question"] = answer.cached_question;
   json["latency_ms"] = Number(answer.latency_ms);
-  OrderedJson chart;
-  chart["type"] = answer.chart.type;
-  chart["x"] = answer.chart.x;
-  chart["y"] = answer.chart.y;
-  chart["spec"] = nullptr;
-  if (!answer.chart.spec.empty()) {
-    // Written by the server's own chart module; a spec that does not parse is a bug, shown as
-    // no chart rather than a broken answer.
-    OrderedJson spec = OrderedJson::parse(answer.chart.spec, nullptr, false);
-    if (!spec.is_discarded() && spec.is_object()) chart["spec"] = std::move(spec);
-  }
-  chart["note"] = answer.chart.note;
-  json["chart"] = std::move(chart);
-  json["suggestions"] = answer.suggestions;
-  return Dump(json);
+  // The chart's spec is JSON text already (the chart module's): it is checked, not parsed into
+  // a document and written out again, and goes into the body as it is. The members after
+  // latency_ms are therefore appended to the dumped object by hand, in the same order.
+  std::string body = Dump(json);
+  body.pop_back();  // the closing brace
+  body += ",\"chart\":{\"type\":";
+  body += Dump(OrderedJson(answer.chart.type));
+  body += ",\"x\":";
+  body += Dump(OrderedJson(answer.chart.x));
+  body += ",\"y\":";
+  body += Dump(OrderedJson(answer.chart.y));
+  body += ",\"spec\":";
+  // Written by the server's own chart module; a spec that is not a JSON object is a bug, shown
+  // as no chart rather than a broken answer. (The check also refuses text that is not UTF-8.)
+  const std::string& spec = answer.chart.spec;
+  const bool object = !spec.empty() && spec.front() == '{' && nlohmann::json::accept(spec);
+  body += object ? spec : std::string("null");
+  body += ",\"note\":";
+  body += Dump(OrderedJson(answer.chart.note));
+  body += "},\"suggestions\":";
+  body += Dump(OrderedJson(answer.suggestions));
+  body += '}';
+  return body;
 }
 
 std::string SessionListToJson(const std::vector<nl2sql::SessionListItem>& sessions) {

@@ -13,6 +13,8 @@
 #include <cmath>
 #include <exception>
 #include <functional>
+#include <limits>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,6 +29,7 @@
 #include "resilience/circuit_breaker.h"
 #include "security/sanitize.h"
 #include "server/api_json.h"
+#include "server/connection_pool.h"
 #include "server/http_status.h"
 #include "server/listener.h"
 #include "server/query_request.h"
@@ -39,7 +42,19 @@ using observability::RequestLog;
 
 // Without authentication (a loopback demo) every request belongs to this tenant.
 constexpr std::string_view kDefaultTenant = "default";
-constexpr int kMaxWorkers = 1024;
+constexpr int kMaxWorkers = 4096;  // as the configuration allows
+constexpr int kMaxConnections = 65536;
+constexpr int kMaxQueuedConnections = 65536;
+// Threads that answer 503 on connections shed while every serving thread is busy.
+constexpr size_t kSheddingThreads = 2;
+// What an overloaded server asks a client to wait before trying again, in seconds.
+constexpr int kOverloadRetryAfterSeconds = 1;
+// The body of a request on a shed connection is read and dropped up to this size, so that
+// closing the connection does not reset it before the client has read the 503.
+constexpr size_t kShedDrainBytes = 64 * 1024;
+// Error::details name of the seconds a client should wait before asking again (set by the
+// language model's bulkhead, nl2sql/llm_answerer.cc): answered as Retry-After.
+constexpr std::string_view kRetryAfterDetail = "retry_after_seconds";
 constexpr size_t kKeepAliveMaxRequests = 100;
 constexpr size_t kMaxUsernameBytes = 256;
 constexpr size_t kMaxPasswordBytes = 1024;
@@ -110,6 +125,18 @@ Reply FromError(const Error& error) {
               {}};
   if (error.code == ErrorCode::kUnauthenticated) {
     reply.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"heliosdb\"");
+  }
+  if (error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kRateLimited) {
+    for (const auto& [name, values] : error.details) {
+      if (name != kRetryAfterDetail || values.empty()) continue;
+      const std::string& seconds = values.front();
+      if (!seconds.empty() && seconds.size() <= 9 &&
+          std::all_of(seconds.begin(), seconds.end(),
+                      [](char c) { return c >= '0' && c <= '9'; })) {
+        reply.headers.emplace_back("Retry-After", seconds);
+      }
+      break;
+    }
   }
   return reply;
 }
@@ -188,6 +215,9 @@ struct Context {
   std::string tenant = std::string(kDefaultTenant);
   std::optional<auth::Principal> principal;
   std::string route;  // the route's pattern, for metrics ("/api/v1/sessions/{id}")
+  // No request log line (a connection shed for overload: those are summed up in one warning a
+  // second instead, so that overload does not also flood the log).
+  bool quiet = false;
 };
 
 // A whole number of seconds, rounded up, at least 1: for Retry-After.
@@ -207,23 +237,16 @@ class ApiListener : public Listener {
   void Forget() { svr_sock_ = INVALID_SOCKET; }
 };
 
-// httplib's thread pool, counting the connections waiting for a worker.
-class CountingTaskQueue final : public httplib::TaskQueue {
+// httplib's task queue over our ConnectionPool, which outlives it (httplib deletes the queue
+// when its accept loop ends; the server still reports the pool's figures).
+class PoolTaskQueue final : public httplib::TaskQueue {
  public:
-  CountingTaskQueue(size_t workers, std::atomic<size_t>& waiting)
-      : pool_(workers), waiting_(waiting) {}
-  void enqueue(std::function<void()> fn) override {
-    ++waiting_;
-    pool_.enqueue([this, fn = std::move(fn)] {
-      --waiting_;
-      fn();
-    });
-  }
-  void shutdown() override { pool_.shutdown(); }
+  explicit PoolTaskQueue(ConnectionPool& pool) : pool_(pool) {}
+  void enqueue(std::function<void()> fn) override { pool_.Submit(std::move(fn)); }
+  void shutdown() override { pool_.Shutdown(); }
 
  private:
-  httplib::ThreadPool pool_;
-  std::atomic<size_t>& waiting_;
+  ConnectionPool& pool_;
 };
 
 // The rate limiter's key of a tenant's question bucket.
@@ -278,6 +301,12 @@ class HttpServer::Impl {
     }
     bound_ = true;
     port_ = port;
+    // httplib listens with a backlog of 5: a burst of connections beyond it waits for the
+    // client's SYN retransmission (1 s, then 3 s, 7 s, ...) before it is even accepted. Our
+    // accept loop never blocks (connections beyond the limits are answered 503 by the pool), so
+    // a long backlog only absorbs bursts. Listening again changes it; the kernel caps it at
+    // net.core.somaxconn. On failure the short backlog stays, which only delays connections.
+    (void)::listen(http_.socket(), SOMAXCONN);
     // A descriptor of our own for the listening socket (see ApiListener); -1 when it cannot be
     // had, and Stop() then closes the socket the plain way.
     listen_fd_ = ::fcntl(http_.socket(), F_DUPFD_CLOEXEC, 0);
@@ -289,10 +318,14 @@ class HttpServer::Impl {
       std::lock_guard lock(mutex_);
       if (!bound_ || stopped_ || ran_) return;
       ran_ = true;
+      pool_ = std::make_unique<ConnectionPool>(PoolOptions(),
+                                               [this](ShedReason reason) { OnShed(reason); });
     }
     logger_.Info("listening", {{"host", options_.host},
                                {"port", port_},
                                {"workers", options_.workers},
+                               {"max_connections", MaxConnections()},
+                               {"max_queued_connections", options_.max_queued_connections},
                                {"version", options_.version}});
     // A Stop() from here on shuts the socket down: the next accept fails and the loop ends,
     // after its workers have answered every connection they hold.
@@ -322,7 +355,18 @@ class HttpServer::Impl {
   bool draining() const { return draining_.load(); }
 
   ServerStats Stats() const {
-    return ServerStats{served_.load(), in_flight_.load(), waiting_.load()};
+    ServerStats stats;
+    stats.requests_served = served_.load();
+    stats.requests_in_flight = in_flight_.load();
+    std::lock_guard lock(mutex_);
+    if (pool_) {
+      const ConnectionPoolStats pool = pool_->Stats();
+      stats.connections_waiting = pool.queued;
+      stats.connection_threads = pool.threads;
+      stats.connection_threads_peak = pool.peak_threads;
+      stats.connections_shed = pool.shed;
+    }
+    return stats;
   }
 
   void SetRateLimits(RateLimits limits) {
@@ -382,6 +426,19 @@ class HttpServer::Impl {
     if (options_.workers < 1 || options_.workers > kMaxWorkers) {
       return fmt::format("server workers must be between 1 and {}", kMaxWorkers);
     }
+    if (options_.max_connections != 0 && (options_.max_connections < options_.workers ||
+                                          options_.max_connections > kMaxConnections)) {
+      return fmt::format("server max_connections must be 0 or between workers ({}) and {}",
+                         options_.workers, kMaxConnections);
+    }
+    if (options_.max_queued_connections < 0 ||
+        options_.max_queued_connections > kMaxQueuedConnections) {
+      return fmt::format("server max_queued_connections must be between 0 and {}",
+                         kMaxQueuedConnections);
+    }
+    if (options_.idle_thread_timeout.count() <= 0 || options_.max_queue_wait.count() <= 0) {
+      return "server idle_thread_timeout and max_queue_wait must be positive";
+    }
     if (options_.max_request_body_bytes == 0) return "max_request_body_bytes must be positive";
     if (options_.max_query_length == 0) return "max_query_length must be positive";
     if (options_.read_timeout.count() <= 0 || options_.write_timeout.count() <= 0 ||
@@ -409,11 +466,47 @@ class HttpServer::Impl {
                             options_.host, options_.port));
   }
 
+  int MaxConnections() const {
+    return options_.max_connections == 0 ? options_.workers : options_.max_connections;
+  }
+
+  // Options are validated by Bind() before Run() builds the pool; clamped all the same.
+  ConnectionPoolOptions PoolOptions() const {
+    ConnectionPoolOptions pool;
+    pool.min_threads = static_cast<size_t>(std::clamp(options_.workers, 1, kMaxWorkers));
+    pool.max_threads = static_cast<size_t>(std::clamp(MaxConnections(), 1, kMaxConnections));
+    pool.max_queued =
+        static_cast<size_t>(std::clamp(options_.max_queued_connections, 0, kMaxQueuedConnections));
+    pool.idle_timeout = options_.idle_thread_timeout;
+    pool.max_wait = options_.max_queue_wait;
+    pool.shedding_threads = kSheddingThreads;
+    return pool;
+  }
+
+  // A connection was shed (ConnectionPool's listener; any thread). Counted always, logged at
+  // most once a second with the number shed since the last warning.
+  void OnShed(ShedReason reason) {
+    if (guards_.metrics != nullptr) {
+      guards_.metrics->http_connections_shed_total.Inc({ShedReasonName(reason)});
+    }
+    shed_since_warning_.fetch_add(1);
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Steady().time_since_epoch())
+            .count();
+    int64_t next = next_shed_warning_.load();
+    if (now < next) return;
+    const int64_t after = now + std::chrono::nanoseconds(std::chrono::seconds(1)).count();
+    if (!next_shed_warning_.compare_exchange_strong(next, after)) return;
+    logger_.Warn("server overloaded: connections answered 503",
+                 {{"connections_shed", static_cast<int64_t>(shed_since_warning_.exchange(0))},
+                  {"reason", std::string(ShedReasonName(reason))},
+                  {"max_connections", MaxConnections()},
+                  {"max_queued_connections", options_.max_queued_connections},
+                  {"hint", "raise [server] max_connections or add instances"}});
+  }
+
   void Configure() {
-    int workers = std::clamp(options_.workers, 1, kMaxWorkers);
-    http_.new_task_queue = [this, workers] {
-      return new CountingTaskQueue(static_cast<size_t>(workers), waiting_);
-    };
+    http_.new_task_queue = [this] { return new PoolTaskQueue(*pool_); };
     // Answers are small and written in one go: without TCP_NODELAY, Nagle's algorithm and the
     // client's delayed ACK add about 40 ms to every keep-alive response.
     http_.set_tcp_nodelay(true);
@@ -431,10 +524,15 @@ class HttpServer::Impl {
     });
 
     // Failures httplib answers itself (malformed request line, unknown method, URI too long)
-    // reach here with an empty body; our own error replies already have one.
+    // reach here bare; our own error replies already carry X-Request-Id (Finish sets it), and
+    // their body may be in a content provider rather than res.body.
     httplib::Server::HandlerWithResponse error_handler = [this](const httplib::Request& req,
                                                                 httplib::Response& res) {
-      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      if (res.has_header("X-Request-Id")) return httplib::Server::HandlerResponse::Unhandled;
+      if (ConnectionPool::CurrentShedReason() != ShedReason::kNone) {
+        AnswerOverloaded(req, res, nullptr, "other");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       Context ctx = NewContext(req, "other");
       Finish(req, res, TransportError(res.status), ctx, clock_.Steady());
       return httplib::Server::HandlerResponse::Handled;
@@ -652,6 +750,10 @@ class HttpServer::Impl {
   void Serve(const httplib::Request& req, httplib::Response& res,
              const httplib::ContentReader* reader, const std::string& name, Access access,
              const Route& route) {
+    if (ConnectionPool::CurrentShedReason() != ShedReason::kNone) {
+      AnswerOverloaded(req, res, reader, name);
+      return;
+    }
     auto start = clock_.Steady();
     Context ctx = NewContext(req, name);
     // Counted from here to the response, for the shutdown log.
@@ -680,6 +782,32 @@ class HttpServer::Impl {
     }
     Finish(req, res, reply, ctx, start);
     ++served_;
+  }
+
+  // A connection shed for overload: 503 with Retry-After, and the connection closed. No route
+  // runs; a small body is read and dropped first, so that the close does not reset the
+  // connection before the client has read the answer. No request log line (see OnShed).
+  void AnswerOverloaded(const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader* reader, const std::string& name) {
+    const auto start = clock_.Steady();
+    Context ctx = NewContext(req, name);
+    ctx.quiet = true;
+    try {
+      if (reader != nullptr && (IsChunked(req) || req.has_header("Content-Length"))) {
+        size_t dropped = 0;
+        (*reader)([&dropped](const char*, size_t length) {
+          dropped += length;
+          return dropped <= kShedDrainBytes;
+        });
+      }
+    } catch (...) {
+      // Reading failed: the connection is closed anyway.
+    }
+    Reply reply = FromError(
+        Error(ErrorCode::kUnavailable, "The server is overloaded; try again in a moment."));
+    reply.headers.emplace_back("Retry-After", std::to_string(kOverloadRetryAfterSeconds));
+    reply.close_connection = true;
+    Finish(req, res, reply, ctx, start);
   }
 
   // Authentication and roles. nullopt lets the request through, with ctx's tenant set.
@@ -721,6 +849,18 @@ class HttpServer::Impl {
                                             std::min(length, bytes->size() - offset));
                                  return true;
                                });
+    } else if (reply.close_connection) {
+      // httplib 0.11 keeps a keep-alive connection open whatever "Connection: close" a handler
+      // sets, so a shed or abandoned connection would hold its thread until the client hangs up
+      // or keep_alive_timeout passes. A content provider that returns false once it has written
+      // the whole body ends the connection right after the last byte.
+      auto body = std::make_shared<const std::string>(reply.body);
+      res.set_content_provider(
+          body->size(), reply.content_type.empty() ? "application/json" : reply.content_type,
+          [body](size_t offset, size_t length, httplib::DataSink& sink) {
+            sink.write(body->data() + offset, std::min(length, body->size() - offset));
+            return false;
+          });
     } else {
       res.set_content(reply.body,
                       reply.content_type.empty() ? "application/json" : reply.content_type);
@@ -743,7 +883,7 @@ class HttpServer::Impl {
     ctx.log.status = reply.status;
     ctx.log.error_code = reply.error_code;
     ctx.log.latency_ms = std::chrono::duration<double, std::milli>(clock_.Steady() - start).count();
-    observability::LogRequest(logger_, ctx.log);
+    if (!ctx.quiet) observability::LogRequest(logger_, ctx.log);
     if (guards_.metrics != nullptr) {
       guards_.metrics->http_requests_total.Inc({ctx.route, std::to_string(reply.status)});
     }
@@ -1339,7 +1479,7 @@ class HttpServer::Impl {
   const std::chrono::steady_clock::time_point started_;
   ApiListener http_;
 
-  std::mutex mutex_;  // guards the lifecycle flags below
+  mutable std::mutex mutex_;  // guards the lifecycle flags below and pool_
   bool bound_ = false;
   bool stopped_ = false;
   bool ran_ = false;  // Run() serves at most once
@@ -1349,7 +1489,11 @@ class HttpServer::Impl {
   std::atomic<bool> draining_{false};
   std::atomic<uint64_t> served_{0};
   std::atomic<size_t> in_flight_{0};
-  std::atomic<size_t> waiting_{0};
+  // The threads serving connections: built by Run(), shut down by httplib when its accept loop
+  // ends, kept (idle) for Stats() until the server is destroyed.
+  std::unique_ptr<ConnectionPool> pool_;
+  std::atomic<uint64_t> shed_since_warning_{0};
+  std::atomic<int64_t> next_shed_warning_{std::numeric_limits<int64_t>::min()};
 
   mutable std::mutex limits_mu_;
   std::shared_ptr<const RateLimits> rate_limits_;  // guarded by limits_mu_

@@ -48,14 +48,27 @@
 // Stopping drains: Stop() closes the listening socket (new connections are refused) and Run()
 // returns once every request already received is answered, including those on connections
 // accepted but still waiting for a worker. Responses written after Stop() carry
-// "Connection: close"; an idle keep-alive connection holds Run() for at most
-// keep_alive_timeout.
+// "Connection: close" and the server closes the connection after them (as after any response
+// that says so); an idle keep-alive connection holds Run() for at most keep_alive_timeout.
 //
-// Thread-safety: requests are served concurrently on `workers` threads, so the QueryService,
-// the Logger and the Clock must be thread-safe. Stop(), Stats(), draining() and
-// SetRateLimits() may be called from any thread (including a signal-watching thread) at any
-// time after construction, before or during Run(). The service, logger and clock must outlive
-// the server; Run() must have returned before the server is destroyed.
+// Overload: each connection is served by one thread for as long as it stays open (keep-alive
+// included). `workers` threads are kept; while every one is busy, each new connection starts
+// another, up to max_connections, so slow questions (a language model takes seconds) never
+// starve cheap requests such as /health; threads above `workers` exit after idle_thread_timeout.
+// When all max_connections threads are busy, at most max_queued_connections connections wait
+// for one; any further connection is answered at once with 503 "unavailable", Retry-After: 1
+// and Connection: close, without running a route (its body, if small, is read and dropped), and
+// so is a connection that waited longer than max_queue_wait. Such connections are counted in
+// http_connections_shed_total{reason} and reported by a warning at most once a second, not by a
+// request log line each. An error carrying the detail "retry_after_seconds" (the language
+// model's bulkhead) is answered with that Retry-After.
+//
+// Thread-safety: requests are served concurrently on up to max_connections threads (see
+// connection_pool.h), so the QueryService, the Logger and the Clock must be thread-safe. Stop(),
+// Stats(), draining() and SetRateLimits() may be called from any thread (including a
+// signal-watching thread) at any time after construction, before or during Run(). The service,
+// logger and clock must outlive the server; Run() must have returned before the server is
+// destroyed.
 #pragma once
 
 #include <chrono>
@@ -140,15 +153,29 @@ struct ServerGuards {
 
 // What the server is doing, for the shutdown log.
 struct ServerStats {
-  uint64_t requests_served = 0;    // answered since Run() started
-  size_t requests_in_flight = 0;   // being handled now
-  size_t connections_waiting = 0;  // accepted, waiting for a worker thread
+  uint64_t requests_served = 0;        // answered since Run() started (503s for overload excluded)
+  size_t requests_in_flight = 0;       // being handled now
+  size_t connections_waiting = 0;      // accepted, waiting for a worker thread
+  size_t connection_threads = 0;       // threads serving connections now, busy or idle
+  size_t connection_threads_peak = 0;  // the most there were at once since Run() started
+  uint64_t connections_shed = 0;       // answered 503 at once for overload since Run() started
 };
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: an ephemeral port, reported by Bind()
-  int workers = 4;  // request-handling threads
+  int workers = 4;  // request-handling threads always kept (1..1024)
+  // The most threads serving connections at once: more than `workers` are started while every
+  // thread is busy. 0: as many as workers (a fixed pool). Otherwise workers..65536.
+  int max_connections = 0;
+  // Connections that may wait for a thread while all max_connections are busy; beyond them a
+  // connection is answered 503 at once. 0..65536.
+  int max_queued_connections = 256;
+  // A thread above `workers` exits after being idle this long.
+  std::chrono::milliseconds idle_thread_timeout{30'000};
+  // A connection that waited longer than this for a thread is answered 503 rather than served
+  // late (its client has probably given up); like read_timeout by default.
+  std::chrono::milliseconds max_queue_wait{10'000};
   size_t max_request_body_bytes = 1 << 20;
   size_t max_query_length = 10000;  // in Unicode characters
   // Exact origins ("https://bi.example.com") whose pages may call the API.

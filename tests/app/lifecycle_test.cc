@@ -256,7 +256,9 @@ class LifecycleTest : public ::testing::Test {
             " INSERT INTO readings SELECT i, 'sensor-' || (i % 97), (i * 7919) % 1000 / 10.0"
             " FROM n;"),
         "");
+    // A fixed pool (max_connections = workers), so that connections wait for a worker.
     WriteConfig("[server]\nhost = \"127.0.0.1\"\nport = 0\nworkers = " + std::to_string(workers) +
+                "\nmax_connections = " + std::to_string(workers) +
                 "\nshutdown_timeout_secs = " + std::to_string(shutdown_timeout_secs) +
                 "\n[auth]\nenabled = false\n[metrics]\nenabled = false\n[cache]\nenabled = false"
                 "\n[database]\nurl = \"sqlite://" +

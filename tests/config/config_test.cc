@@ -1049,5 +1049,65 @@ TEST(Nl2SqlConfigTest, ExamplesAndDescriptions) {
               HasSubstr("[nl2sql.descriptions] customers: must be a string"));
 }
 
+TEST(OverloadConfigTest, DefaultsAndValuesRead) {
+  Result<Config> defaults = Parse("[server]\nworkers = 4\n");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().message;
+  EXPECT_EQ(defaults->server.max_connections, 1024);
+  EXPECT_EQ(defaults->server.max_queued_connections, 256);
+  EXPECT_EQ(defaults->llm.max_concurrent_requests, 256);
+
+  Result<Config> c = Parse(
+      "[server]\nworkers = 4\nmax_connections = 4\nmax_queued_connections = 0\n"
+      "[llm]\nmax_concurrent_requests = 65536\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->server.max_connections, 4);
+  EXPECT_EQ(c->server.max_queued_connections, 0);
+  EXPECT_EQ(c->llm.max_concurrent_requests, 65536);
+  EXPECT_THAT(RedactedSummary(*c),
+              AllOf(HasSubstr("max_connections = 4\n"), HasSubstr("max_queued_connections = 0\n"),
+                    HasSubstr("max_concurrent_requests = 65536\n")));
+}
+
+TEST(OverloadConfigTest, BadValuesSayWhatIsAllowed) {
+  EXPECT_EQ(InvalidMessage(Parse("[server]\nmax_connections = 0\n")),
+            "test.toml:2: [server] max_connections: must be 1..65536, got 0");
+  EXPECT_EQ(InvalidMessage(Parse("[server]\nmax_connections = 70000\n")),
+            "test.toml:2: [server] max_connections: must be 1..65536, got 70000");
+  EXPECT_EQ(InvalidMessage(Parse("[server]\nworkers = 8\nmax_connections = 4\n")),
+            "test.toml:3: [server] max_connections: must be at least [server] workers (8), got 4");
+  EXPECT_EQ(InvalidMessage(Parse("[server]\nmax_queued_connections = -1\n")),
+            "test.toml:2: [server] max_queued_connections: must be 0..65536, got -1");
+  EXPECT_EQ(InvalidMessage(Parse("[server]\nmax_queued_connections = 65537\n")),
+            "test.toml:2: [server] max_queued_connections: must be 0..65536, got 65537");
+  EXPECT_EQ(InvalidMessage(Parse("[llm]\nmax_concurrent_requests = 0\n")),
+            "test.toml:2: [llm] max_concurrent_requests: must be 1..65536, got 0");
+  EXPECT_EQ(InvalidMessage(Parse("[server]\nmax_connections = \"many\"\n")),
+            "test.toml:2: [server] max_connections: must be an integer, got a string");
+  EXPECT_THAT(InvalidMessage(Parse("[server]\nmax_connection = 10\n")),
+              HasSubstr("did you mean 'max_connections'?"));
+}
+
+TEST(OverloadConfigTest, WorkersFromTheEnvironmentAreCheckedAgainstMaxConnections) {
+  EXPECT_EQ(InvalidMessage(Parse("[server]\nmax_connections = 16\n",
+                                 Env({{"HELIOSDB_WORKER_THREADS", "32"}}))),
+            "test.toml:2: [server] max_connections: must be at least [server] workers (32), got "
+            "16");
+  Result<Config> raised =
+      Parse("[server]\nmax_connections = 32\n", Env({{"HELIOSDB_WORKER_THREADS", "32"}}));
+  ASSERT_TRUE(raised.has_value()) << raised.error().message;
+  EXPECT_EQ(raised->server.workers, 32);
+}
+
+TEST(OverloadConfigTest, ChangesAreNamedForTheReloadPlan) {
+  Result<Config> before = Parse("");
+  Result<Config> after = Parse(
+      "[server]\nmax_connections = 2048\nmax_queued_connections = 10\n"
+      "[llm]\nmax_concurrent_requests = 8\n");
+  ASSERT_TRUE(before.has_value() && after.has_value());
+  EXPECT_THAT(ChangedSettings(*before, *after),
+              ElementsAre("server.max_connections", "server.max_queued_connections",
+                          "llm.max_concurrent_requests"));
+}
+
 }  // namespace
 }  // namespace helios::config

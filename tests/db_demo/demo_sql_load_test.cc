@@ -386,7 +386,7 @@ TEST_P(DemoLoadTest, TypesKeysIndexesAndCommentsAreThoseOfARealDeployment) {
     EXPECT_THAT(Catalog("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND "
                         "indexname LIKE 'idx\\_%' AND tablename IN " +
                         kDemoTables),
-                ::testing::ElementsAre("8"));
+                ::testing::ElementsAre("11"));
     // ANALYZE ran: every table has a row estimate (-1 means never analyzed).
     EXPECT_THAT(Catalog("SELECT count(*) FROM pg_class WHERE relkind = 'r' AND "
                         "relnamespace = 'public'::regnamespace AND reltuples > 0 AND relname IN " +
@@ -413,7 +413,7 @@ TEST_P(DemoLoadTest, TypesKeysIndexesAndCommentsAreThoseOfARealDeployment) {
                         "information_schema.statistics WHERE table_schema = DATABASE() AND "
                         "index_name LIKE 'idx\\_%' AND table_name IN " +
                         kDemoTables),
-                ::testing::ElementsAre("8"));
+                ::testing::ElementsAre("11"));
     EXPECT_THAT(
         Catalog("SELECT DISTINCT CONCAT(engine, ' ', table_collation) FROM "
                 "information_schema.tables WHERE table_schema = DATABASE() AND table_name IN " +

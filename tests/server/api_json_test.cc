@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -118,6 +119,28 @@ TEST(AnswerToJsonTest, NoSpecIsNullAndABrokenSpecIsNotSent) {
   json body = json::parse(AnswerToJson(answer));
   EXPECT_TRUE(body["chart"]["spec"].is_null());
   EXPECT_EQ(body["rows"].size(), 2u) << "the answer itself is still whole";
+  // Not an object, trailing text, or bytes that are not UTF-8: no spec either, and the body
+  // stays valid JSON.
+  for (const std::string bad : {"[1, 2]", "{} {}", "{\"mark\": \"b\xff\"}", "  {}"}) {
+    answer.chart.spec = bad;
+    answer.chart.note = "a \"quoted\" note\n";
+    json parsed = json::parse(AnswerToJson(answer), nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << bad;
+    EXPECT_TRUE(parsed["chart"]["spec"].is_null()) << bad;
+    EXPECT_EQ(parsed["chart"]["note"], "a \"quoted\" note\n");
+  }
+}
+
+TEST(AnswerToJsonTest, MembersKeepTheirOrder) {
+  const std::string body = AnswerToJson(SampleAnswer());
+  std::vector<size_t> at;
+  for (const char* key : {"\"session_id\"", "\"rows\"", "\"latency_ms\"", "\"chart\"", "\"spec\"",
+                          "\"note\"", "\"suggestions\""}) {
+    at.push_back(body.find(key));
+    ASSERT_NE(at.back(), std::string::npos) << key;
+  }
+  EXPECT_TRUE(std::is_sorted(at.begin(), at.end())) << body;
+  EXPECT_EQ(body.back(), '}');
 }
 
 TEST(AnswerToJsonTest, TheCachedQuestionAppearsOnlyOnAHit) {
