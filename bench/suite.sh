@@ -82,12 +82,12 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# start_server CACHE: the server with authentication and rate limiting on (the bench tenant's
+# start_server NAME CACHE: the server with authentication and rate limiting on (the bench tenant's
 # bucket never refuses), the semantic cache on or off, logging JSON lines to a file.
 start_server() {
-  local cache="$1"
+  local name="$1" cache="$2"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  log="$work/server-$cache.log"
+  log="$work/server-$name.log"
   local password="bench-password-$RANDOM$RANDOM"
   rm -f "$work/users.json" "$log"
   printf '%s\n' "$password" | "$bin" user add bench --tenant bench --role analyst \
@@ -149,9 +149,9 @@ printf '| scenario | saturation (responses/s) | p50 at %s/s | p99 at %s/s | p99.
 echo '| --- | --- | --- | --- | --- | --- | --- | --- |'
 for scenario in "${scenarios[@]}"; do
   case "$scenario" in
-    engine) start_server false ;;
-    cache) start_server true ;;
-    health) start_server false ;;
+    engine) start_server engine false ;;
+    cache) start_server cache true ;;
+    health) start_server health false ;;
   esac
   args=()
   path=/health

@@ -1097,6 +1097,7 @@ class HttpServer::Impl {
     ctx.log.sql_generated = !answer->sql.empty();
     ctx.log.source = answer->source;
     ctx.log.row_count = answer->row_count;
+    ctx.log.database_ms = answer->database_ms;
     return Reply{200, AnswerToJson(*answer), {}, {}, false, {}};
   }
 

@@ -508,6 +508,7 @@ TEST_F(ServerTest, WritesOneRequestLogLinePerRequest) {
     if (request.question == "nonsense") return Fail(ErrorCode::kNotUnderstood, "not understood");
     nl2sql::Answer answer = SimpleAnswer(request);
     answer.cache_hit = true;
+    answer.database_ms = 42.5;
     return answer;
   });
   Start();
@@ -540,6 +541,7 @@ TEST_F(ServerTest, WritesOneRequestLogLinePerRequest) {
   EXPECT_EQ(success["sql_generated"], true);
   EXPECT_EQ(success["source"], "engine");
   EXPECT_EQ(success["row_count"], 1);
+  EXPECT_DOUBLE_EQ(success["db_ms"].get<double>(), 42.5);
   EXPECT_FALSE(success.contains("error_code"));
 
   const json& not_understood = lines[1];
