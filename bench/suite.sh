@@ -190,7 +190,7 @@ for scenario in "${scenarios[@]}"; do
   m() { printf '%s\n' "$@" | median; }
   own="| - | -"
   if [ "$scenario" != health ]; then
-    own="| $(m "${own50[@]}") ms | $(m "${own99[@]}") ms"
+    own="$(printf '| %.3f ms | %.3f ms' "$(m "${own50[@]}")" "$(m "${own99[@]}")")"
   fi
   printf '| %s | %.0f | %.2f ms | %.2f ms | %.2f ms | %s %s |\n' "$scenario" "$(m "${sat[@]}")" \
     "$(m "${p50[@]}")" "$(m "${p99[@]}")" "$(m "${p999[@]}")" "$errors" "$own"
