@@ -44,41 +44,14 @@ stop_database() {
   fi
 }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log="$work/server.log"
-# The production path: authentication on (a bench user and a token) and rate limiting on, with
-# the bench tenant's bucket large enough never to refuse.
-password="bench-password-$RANDOM$RANDOM"
-rm -f "$work/users.json"
-printf '%s\n' "$password" | "$bin" user add bench --tenant bench --role analyst \
-  --users-file "$work/users.json" --password-stdin >/dev/null
-cat >"$work/bench.toml" <<EOF
-[server]
-host = "127.0.0.1"
-port = $port
-[auth]
-users_file = "$work/users.json"
-[metrics]
-prometheus_port = 0
-[database]
-pool_size = $POOL_SIZE
-[production.rate_limiting.tenants.bench]
-queries_per_minute = 100000000
-burst_allowance = 100000000
-EOF
-JWT_SECRET="$(head -c 48 /dev/urandom | base64)" HELIOSDB_WORKER_THREADS="${WORKERS:-16}" \
-  DATABASE_URL="$database_url" "$bin" --config "$work/bench.toml" serve >"$log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; stop_database' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
-  sleep 0.1
-done
-
-TOKEN="$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" \
-  -d "{\"username\": \"bench\", \"password\": \"$password\"}" | jq -r .token)"
-[ -n "$TOKEN" ] && [ "$TOKEN" != null ] || { echo "login failed; see $log" >&2; exit 1; }
-export TOKEN
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+trap 'bench_stop_server; stop_database' EXIT
+bench_start_server "$bin" "$work" "$database_url" "$log" "${WORKERS:-16}" \
+  "[database]" "pool_size = $POOL_SIZE"
+port="$bench_port"
+export TOKEN="$bench_token"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "binary: $("$bin" --version); workers: ${WORKERS:-16} (HELIOSDB_WORKER_THREADS); log: JSON lines to a file"

@@ -72,50 +72,17 @@ db="$work/demo.db"
 [ -f "$db" ] || "$bin" demo-data "$db" >/dev/null
 python3 "$root/bench/questions.py" "$db" >"$work/bodies.txt"
 
-server=""
-stop_server() {
-  if [ -n "$server" ]; then
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    server=""
-  fi
-}
-trap stop_server EXIT
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+trap bench_stop_server EXIT
 
-# start_server NAME CACHE: the server with authentication and rate limiting on (the bench tenant's
-# bucket never refuses), the semantic cache on or off, logging JSON lines to a file.
+# start_server NAME CACHE: the server with the semantic cache on or off, logging JSON lines to
+# $work/server-NAME.log.
 start_server() {
-  local name="$1" cache="$2"
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  log="$work/server-$name.log"
-  local password="bench-password-$RANDOM$RANDOM"
-  rm -f "$work/users.json" "$log"
-  printf '%s\n' "$password" | "$bin" user add bench --tenant bench --role analyst \
-    --users-file "$work/users.json" --password-stdin >/dev/null
-  cat >"$work/bench.toml" <<EOF
-[server]
-host = "127.0.0.1"
-port = $port
-[auth]
-users_file = "$work/users.json"
-[metrics]
-prometheus_port = 0
-[cache]
-enabled = $cache
-[production.rate_limiting.tenants.bench]
-queries_per_minute = 100000000
-burst_allowance = 100000000
-EOF
-  JWT_SECRET="$(head -c 48 /dev/urandom | base64)" HELIOSDB_WORKER_THREADS="$WORKERS" \
-    DATABASE_URL="sqlite://$db" "$bin" --config "$work/bench.toml" serve >"$log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
-    sleep 0.1
-  done
-  token="$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" \
-    -d "{\"username\": \"bench\", \"password\": \"$password\"}" | jq -r .token)"
-  [ -n "$token" ] && [ "$token" != null ] || { echo "login failed; see $log" >&2; exit 1; }
+  log="$work/server-$1.log"
+  bench_start_server "$bin" "$work" "sqlite://$db" "$log" "$WORKERS" "[cache]" "enabled = $2"
+  port="$bench_port"
+  token="$bench_token"
 }
 
 # load NAME RATE CONNECTIONS PATH [loadgen args...]: one run; its JSON in $work/NAME.json.
@@ -194,5 +161,5 @@ for scenario in "${scenarios[@]}"; do
   fi
   printf '| %s | %.0f | %.2f ms | %.2f ms | %.2f ms | %s %s |\n' "$scenario" "$(m "${sat[@]}")" \
     "$(m "${p50[@]}")" "$(m "${p99[@]}")" "$(m "${p999[@]}")" "$errors" "$own"
-  stop_server
+  bench_stop_server
 done

@@ -40,50 +40,6 @@ using nlohmann::json;
 
 constexpr char kJson[] = "application/json";
 
-// Slow questions wait here until the test opens it (or 30 s pass, so that a failing test
-// cannot hang).
-class Gate {
- public:
-  void Pass() {
-    std::unique_lock lock(mu_);
-    ++waiting_;
-    cv_.notify_all();
-    cv_.wait_for(lock, 30s, [this] { return open_; });
-  }
-  void Open() {
-    std::lock_guard lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  // True once `n` have reached the gate (within 10 s).
-  bool Reached(int n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, 10s, [&] { return waiting_ >= n; });
-  }
-  int waiting() {
-    std::lock_guard lock(mu_);
-    return waiting_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int waiting_ = 0;
-  bool open_ = false;
-};
-
-nl2sql::Answer AnswerFor(const nl2sql::AskRequest& request) {
-  nl2sql::Answer answer;
-  answer.session_id = "s-" + request.question;
-  answer.turn = 1;
-  answer.sql = "SELECT 1";
-  answer.columns = {"n"};
-  answer.rows = {{int64_t{1}}};
-  answer.row_count = 1;
-  answer.source = "engine";
-  return answer;
-}
-
 // Polls `done` every 5 ms until it holds or `limit` passes.
 template <typename Predicate>
 bool Eventually(Predicate done, std::chrono::milliseconds limit = 10s) {

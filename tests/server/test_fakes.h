@@ -2,6 +2,9 @@
 // a string sink that the server's threads can log to while a test reads it.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -156,5 +159,50 @@ class LockedStringBuf : public std::streambuf {
   mutable std::mutex mutex_;
   std::string data_;
 };
+
+// Questions wait here until the test opens it (or 30 s pass, so that a failing test cannot
+// hang).
+class Gate {
+ public:
+  void Pass() {
+    std::unique_lock lock(mu_);
+    ++waiting_;
+    cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::seconds(30), [this] { return open_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  // True once `n` have reached the gate (within 10 s).
+  bool Reached(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ >= n; });
+  }
+  int waiting() {
+    std::lock_guard lock(mu_);
+    return waiting_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  bool open_ = false;
+};
+
+// A one-row answer whose session id names the question.
+inline nl2sql::Answer AnswerFor(const nl2sql::AskRequest& request) {
+  nl2sql::Answer answer;
+  answer.session_id = "s-" + request.question;
+  answer.turn = 1;
+  answer.sql = "SELECT 1";
+  answer.columns = {"n"};
+  answer.rows = {{int64_t{1}}};
+  answer.row_count = 1;
+  answer.source = "engine";
+  return answer;
+}
 
 }  // namespace helios::server
