@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
 
@@ -12,34 +13,10 @@ namespace {
 double Seconds(std::chrono::nanoseconds value) { return static_cast<double>(value.count()) / 1e9; }
 double Millis(std::chrono::nanoseconds value) { return static_cast<double>(value.count()) / 1e6; }
 
+// A JSON string literal of text (invalid UTF-8 replaced).
 std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 double MicrosPerRequest(const Report& report, std::chrono::nanoseconds cpu) {
