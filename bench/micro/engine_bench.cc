@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -263,6 +264,15 @@ std::string_view DialectName(db::Dialect dialect) {
 constexpr db::Dialect kDialects[] = {db::Dialect::kSqlite, db::Dialect::kPostgres,
                                      db::Dialect::kMysql};
 
+// Engine/<what>/<question> for each question, timed in microseconds.
+void PerQuestion(std::string_view what, void (*run)(benchmark::State&, const BenchQuestion&)) {
+  for (const BenchQuestion& q : Questions()) {
+    benchmark::RegisterBenchmark(fmt::format("Engine/{}/{}", what, q.name).c_str(),
+                                 [&q, run](benchmark::State& s) { run(s, q); })
+        ->Unit(benchmark::kMicrosecond);
+  }
+}
+
 }  // namespace
 
 void RegisterEngineBenchmarks() {
@@ -270,23 +280,11 @@ void RegisterEngineBenchmarks() {
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("Engine/SchemaIndexBuild/recorded_values", SchemaIndexBuildRecorded)
       ->Unit(benchmark::kMillisecond);
-  for (const BenchQuestion& q : Questions()) {
-    benchmark::RegisterBenchmark(fmt::format("Engine/Tokenize/{}", q.name).c_str(),
-                                 [&q](benchmark::State& s) { Tokenize(s, q); })
-        ->Unit(benchmark::kMicrosecond);
-  }
+  PerQuestion("Tokenize", Tokenize);
   benchmark::RegisterBenchmark("Engine/LexiconKeys/warm", LexiconKeysWarm)
       ->Unit(benchmark::kMicrosecond);
-  for (const BenchQuestion& q : Questions()) {
-    benchmark::RegisterBenchmark(fmt::format("Engine/Understand/{}", q.name).c_str(),
-                                 [&q](benchmark::State& s) { Understand(s, q); })
-        ->Unit(benchmark::kMicrosecond);
-  }
-  for (const BenchQuestion& q : Questions()) {
-    benchmark::RegisterBenchmark(fmt::format("Engine/Validate/{}", q.name).c_str(),
-                                 [&q](benchmark::State& s) { Validate(s, q); })
-        ->Unit(benchmark::kMicrosecond);
-  }
+  PerQuestion("Understand", Understand);
+  PerQuestion("Validate", Validate);
   for (const BenchQuestion& q : Questions()) {
     for (db::Dialect d : kDialects) {
       benchmark::RegisterBenchmark(
@@ -299,11 +297,7 @@ void RegisterEngineBenchmarks() {
         [&q](benchmark::State& s) { Render(s, q, db::Dialect::kSqlite, true); })
         ->Unit(benchmark::kMicrosecond);
   }
-  for (const BenchQuestion& q : Questions()) {
-    benchmark::RegisterBenchmark(fmt::format("Engine/Explain/{}", q.name).c_str(),
-                                 [&q](benchmark::State& s) { Explain(s, q); })
-        ->Unit(benchmark::kMicrosecond);
-  }
+  PerQuestion("Explain", Explain);
   for (const BenchQuestion& q : Questions()) {
     for (db::Dialect d : kDialects) {
       benchmark::RegisterBenchmark(
