@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <variant>
 
+#include "common/json_writer.h"
 #include "common/text.h"
 
 namespace helios::nl2sql {
@@ -369,20 +371,50 @@ Json Field(const Column& column, std::string_view type) {
   return f;
 }
 
-Json Spec(Json values, Json mark, Json encoding, int height) {
-  Json spec = Json::object();
-  spec["$schema"] = kSchema;
-  Json data = Json::object();
-  data["values"] = std::move(values);
-  spec["data"] = std::move(data);
-  spec["mark"] = std::move(mark);
-  spec["encoding"] = std::move(encoding);
-  spec["width"] = "container";
-  spec["height"] = height;
-  Json autosize = Json::object();
-  autosize["type"] = "fit";
-  autosize["contains"] = "padding";
-  spec["autosize"] = std::move(autosize);
+std::string Dump(const Json& spec) {
+  // Replace rather than throw on text that is not UTF-8 (a database may hold any bytes).
+  return spec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A scalar of the chart's data (a label, a measure, a time) written into its rows.
+void WriteValue(json::Writer& out, const Json& value) {
+  if (value.is_number_integer() && !value.is_number_unsigned()) {
+    out.Int(value.get<int64_t>());
+  } else if (value.is_number_float()) {
+    out.Double(value.get<double>());
+  } else if (value.is_string()) {
+    out.String(value.get_ref<const std::string&>());
+  } else {
+    out.Raw(Dump(value));
+  }
+}
+
+// The spec's text. The data rows (most of it) come already written as a JSON array: they are
+// written straight from the result, not built as a document first.
+std::string Spec(std::string_view values, const Json& mark, const Json& encoding, int height) {
+  std::string spec;
+  spec.reserve(values.size() + 512);
+  json::Writer out(spec);
+  out.BeginObject();
+  out.Member("$schema", kSchema);
+  out.Key("data");
+  out.BeginObject();
+  out.Key("values");
+  out.Raw(values);
+  out.EndObject();
+  out.Key("mark");
+  out.Raw(Dump(mark));
+  out.Key("encoding");
+  out.Raw(Dump(encoding));
+  out.Member("width", "container");
+  out.Key("height");
+  out.Int(height);
+  out.Key("autosize");
+  out.BeginObject();
+  out.Member("type", "fit");
+  out.Member("contains", "padding");
+  out.EndObject();
+  out.EndObject();
   return spec;
 }
 
@@ -391,11 +423,6 @@ Json Mark(std::string_view type) {
   mark["type"] = type;
   mark["tooltip"] = true;
   return mark;
-}
-
-std::string Dump(const Json& spec) {
-  // Replace rather than throw on text that is not UTF-8 (a database may hold any bytes).
-  return spec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Whether the chart's columns can key one data object each: distinct, non-empty keys.
@@ -422,11 +449,19 @@ struct Bar {
 // place among the repeats when there is no key.
 void Disambiguate(std::vector<Bar>& bars, const std::vector<db::Row>& rows,
                   const std::vector<size_t>& ids) {
-  std::unordered_map<std::string, int> count;
-  for (const Bar& b : bars) ++count[b.label];
+  // Labels are almost always distinct: counted by view (no copies), and the rest skipped then.
+  std::unordered_map<std::string_view, int> count;
+  count.reserve(bars.size());
+  bool repeated = false;
+  for (const Bar& b : bars) repeated |= ++count[b.label] > 1;
+  if (!repeated) return;
+  std::unordered_map<std::string, int> repeats;  // the views above die as labels change
+  for (const auto& [label, n] : count) {
+    if (n > 1) repeats.emplace(label, n);
+  }
   std::unordered_map<std::string, int> seen;
   for (Bar& b : bars) {
-    if (count[b.label] < 2) continue;
+    if (!repeats.contains(b.label)) continue;
     const int nth = ++seen[b.label];
     std::vector<std::string> keys;
     for (size_t id : ids) keys.push_back(CategoryText(rows[b.row][id]));
@@ -541,12 +576,20 @@ std::optional<ChartSuggestion> BarChart(const sql::Query* query, const Column& l
     notes.push_back(ExtraMeasuresNote(AxisTitle(measure.name), shape.measures));
   }
 
-  Json values = Json::array();
-  for (Bar& b : bars) {
-    Json row = Json::object();
-    row[DataKey(label.name)] = b.label;
-    row[DataKey(measure.name)] = std::move(b.value);
-    values.push_back(std::move(row));
+  std::string values;
+  {
+    const std::string label_key = DataKey(label.name);
+    const std::string measure_key = DataKey(measure.name);
+    json::Writer out(values);
+    out.BeginArray();
+    for (const Bar& b : bars) {
+      out.BeginObject();
+      out.Member(label_key, b.label);
+      out.Key(measure_key);
+      WriteValue(out, b.value);
+      out.EndObject();
+    }
+    out.EndArray();
   }
   // Horizontal bars: category names of any length stay readable.
   Json encoding = Json::object();
@@ -564,7 +607,7 @@ std::optional<ChartSuggestion> BarChart(const sql::Query* query, const Column& l
   chart.type = "bar";
   chart.x = label.name;
   chart.y = {measure.name};
-  chart.spec = Dump(Spec(std::move(values), Mark("bar"), std::move(encoding), height));
+  chart.spec = Spec(values, Mark("bar"), encoding, height);
   chart.note = text::Join(notes, " ");
   return chart;
 }
@@ -664,13 +707,23 @@ std::optional<ChartSuggestion> LineChart(const sql::Query* query, const Shape& s
     notes.push_back(ExtraMeasuresNote(AxisTitle(measure.name), shape.measures));
   }
 
-  Json values = Json::array();
-  for (Point& p : points) {
-    Json row = Json::object();
-    row[DataKey(time.name)] = std::move(p.x);
-    if (series != nullptr) row[DataKey(series->name)] = p.series;
-    row[DataKey(measure.name)] = std::move(p.y);
-    values.push_back(std::move(row));
+  std::string values;
+  {
+    const std::string time_key = DataKey(time.name);
+    const std::string series_key = series != nullptr ? DataKey(series->name) : std::string();
+    const std::string measure_key = DataKey(measure.name);
+    json::Writer out(values);
+    out.BeginArray();
+    for (const Point& p : points) {
+      out.BeginObject();
+      out.Key(time_key);
+      WriteValue(out, p.x);
+      if (series != nullptr) out.Member(series_key, p.series);
+      out.Key(measure_key);
+      WriteValue(out, p.y);
+      out.EndObject();
+    }
+    out.EndArray();
   }
   Json encoding = Json::object();
   if (temporal) {
@@ -704,7 +757,7 @@ std::optional<ChartSuggestion> LineChart(const sql::Query* query, const Shape& s
   chart.type = "line";
   chart.x = time.name;
   chart.y = {measure.name};
-  chart.spec = Dump(Spec(std::move(values), std::move(mark), std::move(encoding), kChartHeight));
+  chart.spec = Spec(values, mark, encoding, kChartHeight);
   chart.note = text::Join(notes, " ");
   return chart;
 }
@@ -717,22 +770,34 @@ std::optional<ChartSuggestion> ScatterChart(const Shape& shape, const std::vecto
   const Column& y = shape.measures[1];
   const Column* label = shape.labels.empty() ? nullptr : &shape.labels.front();
   if (!DistinctNames({&x, &y, label})) return std::nullopt;
-  Json values = Json::array();
+  std::string values;
   size_t missing = 0;
-  for (const db::Row& row : rows) {
-    std::optional<Measure> a = MeasureOf(row[x.index]);
-    std::optional<Measure> b = MeasureOf(row[y.index]);
-    if (!a || !b) {
-      ++missing;
-      continue;
+  size_t points = 0;
+  {
+    const std::string label_key = label != nullptr ? DataKey(label->name) : std::string();
+    const std::string x_key = DataKey(x.name);
+    const std::string y_key = DataKey(y.name);
+    json::Writer out(values);
+    out.BeginArray();
+    for (const db::Row& row : rows) {
+      std::optional<Measure> a = MeasureOf(row[x.index]);
+      std::optional<Measure> b = MeasureOf(row[y.index]);
+      if (!a || !b) {
+        ++missing;
+        continue;
+      }
+      ++points;
+      out.BeginObject();
+      if (label != nullptr) out.Member(label_key, CategoryText(row[label->index]));
+      out.Key(x_key);
+      WriteValue(out, a->json);
+      out.Key(y_key);
+      WriteValue(out, b->json);
+      out.EndObject();
     }
-    Json point = Json::object();
-    if (label != nullptr) point[DataKey(label->name)] = CategoryText(row[label->index]);
-    point[DataKey(x.name)] = std::move(a->json);
-    point[DataKey(y.name)] = std::move(b->json);
-    values.push_back(std::move(point));
+    out.EndArray();
   }
-  if (values.size() < 2) return std::nullopt;
+  if (points < 2) return std::nullopt;
 
   Json encoding = Json::object();
   Json zero_free = Json::object({{"zero", false}});
@@ -753,7 +818,7 @@ std::optional<ChartSuggestion> ScatterChart(const Shape& shape, const std::vecto
   chart.type = "scatter";
   chart.x = x.name;
   chart.y = {y.name};
-  chart.spec = Dump(Spec(std::move(values), std::move(mark), std::move(encoding), kChartHeight));
+  chart.spec = Spec(values, mark, encoding, kChartHeight);
   if (missing > 0) {
     chart.note = LeftOutNote(
         missing, fmt::format("a value for {} or {}", AxisTitle(x.name), AxisTitle(y.name)));

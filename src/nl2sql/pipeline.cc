@@ -160,7 +160,17 @@ Result<Answer> Pipeline::Ask(const AskRequest& request) {
     suggest.rows = &answer->rows;
     suggest.known_values = [](const engine::ColumnEntry& column) { return column.values; };
     suggest.checks = &follow_up_checks_;
-    answer->suggestions = SuggestFollowUps(*engine, turn.query, suggest);
+    // The same query with the same rows (asked again, or a cache hit whose data did not change)
+    // gets the list it got before: the options above are the same for every answer.
+    const std::string answered_sql = sql::Render(turn.query, {db::Dialect::kSqlite, true}).text;
+    const std::string rows_digest = RowsDigest(answer->rows);
+    if (auto known = follow_up_checks_.FindList(*engine, answered_sql, turn.query, rows_digest)) {
+      answer->suggestions = std::move(*known);
+    } else {
+      answer->suggestions = SuggestFollowUps(*engine, turn.query, suggest);
+      follow_up_checks_.RememberList(*engine, answered_sql, turn.query, rows_digest,
+                                     answer->suggestions);
+    }
   }
 
   answer->session_id = session_id;

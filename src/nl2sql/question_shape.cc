@@ -355,7 +355,17 @@ class Shaper {
  public:
   // literal_dates: years and dates are words of the signature, not slots (see ShapeQuestion).
   Shaper(std::string_view question, const engine::SchemaIndex& index, bool literal_dates)
-      : index_(index), t_(engine::Tokenize(question)), literal_dates_(literal_dates) {}
+      : index_(index), t_(engine::Tokenize(question)), literal_dates_(literal_dates) {
+    // Each word's forms for the index's lookups, computed once: TryMention looks up every span
+    // of up to longest_value_words words at each position, twice over (strong, then weak).
+    forms_.resize(t_.size());
+    for (size_t k = 0; k < t_.size(); ++k) {
+      if (t_[k].kind != TK::kWord && t_[k].kind != TK::kNumber) continue;
+      forms_[k].value = engine::NormalizeValueText(t_[k].raw);
+      forms_[k].lemma = engine::LemmatizeValueText(forms_[k].value);
+      if (t_[k].kind == TK::kWord) forms_[k].key = engine::Key(t_[k].text);
+    }
+  }
 
   QuestionShape Run();
 
@@ -385,8 +395,16 @@ class Shaper {
   std::string LooseSignature() const;
   bool NamesNumericColumn(const std::string& word) const;
 
+  // A token's forms as the index keys them (empty for tokens other than words and numbers).
+  struct Forms {
+    std::string value;  // NormalizeValueText of its raw text
+    std::string lemma;  // LemmatizeValueText of `value`
+    std::string key;    // engine::Key of its text (words only)
+  };
+
   const engine::SchemaIndex& index_;
   std::vector<Token> t_;
+  std::vector<Forms> forms_;
   std::vector<Piece> pieces_;
   std::vector<cache::Slot> slots_;
   const bool literal_dates_;
@@ -636,24 +654,36 @@ size_t Shaper::TryMention(size_t i, Piece* p, bool strong) {
     for (size_t k = i; k < i + len; ++k)
       if (t_[k].kind != TK::kWord && t_[k].kind != TK::kNumber) words_only = false;
     if (!words_only) continue;
+    // The span's text as NormalizeValueText, LemmatizeValueText and PhraseKey would make it
+    // from the whole span: their results word by word, joined by spaces.
     std::string value_text;
     for (size_t k = i; k < i + len; ++k) {
       if (!value_text.empty()) value_text += ' ';
-      value_text += engine::NormalizeValueText(t_[k].raw);
+      value_text += forms_[k].value;
     }
     const auto* values = index_.LookupValue(value_text);
-    if (!values) values = index_.LookupValue(engine::LemmatizeValueText(value_text));
+    if (!values) {
+      std::string lemma_text;
+      for (size_t k = i; k < i + len; ++k) {
+        if (!lemma_text.empty()) lemma_text += ' ';
+        lemma_text += forms_[k].lemma;
+      }
+      values = index_.LookupValue(lemma_text);
+    }
     const std::vector<engine::SchemaTarget>* targets = nullptr;
     bool all_words = true;
-    std::vector<std::string> words;
     for (size_t k = i; k < i + len; ++k) {
       if (t_[k].kind != TK::kWord) all_words = false;
-      words.push_back(t_[k].text);
     }
     if (all_words) {
-      targets = index_.LookupPhrase(engine::PhraseKey(words));
+      std::string phrase_key;
+      for (size_t k = i; k < i + len; ++k) {
+        if (!phrase_key.empty()) phrase_key += ' ';
+        phrase_key += forms_[k].key;
+      }
+      targets = index_.LookupPhrase(phrase_key);
       if (!targets && len == 2)
-        targets = index_.LookupPhrase(engine::Key(engine::Lemma(words[0]) + words[1]));
+        targets = index_.LookupPhrase(engine::Key(engine::Lemma(t_[i].text) + t_[i + 1].text));
     }
     int best_quality = 0;
     if (targets)

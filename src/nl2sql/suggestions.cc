@@ -1,11 +1,13 @@
 #include "nl2sql/suggestions.h"
 
 #include <fmt/format.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -594,13 +596,31 @@ struct FollowUpChecks::State {
     sql::Query answered;  // compared in full: the key's SQL alone might not tell two apart
     std::optional<sql::Query> reading;
   };
+  struct ListEntry {
+    sql::Query answered;
+    std::vector<std::string> suggestions;
+  };
   static constexpr size_t kShards = 16;
   struct Shard {
     std::mutex mu;
     // Whose checks these are, and of which day (relative dates are read against it).
     uint64_t engine = 0;
     std::chrono::sys_days day{};
-    std::unordered_map<std::string, Entry> entries;  // answered SQL + '\n' + candidate
+    std::unordered_map<std::string, Entry> entries;    // answered SQL + '\n' + candidate
+    std::unordered_map<std::string, ListEntry> lists;  // answered SQL + '\n' + rows digest
+
+    // Forgets everything when the engine or the day is not the one remembered for.
+    void Use(const engine::Engine& engine) {
+      const std::chrono::sys_days today = engine.Today();
+      if (this->engine == engine.id() && day == today) return;
+      entries.clear();
+      lists.clear();
+      this->engine = engine.id();
+      day = today;
+    }
+    bool Current(const engine::Engine& engine) const {
+      return this->engine == engine.id() && day == engine.Today();
+    }
   };
   std::array<Shard, kShards> shards;
 
@@ -625,7 +645,7 @@ std::optional<std::optional<sql::Query>> FollowUpChecks::Find(const engine::Engi
   const std::string key = State::Key(answered_sql, candidate);
   State::Shard& shard = state_->ShardOf(key);
   std::lock_guard lock(shard.mu);
-  if (shard.engine != engine.id() || shard.day != engine.Today()) return std::nullopt;
+  if (!shard.Current(engine)) return std::nullopt;
   auto it = shard.entries.find(key);
   if (it == shard.entries.end() || !(it->second.answered == answered)) return std::nullopt;
   return it->second.reading;
@@ -637,12 +657,7 @@ void FollowUpChecks::Remember(const engine::Engine& engine, const std::string& a
   std::string key = State::Key(answered_sql, candidate);
   State::Shard& shard = state_->ShardOf(key);
   std::lock_guard lock(shard.mu);
-  const std::chrono::sys_days day = engine.Today();
-  if (shard.engine != engine.id() || shard.day != day) {
-    shard.entries.clear();
-    shard.engine = engine.id();
-    shard.day = day;
-  }
+  shard.Use(engine);
   if (shard.entries.size() >= kMaxEntries / State::kShards && !shard.entries.contains(key)) {
     shard.entries.erase(shard.entries.begin());
   }
@@ -656,6 +671,76 @@ size_t FollowUpChecks::size() const {
     n += shard.entries.size();
   }
   return n;
+}
+
+std::optional<std::vector<std::string>> FollowUpChecks::FindList(
+    const engine::Engine& engine, const std::string& answered_sql, const sql::Query& answered,
+    const std::string& rows_digest) const {
+  const std::string key = State::Key(answered_sql, rows_digest);
+  State::Shard& shard = state_->ShardOf(key);
+  std::lock_guard lock(shard.mu);
+  if (!shard.Current(engine)) return std::nullopt;
+  auto it = shard.lists.find(key);
+  if (it == shard.lists.end() || !(it->second.answered == answered)) return std::nullopt;
+  return it->second.suggestions;
+}
+
+void FollowUpChecks::RememberList(const engine::Engine& engine, const std::string& answered_sql,
+                                  const sql::Query& answered, const std::string& rows_digest,
+                                  std::vector<std::string> suggestions) {
+  std::string key = State::Key(answered_sql, rows_digest);
+  State::Shard& shard = state_->ShardOf(key);
+  std::lock_guard lock(shard.mu);
+  shard.Use(engine);
+  if (shard.lists.size() >= kMaxEntries / State::kShards && !shard.lists.contains(key)) {
+    shard.lists.erase(shard.lists.begin());
+  }
+  shard.lists.insert_or_assign(std::move(key), State::ListEntry{answered, std::move(suggestions)});
+}
+
+size_t FollowUpChecks::lists() const {
+  size_t n = 0;
+  for (State::Shard& shard : state_->shards) {
+    std::lock_guard lock(shard.mu);
+    n += shard.lists.size();
+  }
+  return n;
+}
+
+std::string RowsDigest(const std::vector<db::Row>& rows) {
+  // Each value as its type's tag, then its bytes with their length: no two different row sets
+  // encode the same (a string "1" and an integer 1, or "ab","c" and "a","bc", differ).
+  std::string encoded;
+  auto put_size = [&](uint64_t n) { encoded.append(reinterpret_cast<const char*>(&n), sizeof n); };
+  auto put_bytes = [&](std::string_view b) {
+    put_size(b.size());
+    encoded += b;
+  };
+  put_size(rows.size());
+  for (const db::Row& row : rows) {
+    put_size(row.size());
+    for (const db::Value& v : row) {
+      encoded += static_cast<char>('0' + v.index());
+      if (const auto* i = std::get_if<int64_t>(&v)) {
+        encoded.append(reinterpret_cast<const char*>(i), sizeof *i);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        encoded.append(reinterpret_cast<const char*>(d), sizeof *d);
+      } else if (const auto* s = std::get_if<std::string>(&v)) {
+        put_bytes(*s);
+      } else if (const auto* b = std::get_if<bool>(&v)) {
+        encoded += *b ? '1' : '0';
+      } else if (const auto* blob = std::get_if<db::Blob>(&v)) {
+        put_bytes(std::string_view(reinterpret_cast<const char*>(blob->bytes.data()),
+                                   blob->bytes.size()));
+      } else if (const auto* dec = std::get_if<db::Decimal>(&v)) {
+        put_bytes(dec->digits);
+      }
+    }
+  }
+  std::string digest(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size(),
+         reinterpret_cast<unsigned char*>(digest.data()));
+  return digest;
 }
 
 std::vector<std::string> SuggestFollowUps(const engine::Engine& engine, const sql::Query& answered,

@@ -49,10 +49,27 @@ class FollowUpChecks {
                 std::optional<sql::Query> reading);
   size_t size() const;
 
+  // Whole lists of suggestions, for a caller whose options are the same every time and whose
+  // known_values come from the engine alone (the pipeline's): SuggestFollowUps is then a pure
+  // function of the engine, the day, the answered query and the rows, and an answer asked again
+  // (a cache hit, a dashboard's question) offers its list without generating candidates again.
+  // rows_digest is RowsDigest of the answer's rows. Bounded like the checks.
+  std::optional<std::vector<std::string>> FindList(const engine::Engine& engine,
+                                                   const std::string& answered_sql,
+                                                   const sql::Query& answered,
+                                                   const std::string& rows_digest) const;
+  void RememberList(const engine::Engine& engine, const std::string& answered_sql,
+                    const sql::Query& answered, const std::string& rows_digest,
+                    std::vector<std::string> suggestions);
+  size_t lists() const;
+
  private:
   struct State;
   std::unique_ptr<State> state_;
 };
+
+// A SHA-256 digest of the rows' values and their types (32 bytes): equal only for equal rows.
+std::string RowsDigest(const std::vector<db::Row>& rows);
 
 // The stored values of a low-cardinality text column, the most useful first (e.g. the most
 // frequent); empty when unknown.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <ostream>
 #include <vector>
 
+#include "common/json_writer.h"
 #include "common/text.h"
 
 namespace helios::observability {
@@ -66,19 +68,18 @@ std::string TextFieldValue(const LogField::Value& value) {
   return std::visit(Visitor{}, value);
 }
 
-void SetJsonField(OrderedJson& line, const std::string& key, const LogField::Value& value) {
+void WriteJsonField(json::Writer& out, const LogField::Value& value) {
   std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, double>) {
-          // JSON has no NaN or infinity.
-          if (std::isfinite(v)) {
-            line[key] = v;
-          } else {
-            line[key] = nullptr;
-          }
+          out.Double(v);  // JSON has no NaN or infinity: those are null
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          out.Int(v);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          out.Bool(v);
         } else {
-          line[key] = v;
+          out.String(v);
         }
       },
       value);
@@ -196,13 +197,33 @@ std::string Logger::FormatLine(LogLevel level, std::string_view message,
     }
     return line;
   }
-  OrderedJson line;
-  line["timestamp"] = timestamp;
-  line["level"] = LogLevelName(level);
-  line["service"] = kServiceName;
-  line["message"] = std::string(message);
-  for (const LogField& field : fields) SetJsonField(line, FieldKey(field.key), field.value);
-  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Written straight out (one line per request: no document built). A key given twice keeps
+  // its first place and its last value.
+  std::string line;
+  line.reserve(256);
+  json::Writer out(line);
+  out.BeginObject();
+  out.Member("timestamp", timestamp);
+  out.Member("level", LogLevelName(level));
+  out.Member("service", kServiceName);
+  out.Member("message", message);
+  std::vector<std::string> keys;
+  keys.reserve(fields.size());
+  for (const LogField& field : fields) keys.push_back(FieldKey(field.key));
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (std::find(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(i), keys[i]) !=
+        keys.begin() + static_cast<std::ptrdiff_t>(i)) {
+      continue;  // written already, with the last value
+    }
+    size_t last = i;
+    for (size_t j = i + 1; j < fields.size(); ++j) {
+      if (keys[j] == keys[i]) last = j;
+    }
+    out.Key(keys[i]);
+    WriteJsonField(out, fields[last].value);
+  }
+  out.EndObject();
+  return line;
 }
 
 void LogRequest(Logger& logger, const RequestLog& request) {

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "common/json_writer.h"
+
 namespace helios::server {
 namespace {
 
@@ -44,27 +46,33 @@ size_t SignificantDigits(std::string_view digits) {
 // An exact decimal becomes a JSON number when a double holds it exactly to its last digit (at
 // most 15 significant digits: every JSON reader gets the same value back), and a JSON string
 // with the exact digits otherwise. docs/api.md states this.
-OrderedJson DecimalToJson(const db::Decimal& d) {
+void WriteDecimal(json::Writer& out, const db::Decimal& d) {
   if (SignificantDigits(d.digits) <= 15) {
-    if (auto parsed = db::AsDouble(db::Value{d}); parsed && std::isfinite(*parsed)) return *parsed;
+    if (auto parsed = db::AsDouble(db::Value{d}); parsed && std::isfinite(*parsed)) {
+      out.Double(*parsed);
+      return;
+    }
   }
-  return d.digits;
+  out.String(d.digits);
 }
 
-OrderedJson CellToJson(const db::Value& value) {
+// A result cell, written straight into the answer's text: an answer of a thousand rows would
+// otherwise build (and free) a JSON node per cell.
+void WriteCell(json::Writer& out, const db::Value& value) {
   struct Visitor {
-    OrderedJson operator()(std::monostate) const { return nullptr; }
-    OrderedJson operator()(int64_t i) const { return i; }
-    OrderedJson operator()(double d) const { return Number(d); }
-    OrderedJson operator()(const std::string& s) const { return s; }
-    OrderedJson operator()(const db::Blob& b) const {
-      return Base64Encode(
-          std::string_view(reinterpret_cast<const char*>(b.bytes.data()), b.bytes.size()));
+    json::Writer& out;
+    void operator()(std::monostate) const { out.Null(); }
+    void operator()(int64_t i) const { out.Int(i); }
+    void operator()(double d) const { out.Double(d); }
+    void operator()(const std::string& s) const { out.String(s); }
+    void operator()(const db::Blob& b) const {
+      out.String(Base64Encode(
+          std::string_view(reinterpret_cast<const char*>(b.bytes.data()), b.bytes.size())));
     }
-    OrderedJson operator()(bool b) const { return b; }
-    OrderedJson operator()(const db::Decimal& d) const { return DecimalToJson(d); }
+    void operator()(bool b) const { out.Bool(b); }
+    void operator()(const db::Decimal& d) const { WriteDecimal(out, d); }
   };
-  return std::visit(Visitor{}, value);
+  std::visit(Visitor{out}, value);
 }
 
 }  // namespace
@@ -105,49 +113,64 @@ std::string Base64Encode(std::string_view bytes) {
 }
 
 std::string AnswerToJson(const nl2sql::Answer& answer) {
-  OrderedJson rows = OrderedJson::array();
+  std::string body;
+  // Most of an answer's text is its rows: a guess at their size saves the string's regrowth.
+  body.reserve(512 + answer.sql.size() + answer.explanation.size() + answer.chart.spec.size() +
+               answer.rows.size() * (8 + 12 * answer.columns.size()));
+  json::Writer out(body);
+  out.BeginObject();
+  out.Member("session_id", answer.session_id);
+  out.Key("turn");
+  out.Int(answer.turn);
+  out.Member("sql", answer.sql);
+  out.Member("explanation", answer.explanation);
+  out.Key("columns");
+  out.StringArray(answer.columns);
+  out.Key("rows");
+  out.BeginArray();
   for (const db::Row& row : answer.rows) {
-    OrderedJson cells = OrderedJson::array();
-    for (const db::Value& value : row) cells.push_back(CellToJson(value));
-    rows.push_back(std::move(cells));
+    out.BeginArray();
+    for (const db::Value& value : row) WriteCell(out, value);
+    out.EndArray();
   }
-  OrderedJson json;
-  json["session_id"] = answer.session_id;
-  json["turn"] = answer.turn;
-  json["sql"] = answer.sql;
-  json["explanation"] = answer.explanation;
-  json["columns"] = answer.columns;
-  json["rows"] = std::move(rows);
-  json["row_count"] = answer.row_count;
-  json["truncated"] = answer.truncated;
-  json["source"] = answer.source;
-  json["confidence"] = Number(answer.confidence);
-  json["correction_rounds"] = answer.correction_rounds;
-  json["cache_hit"] = answer.cache_hit;
-  if (answer.cache_hit) json["cached_question"] = answer.cached_question;
-  json["latency_ms"] = Number(answer.latency_ms);
-  // The chart's spec is JSON text already (the chart module's): it is checked, not parsed into
-  // a document and written out again, and goes into the body as it is. The members after
-  // latency_ms are therefore appended to the dumped object by hand, in the same order.
-  std::string body = Dump(json);
-  body.pop_back();  // the closing brace
-  body += ",\"chart\":{\"type\":";
-  body += Dump(OrderedJson(answer.chart.type));
-  body += ",\"x\":";
-  body += Dump(OrderedJson(answer.chart.x));
-  body += ",\"y\":";
-  body += Dump(OrderedJson(answer.chart.y));
-  body += ",\"spec\":";
-  // Written by the server's own chart module; a spec that is not a JSON object is a bug, shown
-  // as no chart rather than a broken answer. (The check also refuses text that is not UTF-8.)
+  out.EndArray();
+  out.Key("row_count");
+  out.UInt(answer.row_count);
+  out.Key("truncated");
+  out.Bool(answer.truncated);
+  out.Member("source", answer.source);
+  out.Key("confidence");
+  out.Double(answer.confidence);
+  out.Key("correction_rounds");
+  out.Int(answer.correction_rounds);
+  out.Key("cache_hit");
+  out.Bool(answer.cache_hit);
+  if (answer.cache_hit) out.Member("cached_question", answer.cached_question);
+  out.Key("latency_ms");
+  out.Double(answer.latency_ms);
+  out.Key("chart");
+  out.BeginObject();
+  out.Member("type", answer.chart.type);
+  out.Member("x", answer.chart.x);
+  out.Key("y");
+  out.StringArray(answer.chart.y);
+  out.Key("spec");
+  // The chart's spec is JSON text already, written by the server's own chart module: it is
+  // checked, not parsed into a document and written out again. A spec that is not a JSON object
+  // is a bug, shown as no chart rather than a broken answer. (The check also refuses text that
+  // is not UTF-8.)
   const std::string& spec = answer.chart.spec;
   const bool object = !spec.empty() && spec.front() == '{' && nlohmann::json::accept(spec);
-  body += object ? spec : std::string("null");
-  body += ",\"note\":";
-  body += Dump(OrderedJson(answer.chart.note));
-  body += "},\"suggestions\":";
-  body += Dump(OrderedJson(answer.suggestions));
-  body += '}';
+  if (object) {
+    out.Raw(spec);
+  } else {
+    out.Null();
+  }
+  out.Member("note", answer.chart.note);
+  out.EndObject();
+  out.Key("suggestions");
+  out.StringArray(answer.suggestions);
+  out.EndObject();
   return body;
 }
 

@@ -242,6 +242,51 @@ TEST_F(SuggestionsTest, RememberedChecksGiveTheSameSuggestionsAndAreForgottenFor
   EXPECT_LT(checks.size(), before);
 }
 
+TEST_F(SuggestionsTest, RememberedListsAreServedOnlyForTheSameQueryRowsAndEngine) {
+  DemoEnvironment& env = DemoEnvironment::Get();
+  FollowUpChecks checks;
+  Answered country = Run("revenue by country");
+  Answered month = Run("total revenue by month");
+  const std::string country_sql = sql::Render(country.query, {db::Dialect::kSqlite, true}).text;
+  const std::string digest = RowsDigest(country.rows);
+  EXPECT_FALSE(checks.FindList(*env.engine(), country_sql, country.query, digest).has_value());
+  const std::vector<std::string> list = {"only in Germany", "top 5 instead"};
+  checks.RememberList(*env.engine(), country_sql, country.query, digest, list);
+  EXPECT_EQ(checks.lists(), 1u);
+  EXPECT_EQ(checks.FindList(*env.engine(), country_sql, country.query, digest), list);
+  // Other rows (one value changed), another query under the same text, another engine: not it.
+  std::vector<db::Row> changed = country.rows;
+  ASSERT_FALSE(changed.empty());
+  changed.front().back() = db::Value{int64_t{-1}};
+  EXPECT_FALSE(
+      checks.FindList(*env.engine(), country_sql, country.query, RowsDigest(changed)).has_value());
+  EXPECT_FALSE(checks.FindList(*env.engine(), country_sql, month.query, digest).has_value());
+  engine::Engine other(
+      std::shared_ptr<const engine::SchemaIndex>(env.engine(), &env.engine()->index()),
+      env.clock());
+  EXPECT_FALSE(checks.FindList(other, country_sql, country.query, digest).has_value());
+}
+
+TEST(RowsDigestTest, EqualOnlyForEqualRowsOfEqualTypes) {
+  using db::Row;
+  using db::Value;
+  const std::vector<Row> base = {{Value{std::string("ab")}, Value{std::string("c")}},
+                                 {Value{int64_t{1}}, Value{1.5}}};
+  EXPECT_EQ(RowsDigest(base), RowsDigest(base));
+  EXPECT_EQ(RowsDigest(base).size(), 32u);
+  const std::vector<std::vector<Row>> others = {
+      {{Value{std::string("a")}, Value{std::string("bc")}}, {Value{int64_t{1}}, Value{1.5}}},
+      {{Value{std::string("ab")}, Value{std::string("c")}}, {Value{std::string("1")}, Value{1.5}}},
+      {{Value{std::string("ab")}, Value{std::string("c")}}, {Value{int64_t{1}}, Value{}}},
+      {{Value{std::string("ab")}, Value{std::string("c")}}, {Value{1.0}, Value{1.5}}},
+      {{Value{std::string("ab")}, Value{std::string("c")}}},
+      {{Value{std::string("ab")}, Value{std::string("c")}, Value{int64_t{1}}, Value{1.5}}},
+      {{Value{std::string("ab")}, Value{std::string("c")}}, {Value{db::Decimal{"1"}}, Value{1.5}}},
+      {},
+  };
+  for (const std::vector<Row>& other : others) EXPECT_NE(RowsDigest(other), RowsDigest(base));
+}
+
 TEST_F(SuggestionsTest, AValueTheEngineDoesNotKnowIsNeverOffered) {
   DemoEnvironment& env = DemoEnvironment::Get();
   SuggestOptions options;

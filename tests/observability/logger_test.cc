@@ -237,6 +237,24 @@ TEST(LoggerTest, FieldsCannotOverwriteFixedKeys) {
   EXPECT_EQ(line["field_level"], "ERROR");
 }
 
+TEST(LoggerTest, AFieldGivenTwiceIsOneMemberInItsFirstPlaceWithItsLastValue) {
+  FakeClock clock(kStart);
+  std::ostringstream out;
+  Logger logger(out, LogLevel::kInfo, LogFormat::kJson, clock);
+  // "message" is renamed to field_message, which the caller also gave: still one member.
+  logger.Info("m", {{"a", 1},
+                    {"b", "first"},
+                    {"message", "renamed"},
+                    {"b", "last"},
+                    {"field_message", "given"}});
+  const std::string text = Lines(out.str()).at(0);
+  EXPECT_NE(text.find(R"("message":"m","a":1,"b":"last","field_message":"given"})"),
+            std::string::npos)
+      << text;
+  json line = JsonLines(out.str()).at(0);
+  EXPECT_EQ(line.size(), 7u);
+}
+
 TEST(LoggerTest, UnsignedValuesAboveInt64MaxAreClamped) {
   FakeClock clock(kStart);
   std::ostringstream out;
