@@ -154,8 +154,19 @@ Result<std::vector<SessionInfo>> MemorySessionStore::ListAll(const std::string& 
   std::vector<SessionInfo> out;
   for (const auto& [name, tenant] : tenants_) {
     if (!tenant_id.empty() && name != tenant_id) continue;
+    // A tenant's list is in last-use order, so expiry never increases along it: past `limit`
+    // sessions only those expiring in the same millisecond as the last one taken can still
+    // make the cut (the sort below breaks such ties by updated_at_ms). Stopping there keeps
+    // this walk, done under the store's one lock, to O(limit) per tenant: with 100,000
+    // sessions in a tenant, taking them all and sorting held every question up for ~0.1 s.
+    size_t taken = 0;
+    int64_t last_expiry = 0;
     for (const Entry& e : tenant.lru) {
       if (Expired(e, now)) break;  // the rest of this tenant's list is older still
+      const int64_t expires_at_ms = wall_ms + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  e.last_used + options_.timeout - now)
+                                                  .count();
+      if (taken >= limit && expires_at_ms != last_expiry) break;
       SessionInfo info;
       info.tenant_id = e.session.tenant_id;
       info.owner = e.session.owner;
@@ -163,10 +174,10 @@ Result<std::vector<SessionInfo>> MemorySessionStore::ListAll(const std::string& 
       info.turn_count = e.session.turn_count;
       info.created_at_ms = e.session.created_at_ms;
       info.updated_at_ms = e.session.updated_at_ms;
-      info.expires_at_ms = wall_ms + std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         e.last_used + options_.timeout - now)
-                                         .count();
+      info.expires_at_ms = expires_at_ms;
       out.push_back(std::move(info));
+      ++taken;
+      last_expiry = expires_at_ms;
     }
   }
   std::sort(out.begin(), out.end(), [](const SessionInfo& a, const SessionInfo& b) {

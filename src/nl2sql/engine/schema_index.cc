@@ -286,13 +286,31 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
     c->is_flag = flag;
     if (flag) c->is_numeric = false;
   }
+  index->BuildGraph();
   return index;
 }
 
+void SchemaIndex::BuildGraph() {
+  for (size_t i = 0; i < tables_.size(); ++i)
+    table_of_.try_emplace(text::ToLower(tables_[i].table->name), i);
+  auto node = [&](const std::string& table) {
+    auto [it, added] = node_of_.try_emplace(text::ToLower(table), adjacency_.size());
+    if (added) adjacency_.emplace_back();
+    return it->second;
+  };
+  for (size_t i = 0; i < edges_.size(); ++i) {
+    const size_t a = node(edges_[i].from_table);
+    const size_t b = node(edges_[i].to_table);
+    if (a == b) continue;  // self-references never join two different tables
+    adjacency_[a].emplace_back(i, b);
+    adjacency_[b].emplace_back(i, a);
+    referenced_.insert(text::ToLower(edges_[i].to_table));
+  }
+}
+
 const TableEntry* SchemaIndex::FindTable(std::string_view name) const {
-  for (const auto& t : tables_)
-    if (text::EqualsIgnoreCase(t.table->name, name)) return &t;
-  return nullptr;
+  auto found = table_of_.find(text::ToLower(name));
+  return found == table_of_.end() ? nullptr : &tables_[found->second];
 }
 
 const ColumnEntry* SchemaIndex::FindColumn(std::string_view table, std::string_view column) const {
@@ -316,38 +334,31 @@ const std::vector<ValueTarget>* SchemaIndex::LookupValue(const std::string& lowe
 std::vector<FkEdge> SchemaIndex::ShortestPath(const std::string& from,
                                               const std::string& to) const {
   if (text::EqualsIgnoreCase(from, to)) return {};
-  std::map<std::string, std::pair<std::string, size_t>> prev;  // table -> (previous, edge)
-  std::deque<std::string> queue{text::ToLower(from)};
-  std::set<std::string> seen{text::ToLower(from)};
-  std::string target = text::ToLower(to);
+  const auto source = node_of_.find(text::ToLower(from));
+  const auto target = node_of_.find(text::ToLower(to));
+  if (source == node_of_.end() || target == node_of_.end()) return {FkEdge{}};  // unreachable
+  // Breadth first, neighbours in edge order: among paths of the same length, the one whose
+  // edges come first in the schema wins, as it always has.
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  std::vector<std::pair<size_t, size_t>> prev(adjacency_.size(), {kNone, kNone});  // node, edge
+  std::vector<bool> seen(adjacency_.size(), false);
+  std::deque<size_t> queue{source->second};
+  seen[source->second] = true;
   while (!queue.empty()) {
-    std::string cur = queue.front();
+    const size_t cur = queue.front();
     queue.pop_front();
-    if (cur == target) break;
-    for (size_t i = 0; i < edges_.size(); ++i) {
-      const auto& e = edges_[i];
-      std::string a = text::ToLower(e.from_table), b = text::ToLower(e.to_table);
-      if (a == b) continue;  // self-references never join two different tables
-      std::string next;
-      if (a == cur)
-        next = b;
-      else if (b == cur)
-        next = a;
-      else
-        continue;
-      if (seen.insert(next).second) {
-        prev[next] = {cur, i};
-        queue.push_back(next);
-      }
+    if (cur == target->second) break;
+    for (const auto& [edge, next] : adjacency_[cur]) {
+      if (seen[next]) continue;
+      seen[next] = true;
+      prev[next] = {cur, edge};
+      queue.push_back(next);
     }
   }
-  if (!seen.contains(target)) return {FkEdge{}};  // marker: unreachable
+  if (!seen[target->second]) return {FkEdge{}};  // marker: unreachable
   std::vector<FkEdge> path;
-  for (std::string cur = target; cur != text::ToLower(from);) {
-    auto [p, edge] = prev[cur];
-    path.push_back(edges_[edge]);
-    cur = p;
-  }
+  for (size_t cur = target->second; cur != source->second; cur = prev[cur].first)
+    path.push_back(edges_[prev[cur].second]);
   std::reverse(path.begin(), path.end());
   return path;
 }
@@ -388,10 +399,7 @@ std::optional<std::vector<sql::Join>> SchemaIndex::PlanJoins(
 }
 
 bool SchemaIndex::IsReferenced(std::string_view table) const {
-  for (const auto& e : edges_)
-    if (text::EqualsIgnoreCase(e.to_table, table) && !text::EqualsIgnoreCase(e.from_table, table))
-      return true;
-  return false;
+  return referenced_.contains(text::ToLower(table));
 }
 
 bool SchemaIndex::FansOut(const std::string& from, const std::string& to) const {
