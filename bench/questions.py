@@ -9,6 +9,13 @@ between requests (follow-up checks, decoded cache entries) meets many different 
 it would in use, rather than ten it has seen a thousand times.
 
     bench/questions.py build/bench/suite/demo.db > bodies.txt
+
+With --distinct N it prints N questions instead, each with a value no other one has (products
+above a price, employees above a salary), so that nothing the server remembers by the answered
+query (follow-up suggestions, their checks) can serve a question twice: the cost of an answer
+seen for the first time.
+
+    bench/questions.py build/bench/suite/demo.db --distinct 20000 > distinct.txt
 """
 import json
 import sqlite3
@@ -20,16 +27,29 @@ def column(db, sql):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: questions.py DEMO_DB")
-    db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    args = sys.argv[1:]
+    distinct = None
+    if len(args) == 3 and args[1] == "--distinct" and args[2].isdigit() and int(args[2]) > 0:
+        distinct = int(args[2])
+        args = args[:1]
+    if len(args) != 1:
+        sys.exit("usage: questions.py DEMO_DB [--distinct N]")
+    if distinct is not None:
+        for k in range(distinct):
+            if k % 2 == 0:
+                q = f"products with a unit price above {20 + k * 0.01:.2f}"
+            else:
+                q = f"employees with a salary above {30000 + k}"
+            print(json.dumps({"query": q}))
+        return
+    db = sqlite3.connect(f"file:{args[0]}?mode=ro", uri=True)
     countries = column(db, "SELECT DISTINCT country FROM customers ORDER BY country")
     segments = column(db, "SELECT DISTINCT segment FROM customers ORDER BY segment")
     categories = column(db, "SELECT name FROM categories ORDER BY name")
     regions = column(db, "SELECT name FROM regions ORDER BY name")
     titles = column(db, "SELECT DISTINCT title FROM employees ORDER BY title")
     if not (countries and segments and categories and regions and titles):
-        sys.exit(f"{sys.argv[1]} is not the demo database (bin demo-data writes it)")
+        sys.exit(f"{args[0]} is not the demo database (bin demo-data writes it)")
 
     questions = []
     questions += [f"How many customers are in {c}?" for c in countries]
