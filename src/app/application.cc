@@ -55,6 +55,13 @@ observability::LogLevel ToLogLevel(config::LogLevel level) {
 
 namespace {
 
+// The one libcurl transport of the process (the model and the embedder share it): as many idle
+// connections kept as model calls may run at once, so that a busy server reuses them.
+std::unique_ptr<llm::HttpTransport> MakeTransport(const config::Config& config) {
+  return llm::MakeCurlTransport(
+      static_cast<size_t>(std::max(8, config.llm.max_concurrent_requests)));
+}
+
 // Descriptions for the language model: the database's own comments, then the configuration's
 // [nl2sql.descriptions] (which win where both describe the same table or column).
 void AddCatalogDescriptions(const db::SchemaCatalog& catalog,
@@ -187,7 +194,7 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   }
   app->descriptions_ = n.descriptions;
   if (config.llm.provider != config::LlmProvider::kNone) {
-    if (!app->transport_) app->transport_ = llm::MakeCurlTransport();
+    if (!app->transport_) app->transport_ = MakeTransport(config);
     auto provider = llm::MakeProvider(config.llm, *app->transport_, clock, llm::RealSleeper());
     if (!provider) return std::unexpected(provider.error());
     app->provider_ = std::move(*provider);
@@ -432,7 +439,7 @@ Result<void> Application::BuildSharedState(const config::Config& config) {
     if (config.cache.embedder == "builtin") {
       embedder_ = std::make_unique<cache::HashingEmbedder>();
     } else {
-      if (!transport_) transport_ = llm::MakeCurlTransport();
+      if (!transport_) transport_ = MakeTransport(config);
       llm::EmbeddingOptions embedding;
       embedding.provider = config.cache.embedder;
       embedding.model = config.cache.embedding_model;

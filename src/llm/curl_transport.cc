@@ -32,8 +32,6 @@ namespace {
 // An answer larger than this is refused: no completion comes near it, and a misbehaving peer
 // must not exhaust memory.
 constexpr size_t kMaxResponseBytes = size_t{16} << 20;
-// Idle easy handles kept for reuse; more may exist while calls run concurrently.
-constexpr size_t kMaxIdleHandles = 8;
 
 void InitCurlOnce() {
   static std::once_flag once;
@@ -103,7 +101,7 @@ Error MapCurlError(CURLcode code, const char* detail, const std::string& url) {
 
 class CurlTransport final : public HttpTransport {
  public:
-  CurlTransport() {
+  explicit CurlTransport(size_t max_idle_handles) : max_idle_handles_(max_idle_handles) {
     InitCurlOnce();
     share_ = curl_share_init();
     if (share_ != nullptr) {
@@ -162,7 +160,7 @@ class CurlTransport final : public HttpTransport {
     curl_easy_reset(handle);
     {
       std::lock_guard lock(pool_mu_);
-      if (idle_.size() < kMaxIdleHandles) {
+      if (idle_.size() < max_idle_handles_) {
         idle_.push_back(handle);
         return;
       }
@@ -259,11 +257,14 @@ class CurlTransport final : public HttpTransport {
   CURLSH* share_ = nullptr;
   std::array<std::mutex, kLockCount> locks_;
   std::mutex pool_mu_;
+  const size_t max_idle_handles_;
   std::vector<CURL*> idle_;
 };
 
 }  // namespace
 
-std::unique_ptr<HttpTransport> MakeCurlTransport() { return std::make_unique<CurlTransport>(); }
+std::unique_ptr<HttpTransport> MakeCurlTransport(size_t max_idle_handles) {
+  return std::make_unique<CurlTransport>(max_idle_handles);
+}
 
 }  // namespace helios::llm

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,7 +41,10 @@ class HttpTransport {
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
-// libcurl. Construct once (it initialises libcurl globally) and share.
-std::unique_ptr<HttpTransport> MakeCurlTransport();
+// libcurl. Construct once (it initialises libcurl globally) and share. max_idle_handles: easy
+// handles (each keeping its live connection) kept for reuse between calls; more may exist while
+// calls run concurrently. Size it to the calls that run at once (the [llm] bulkhead), or most
+// calls under load open a new connection (and TLS session) and close it again.
+std::unique_ptr<HttpTransport> MakeCurlTransport(size_t max_idle_handles = 8);
 
 }  // namespace helios::llm

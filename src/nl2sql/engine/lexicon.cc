@@ -18,6 +18,9 @@ struct WordNetState {
   std::mutex mu;
   bool ready = false;
   std::unordered_map<std::string, std::string> cache;
+  // Pertainyms found, by adjective (most words of a question are none: an empty list): WordNet
+  // reads its files for each lookup, under this one mutex.
+  std::unordered_map<std::string, std::vector<std::string>> pertainyms;
 };
 
 WordNetState& WordNet() {
@@ -174,6 +177,7 @@ std::vector<std::string> Pertainyms(std::string_view adjective) {
   auto& wn = WordNet();
   std::lock_guard lock(wn.mu);
   if (!wn.ready) return out;
+  if (auto known = wn.pertainyms.find(w); known != wn.pertainyms.end()) return known->second;
   SynsetPtr found = findtheinfo_ds(w.data(), ADJ, PERTPTR, ALLSENSES);
   for (SynsetPtr s = found; s; s = s->nextss) {
     for (SynsetPtr p = s->ptrlist; p; p = p->nextss) {
@@ -186,6 +190,7 @@ std::vector<std::string> Pertainyms(std::string_view adjective) {
     }
   }
   if (found) free_syns(found);
+  if (wn.pertainyms.size() < 200000) wn.pertainyms.emplace(w, out);
   return out;
 }
 
