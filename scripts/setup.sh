@@ -37,7 +37,9 @@ build_packages=(
 # Debian package, whose maintainer scripts need adduser.
 test_packages=(curl jq wrk libbenchmark-dev prometheus python3 postgresql postgresql-client
   mariadb-server mariadb-client redis-server redis-tools nginx-light openssl chromium fonts-dejavu-core systemd
-  adduser)
+  adduser
+  # scripts/fuzz.sh: clang 16, libFuzzer and the sanitizer runtimes.
+  clang-16 libclang-rt-16-dev)
 
 packages=("${build_packages[@]}")
 for arg in "$@"; do

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the dependencies, then builds and runs every test twice: the release build
 # (build/release), then a build with AddressSanitizer and UndefinedBehaviorSanitizer
-# (build/asan). Exits non-zero if any build or test fails, after running everything it can.
+# (build/asan); then the libFuzzer targets (scripts/fuzz.sh, build/fuzz) replay their saved
+# crashes and each runs for FUZZ_SECONDS. Exits non-zero if any build or test fails, after
+# running everything it can.
 #
 # Environment:
 #   TEST_TIMEOUT   seconds a test may take before it fails, for tests that set no limit of
 #                  their own (default 600; GoogleTest cases have a 600 s limit in the build)
+#   FUZZ_SECONDS   seconds each fuzz target runs (default 20 here; scripts/fuzz.sh alone runs
+#                  30, and longer by setting it)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -60,6 +64,14 @@ suite release
 # discovery runs the test binaries.
 sanitizer_env
 suite asan
+
+t0="$(now)"
+if FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash "$HELIOS_ROOT/scripts/fuzz.sh"; then
+  summary+=("fuzz: ok: 8 targets, saved crashes replayed, ${FUZZ_SECONDS:-20}s each ($(duration $(($(now) - t0))))")
+else
+  summary+=("fuzz: FAILED (build, a saved crash, or a new one; see above) ($(duration $(($(now) - t0))))")
+  failed=1
+fi
 
 step "Summary"
 printf '  %s\n' "${summary[@]}"

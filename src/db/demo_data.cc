@@ -348,7 +348,6 @@ const std::vector<Category>& Categories() {
   return kCategories;
 }
 
-constexpr int kEmployees = 50;
 constexpr int kCustomers = 5000;
 constexpr int kProductsPerCategory = 25;
 constexpr int kOrders = 40000;

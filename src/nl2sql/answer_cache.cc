@@ -23,16 +23,6 @@ constexpr std::string_view kKindSql = "sql";
 
 }  // namespace
 
-AnswerCache::AnswerCache(cache::CacheStore& store, cache::Embedder& embedder, const Clock& clock,
-                         double similarity_threshold)
-    : store_(store),
-      embedder_(embedder),
-      clock_(clock),
-      threshold_(similarity_threshold),
-      decoded_(std::make_unique<DecodedPayloads>()) {}
-
-AnswerCache::~AnswerCache() = default;
-
 cache::Key AnswerCache::KeyOf(const CacheContext& context, const QuestionShape& shape) const {
   cache::Key key;
   key.tenant = context.tenant;
@@ -131,6 +121,18 @@ class AnswerCache::DecodedPayloads {
   };
   std::array<Shard, kShards> shards_;
 };
+
+// Defined after DecodedPayloads: make_unique needs the complete type where it is instantiated
+// (GCC defers that to the end of the file, clang does not).
+AnswerCache::AnswerCache(cache::CacheStore& store, cache::Embedder& embedder, const Clock& clock,
+                         double similarity_threshold)
+    : store_(store),
+      embedder_(embedder),
+      clock_(clock),
+      threshold_(similarity_threshold),
+      decoded_(std::make_unique<DecodedPayloads>()) {}
+
+AnswerCache::~AnswerCache() = default;
 
 namespace {
 

@@ -320,6 +320,9 @@ Result<void> CheckPostgresSelect(std::string_view sql) {
   if (sql.size() > kMaxSqlBytes)
     return Fail(ErrorCode::kUnsafeSql,
                 fmt::format("the SQL is longer than {} bytes", kMaxSqlBytes));
+  // libpg_query copies invalid bytes into its JSON tree, which the JSON parser then rejects:
+  // without this check such SQL failed as an internal error instead of being refused.
+  if (!text::IsValidUtf8(sql)) return Fail(ErrorCode::kUnsafeSql, "the SQL is not valid UTF-8");
 
   const std::string text(sql);
   PgQueryParseResult parsed = pg_query_parse(text.c_str());

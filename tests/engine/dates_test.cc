@@ -195,6 +195,15 @@ TEST(DatesTest, RelativeYearsMonthsAndQuarters) {
   EXPECT_EQ(Parse("for last year"), (Parsed{3, "2024-01-01", "2025-01-01"}));
 }
 
+// Found by fuzzing the engine (UBSan: 3e9 cast to int): a count of units past 10,000 is no
+// relative period (10,000 years would leave std::chrono::year's range).
+TEST(DatesTest, RelativePeriodsOfTooManyUnitsAreNotRead) {
+  // Not read as the four words "the last N weeks" (a period of N weeks).
+  EXPECT_NE(Parse("the last 3000000000 weeks").used, 4u);
+  EXPECT_NE(Parse("the last 99999999999999999999 days").used, 4u);
+  EXPECT_EQ(Parse("the last 10000 days").used, 4u);
+}
+
 TEST(DatesTest, RelativePeriodsCrossYearBoundaries) {
   constexpr year_month_day kJanuary{2025y, std::chrono::January, 20d};
   EXPECT_EQ(Parse("last month", 0, kJanuary), (Parsed{2, "2024-12-01", "2025-01-01"}));

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -766,6 +767,22 @@ TEST_F(EngineTest, ASumAcrossAOneToManyJoinIsRefusedNotDoubleCounted) {
       EXPECT_THAT(u.error().message, HasSubstr("books.price")) << q;
     }
   }
+}
+
+// Found by fuzz/engine_fuzz.cc (UBSan: a double outside int64_t's range cast to it): a count
+// with more digits than any count has saturates instead.
+TEST_F(EngineTest, ACountTooLargeForAnIntegerSaturates) {
+  for (const char* q : {"top 99999999999999999999 customers", "show 99999999999999999999 books",
+                        "11111110101101111010"}) {
+    auto u = engine().Understand(q, nullptr);
+    if (u && u->query.limit) {
+      EXPECT_EQ(*u->query.limit, std::numeric_limits<int64_t>::max()) << q;
+    }
+  }
+  auto top = engine().Understand("top 99999999999999999999 books", nullptr);
+  ASSERT_TRUE(top) << top.error().message;
+  ASSERT_TRUE(top->query.limit.has_value());
+  EXPECT_EQ(*top->query.limit, std::numeric_limits<int64_t>::max());
 }
 
 TEST_F(EngineTest, UnknownWordsLowerTheConfidence) {

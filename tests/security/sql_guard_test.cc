@@ -29,6 +29,14 @@ void ExpectRefused(std::string_view sql, std::string_view reason) {
   EXPECT_THAT(r.error().message, HasSubstr(std::string(reason))) << sql;
 }
 
+// Found by fuzz/sql_guard_postgres_fuzz.cc: libpg_query copies invalid bytes into its JSON
+// tree, which then failed to parse, and the SQL failed as an internal error.
+TEST(SqlGuardTest, SqlThatIsNotUtf8IsRefusedNotAnInternalError) {
+  ExpectRefused("SELECT \x83", "not valid UTF-8");
+  ExpectRefused("SELECT name FROM regions WHERE name = '\xC3'", "not valid UTF-8");
+  ExpectAccepted("SELECT name FROM regions WHERE name = 'Zürich'");
+}
+
 TEST(SqlGuardTest, AcceptsOrdinaryReads) {
   for (const char* sql : {
            "SELECT 1",

@@ -206,7 +206,10 @@ size_t ParseRelative(const std::vector<Token>& t, size_t i, year_month_day today
   bool current = w == "this" || w == "current";
   if (!last && !current) return 0;
   // "last 30 days", "past 6 months", "last three years"
-  if (last && i + 1 < t.size() && t[i + 1].kind == Token::Kind::kNumber && t[i + 1].integer) {
+  // At most 10,000 units: more years than that leave std::chrono::year's range, and a larger
+  // count would not fit in an int (casting it is undefined).
+  if (last && i + 1 < t.size() && t[i + 1].kind == Token::Kind::kNumber && t[i + 1].integer &&
+      t[i + 1].number <= 10000) {
     int n = static_cast<int>(t[i + 1].number);
     std::string unit = word(i + 2);
     if (unit.ends_with("s")) unit.pop_back();

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -31,6 +32,16 @@ using sql::ColumnRef;
 using sql::CompareOp;
 using sql::Expr;
 using sql::TimeGrain;
+
+// A number of the question as a count, saturated at the int64_t range: a question may write
+// more digits than any count has ("top 1e30"), and casting such a double is undefined.
+int64_t CountOf(double number) {
+  constexpr double kLimit = 9.2e18;  // below INT64_MAX, exactly representable
+  if (std::isnan(number)) return 0;
+  if (number >= kLimit) return std::numeric_limits<int64_t>::max();
+  if (number <= -kLimit) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(number);
+}
 
 // What a stretch of the question means, before it is assembled into a query.
 enum class ItemKind {
@@ -363,7 +374,7 @@ class Tagger {
       if (tok.kind == Token::Kind::kNumber) {
         Item n;
         n.kind = ItemKind::kTop;  // a bare count: "show 5 customers"
-        n.n = static_cast<int64_t>(tok.number);
+        n.n = CountOf(tok.number);
         n.nums = {tok.number};
         n.dir = 0;
         n.begin = i;
@@ -596,7 +607,7 @@ class Tagger {
       return 0;
     if (IsNumber(t, i + 1) && t[i + 1].integer && t[i + 1].number > 0) {
       item->kind = ItemKind::kTop;
-      item->n = static_cast<int64_t>(t[i + 1].number);
+      item->n = CountOf(t[i + 1].number);
       item->dir = dir;
       return 2;
     }
