@@ -195,13 +195,18 @@ TEST(DatesTest, RelativeYearsMonthsAndQuarters) {
   EXPECT_EQ(Parse("for last year"), (Parsed{3, "2024-01-01", "2025-01-01"}));
 }
 
-// Found by fuzzing the engine (UBSan: 3e9 cast to int): a count of units past 10,000 is no
-// relative period (10,000 years would leave std::chrono::year's range).
+// Found by fuzzing the engine (UBSan: 3e9 cast to int): a period reaching back more than about
+// 10,000 years is not read as one (std::chrono::year's range ends at 32767).
 TEST(DatesTest, RelativePeriodsOfTooManyUnitsAreNotRead) {
   // Not read as the four words "the last N weeks" (a period of N weeks).
   EXPECT_NE(Parse("the last 3000000000 weeks").used, 4u);
   EXPECT_NE(Parse("the last 99999999999999999999 days").used, 4u);
-  EXPECT_EQ(Parse("the last 10000 days").used, 4u);
+  EXPECT_NE(Parse("the last 4000000 days").used, 4u);
+  EXPECT_NE(Parse("the last 10001 years").used, 4u);
+  // Long periods short of that still are: 20,000 days is about 55 years.
+  EXPECT_EQ(Parse("the last 20000 days"), (Parsed{4, "1971-03-15", "2025-12-16"}));
+  EXPECT_EQ(Parse("the last 10000 years").used, 4u);
+  EXPECT_EQ(Parse("the last 120000 months").used, 4u);
 }
 
 TEST(DatesTest, RelativePeriodsCrossYearBoundaries) {

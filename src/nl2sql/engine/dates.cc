@@ -206,13 +206,18 @@ size_t ParseRelative(const std::vector<Token>& t, size_t i, year_month_day today
   bool current = w == "this" || w == "current";
   if (!last && !current) return 0;
   // "last 30 days", "past 6 months", "last three years"
-  // At most 10,000 units: more years than that leave std::chrono::year's range, and a larger
-  // count would not fit in an int (casting it is undefined).
   if (last && i + 1 < t.size() && t[i + 1].kind == Token::Kind::kNumber && t[i + 1].integer &&
-      t[i + 1].number <= 10000) {
-    int n = static_cast<int>(t[i + 1].number);
+      t[i + 1].number >= 0) {
     std::string unit = word(i + 2);
     if (unit.ends_with("s")) unit.pop_back();
+    // At most about 10,000 years back, whatever the unit: further leaves std::chrono::year's
+    // range, and a larger count would not fit in an int (casting it is undefined).
+    const double max_units = unit == "day"     ? 3'652'425
+                             : unit == "week"  ? 521'775
+                             : unit == "month" ? 120'000
+                                               : 10'000;
+    if (t[i + 1].number > max_units) return 0;
+    int n = static_cast<int>(t[i + 1].number);
     sys_days end = sys_days{tomorrow};
     if (unit == "day")
       *p = {end - days{n}, tomorrow};
