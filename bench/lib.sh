@@ -16,6 +16,30 @@ bench_raise_fd_limit() {
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 }
 
+# bench_require TOOL...: exits the script when a tool the benchmark needs is not installed.
+bench_require() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || {
+      echo "$tool is not installed (scripts/setup.sh --test)" >&2
+      exit 1
+    }
+  done
+}
+
+# bench_build DIR TARGET...: configures DIR as a release build (without tests or the web chat)
+# when it is not configured yet, then builds the targets.
+bench_build() {
+  local dir="$1" root
+  shift
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHELIOS_BUILD_TESTS=OFF \
+      -DHELIOS_BUILD_WEB=OFF >/dev/null
+  fi
+  cmake --build "$dir" --target "$@" >/dev/null
+}
+
 # bench_start_server BIN WORK DATABASE_URL LOG WORKERS [TOML...]: starts BIN serve on a free
 # loopback port with its configuration in WORK/bench.toml (each further argument a line added
 # to it, e.g. "[cache]" "enabled = false"; bench_server_lines go into [server]), logging to LOG.

@@ -46,9 +46,9 @@ done
   echo "TABLES must be at least 4 (customers, orders, products, order_items)" >&2
   exit 2
 }
-for tool in python3 curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool is not installed (scripts/setup.sh --test)" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_require python3 curl jq
 
 build="${BUILD_DIR:-$root/build/release}"
 work="${WORK:-$root/build/bench/startup}"
@@ -56,11 +56,7 @@ mkdir -p "$work"
 if [ -n "${BIN:-}" ]; then
   bin="$BIN"
 else
-  if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHELIOS_BUILD_TESTS=OFF \
-      -DHELIOS_BUILD_WEB=OFF >/dev/null
-  fi
-  cmake --build "$build" --target heliosdb-conversational-bi >/dev/null
+  bench_build "$build" heliosdb-conversational-bi
   bin="$build/src/heliosdb-conversational-bi"
 fi
 db="$work/schema-$TABLES.db"

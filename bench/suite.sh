@@ -90,18 +90,14 @@ for n in "$LLM_RATE" "$LLM_CONNECTIONS"; do
     exit 2
   }
 done
-for tool in curl jq python3 sqlite3; do
-  command -v "$tool" >/dev/null || { echo "$tool is not installed (scripts/setup.sh --test)" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_require curl jq python3 sqlite3
 
 build="${BUILD:-$root/build/release}"
 work="${WORK:-$root/build/bench/suite}"
 mkdir -p "$work"
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHELIOS_BUILD_TESTS=OFF \
-    -DHELIOS_BUILD_WEB=OFF >/dev/null
-fi
-cmake --build "$build" --target heliosdb-conversational-bi helios-loadgen helios-fakellm >/dev/null
+bench_build "$build" heliosdb-conversational-bi helios-loadgen helios-fakellm
 bin="$build/src/heliosdb-conversational-bi"
 loadgen="$build/bench/loadgen/helios-loadgen"
 fakellm="$build/bench/fakellm/helios-fakellm"
@@ -109,8 +105,6 @@ db="$work/demo.db"
 [ -f "$db" ] || "$bin" demo-data "$db" >/dev/null
 python3 "$root/bench/questions.py" "$db" >"$work/bodies.txt"
 
-# shellcheck source=bench/lib.sh
-source "$root/bench/lib.sh"
 trap 'bench_stop_server; bench_stop_fakellm' EXIT
 bench_raise_fd_limit
 

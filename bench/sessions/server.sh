@@ -32,17 +32,13 @@ for n in "$SESSIONS" "$MAX_SESSIONS" "$RATE" "$CONNECTIONS"; do
     exit 2
   }
 done
-for tool in python3 curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool is not installed (scripts/setup.sh --test)" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_require python3 curl jq
 build="${BUILD_DIR:-$root/build/release}"
 work="${WORK:-$root/build/bench/sessions}"
 mkdir -p "$work"
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHELIOS_BUILD_TESTS=OFF \
-    -DHELIOS_BUILD_WEB=OFF >/dev/null
-fi
-cmake --build "$build" --target heliosdb-conversational-bi helios-loadgen >/dev/null
+bench_build "$build" heliosdb-conversational-bi helios-loadgen
 bin="$build/src/heliosdb-conversational-bi"
 loadgen="$build/bench/loadgen/helios-loadgen"
 db="$work/demo.db"
