@@ -1577,10 +1577,15 @@ Result<void> Builder::ReadRanking() {
         extreme = extreme == Aggregate::kMax ? Aggregate::kMin : Aggregate::kMax;
       }
       if (c) {
-        if (!entity_item) {
+        // "the 3 most expensive" after a listing of products: the listed rows ranked, not
+        // the extreme price.
+        const bool ranks_listing = !entity_item && follow_up_ && previous_ &&
+                                   !previous_->is_aggregated() && owner && owner == subject_;
+        if (!entity_item && !ranks_listing) {
           measures_.push_back({Expr::Agg(extreme, Ref(c)), ""});
           continue;
         }
+        if (ranks_listing) entity_table = owner;
         measure = Expr::Col(Ref(c));
         attribute = entity_table != nullptr;
       }
@@ -1591,7 +1596,7 @@ Result<void> Builder::ReadRanking() {
       measure = measures_.back().expr;
       measures_.pop_back();
     }
-    if (!entity_item) {
+    if (!entity_item && !entity_table) {
       if (!groups_.empty() && measure) {
         // "per country, top 5 by revenue".
         order_.push_back({*measure, dir >= 0});
@@ -1800,8 +1805,10 @@ Result<void> Builder::ReadConditions() {
       if (before && before->is_table() && before->end == prev->begin) {
         // "average product price": the table names whose column it is.
         Item* agg_item = Prev(static_cast<size_t>(before - items_.data()));
+        // A count is not such a measure: "how many products cost more than 5" counts the
+        // products whose cost is over 5.
         if (agg_item && agg_item->kind == ItemKind::kAgg && !agg_item->used &&
-            agg_item->end == before->begin) {
+            agg_item->agg != Aggregate::kCount && agg_item->end == before->begin) {
           before->used = true;
           before = agg_item;
         }
@@ -2843,6 +2850,12 @@ Result<void> Builder::ApplyFollowUp() {
     Item& it = items_[k];
     if (it.used || it.kind != ItemKind::kTop) continue;
     Item* next = Next(k, false);
+    if (next && next->kind == ItemKind::kSuperlative && !q.is_aggregated()) {
+      // "the 3 most expensive" after a listing: the ranking reads the count with the rows.
+      next->n = it.n;
+      it.used = true;
+      continue;
+    }
     bool has_target = next && next->kind == ItemKind::kMention && !next->is_value();
     if (has_target && !(next->is_table() && PickTable(*next) == subject_)) continue;
     if (has_target) next->used = true;
@@ -2999,6 +3012,15 @@ Result<void> Builder::ApplyFollowUp() {
   }
   if (!order_.empty()) q.order_by = order_;
   if (limit_) q.limit = limit_;
+  if (projection_order_ && !q.is_aggregated()) {
+    // The listed rows ranked by a column they do not show yet: show it beside them.
+    const bool shown = std::any_of(q.select.begin(), q.select.end(), [&](const sql::SelectItem& s) {
+      return s.expr == *projection_order_ ||
+             (s.expr.column && s.expr.column->column == "*" && projection_order_->column &&
+              SameTable(s.expr.column->table, projection_order_->column->table));
+    });
+    if (!shown) q.select.push_back({*projection_order_, ""});
+  }
   if (direction_ != 0) {
     if (q.order_by.empty()) {
       for (const auto& s : q.select)
@@ -3104,6 +3126,11 @@ void Builder::MergeMentions() {
     Item& a = items_[k];
     Item& b = items_[k + 1];
     if (a.used || b.used || !a.is_table() || !b.is_column() || b.begin != a.end) continue;
+    // "how many products cost more than 5": a column right before a comparison is the verb
+    // the table's rows are compared by, and the table stays the subject (to count or list).
+    if (k + 2 < items_.size() && items_[k + 2].kind == ItemKind::kNumCond &&
+        items_[k + 2].begin == b.end)
+      continue;
     const TableEntry* t = PickTable(a);
     std::vector<SchemaTarget> own;
     // Only a column named by its head word: "customers signed up" is a verb, not a property.
@@ -3381,8 +3408,10 @@ namespace {
 bool HasFollowUpMarker(const std::vector<Token>& t) {
   if (t.empty()) return false;
   static const std::set<std::string_view> kStarts = {
-      "and",    "only",      "just",    "but",     "now",  "also",  "then",  "instead", "same",
-      "except", "excluding", "exclude", "include", "sort", "order", "limit", "what's",  "whats"};
+      "and", "only", "just", "but", "now", "also", "then", "instead", "same", "except", "excluding",
+      "exclude", "include", "sort", "order", "limit", "what's", "whats",
+      // "by region", "per month", "grouped by city": a grouping alone has nothing to group.
+      "by", "per", "grouped", "broken", "split"};
   if (kStarts.contains(t[0].text)) return true;
   if (TextAt(t, 0, {"what", "about"}) || TextAt(t, 0, {"how", "about"})) return true;
   for (const auto& tok : t)
