@@ -651,6 +651,17 @@ class Tagger {
       item->integers = t[k].integer;
       return k + 1 - i;
     }
+    // "products out of stock": none left of the quantity named next. Only the two words are
+    // taken; the column stays a mention for the condition to compare.
+    if (TextAt(t, i, {"out", "of"}) && i + 2 < t.size()) {
+      Item next;
+      if (TryMention(t, i + 2, &next, false) && NumericMention(next)) {
+        item->kind = ItemKind::kNumCond;
+        item->op = CompareOp::kLe;
+        item->nums = {0};
+        return 2;
+      }
+    }
     // "5 or more", "10 or fewer"
     if (IsNumber(t, i) && TextAt(t, i + 1, {"or"}) && i + 2 < t.size()) {
       const std::string& w = t[i + 2].text;
