@@ -1,16 +1,17 @@
 #include "observability/logger.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <system_error>
 #include <vector>
 
 #include "common/json_writer.h"
@@ -20,6 +21,8 @@ namespace helios::observability {
 namespace {
 
 using OrderedJson = nlohmann::ordered_json;
+
+std::atomic<uint64_t> process_dropped_lines{0};
 
 constexpr std::array<std::string_view, 4> kFixedKeys = {"timestamp", "level", "service", "message"};
 
@@ -145,24 +148,32 @@ Result<std::unique_ptr<Logger>> Logger::Create(LogLevel level, std::string_view 
     return Fail(ErrorCode::kInvalidArgument,
                 "the log output is empty (expected stdout, stderr or a file path)");
   }
-  auto file = std::make_unique<std::ofstream>(std::string(output), std::ios::out | std::ios::app);
-  if (!file->is_open()) {
-    int err = errno;
+  // O_APPEND: every line lands at the end even when a log rotator truncated the file.
+  const int fd =
+      ::open(std::string(output).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    const int err = errno;
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("cannot open the log output file for appending: {}",
-                            err != 0 ? std::strerror(err) : "unknown error"));
+                            std::error_code(err, std::generic_category()).message()));
   }
-  return std::unique_ptr<Logger>(new Logger(std::move(file), level, *parsed_format, clock));
+  return std::unique_ptr<Logger>(new Logger(fd, level, *parsed_format, clock));
 }
 
-Logger::Logger(std::ostream& out, LogLevel level, LogFormat format, const Clock& clock)
-    : out_(&out), level_(level), format_(format), clock_(clock) {}
+Logger::Logger(std::ostream& out, LogLevel level, LogFormat format, const Clock& clock,
+               std::ostream* notices)
+    : out_(&out),
+      notices_(notices != nullptr ? notices : &std::cerr),
+      level_(level),
+      format_(format),
+      clock_(clock) {}
 
-Logger::Logger(std::unique_ptr<std::ostream> owned, LogLevel level, LogFormat format,
-               const Clock& clock)
-    : owned_(std::move(owned)), out_(owned_.get()), level_(level), format_(format), clock_(clock) {}
+Logger::Logger(int fd, LogLevel level, LogFormat format, const Clock& clock)
+    : fd_(fd), out_(nullptr), notices_(&std::cerr), level_(level), format_(format), clock_(clock) {}
 
-Logger::~Logger() = default;
+Logger::~Logger() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 void Logger::Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
   Log(level, message, std::span<const LogField>(fields.begin(), fields.size()));
@@ -180,11 +191,92 @@ void Logger::Log(LogLevel level, std::string_view message, std::span<const LogFi
   }
   line.push_back('\n');
   std::lock_guard lock(mutex_);
-  out_->write(line.data(), static_cast<std::streamsize>(line.size()));
-  out_->flush();
-  // A failed write (disk full, closed pipe) must not silence every later line.
-  if (!*out_) out_->clear();
+  if (failing_) {
+    WriteAfterFailureLocked(line);
+    return;
+  }
+  int error = 0;
+  if (WriteLocked(line, &error)) return;
+  failing_ = true;
+  DropLocked();
+  NoticeLocked(fmt::format(
+      "warning: cannot write the log{}; log lines are dropped (counted in "
+      "log_lines_dropped_total) until it can be written again\n",
+      error != 0 ? ": " + std::error_code(error, std::generic_category()).message() : ""));
 }
+
+void Logger::WriteAfterFailureLocked(const std::string& line) {
+  std::string batch;
+  try {
+    if (Enabled(LogLevel::kWarn)) {
+      // Whoever reads the log sees the gap where it happened, not only in the metric.
+      const LogField fields[] = {{"dropped_lines", dropped_in_gap_}};
+      batch = FormatLine(LogLevel::kWarn, "log lines were dropped: the log could not be written",
+                         fields);
+      batch.push_back('\n');
+    }
+    batch += line;
+  } catch (const std::exception&) {
+    batch = line;
+  }
+  int error = 0;
+  if (!WriteLocked(batch, &error)) {
+    DropLocked();
+    return;
+  }
+  NoticeLocked(fmt::format("notice: the log can be written again; {} line(s) were dropped\n",
+                           dropped_in_gap_));
+  failing_ = false;
+  dropped_in_gap_ = 0;
+}
+
+bool Logger::WriteLocked(std::string_view data, int* error) {
+  *error = 0;
+  if (out_ != nullptr) {
+    out_->write(data.data(), static_cast<std::streamsize>(data.size()));
+    out_->flush();
+    if (*out_) return true;
+    // Left in its failed state, the stream would ignore every later write.
+    out_->clear();
+    return false;
+  }
+  std::string mended;
+  if (torn_) {
+    // The file ends in part of a line: end it, so that this line stays whole.
+    mended.reserve(data.size() + 1);
+    mended.push_back('\n');
+    mended.append(data);
+    data = mended;
+  }
+  bool wrote_some = false;
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *error = n < 0 ? errno : EIO;
+      torn_ = torn_ || wrote_some;
+      return false;
+    }
+    wrote_some = true;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  torn_ = false;
+  return true;
+}
+
+void Logger::DropLocked() {
+  ++dropped_in_gap_;
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  process_dropped_lines.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Logger::NoticeLocked(std::string_view text) {
+  notices_->write(text.data(), static_cast<std::streamsize>(text.size()));
+  notices_->flush();
+  if (!*notices_) notices_->clear();
+}
+
+uint64_t DroppedLogLines() { return process_dropped_lines.load(std::memory_order_relaxed); }
 
 std::string Logger::FormatLine(LogLevel level, std::string_view message,
                                std::span<const LogField> fields) const {

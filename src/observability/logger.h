@@ -4,12 +4,19 @@
 // and `message`, followed by the caller's fields in the order given. Request lines are written
 // by LogRequest so that every transport logs the same field names.
 //
+// A failing output (a full disk, a closed pipe) never stops the caller and never silences the
+// logger for good: the line is dropped and counted (dropped_lines(), and process-wide
+// DroppedLogLines(), exported as log_lines_dropped_total), and the next line is tried again.
+// One notice goes to stderr when writing starts to fail and one when it works again; the first
+// line written after the gap is a WARN line saying how many lines were lost (unless the level
+// drops WARN lines).
+//
 // Thread-safety: Logger is thread-safe. A line is formatted outside the lock, then written and
 // flushed under one mutex with a single write, so lines from different threads never interleave.
 // The level is an atomic read without a lock, so SetLevel may run while other threads log: each
 // line is kept or dropped by the level in force when it is logged.
 // Ownership: a Logger never owns the Clock; a Logger built over a caller's std::ostream does not
-// own the stream. Both must outlive the Logger.
+// own the stream (nor the notice stream). They must outlive the Logger.
 #pragma once
 
 #include <atomic>
@@ -81,14 +88,18 @@ class Logger {
   // The service name written in every line.
   static constexpr std::string_view kServiceName = "conversational-bi";
 
-  // output is "stdout", "stderr" or a file path (opened for appending, created if missing).
+  // output is "stdout", "stderr" or a file path (opened for appending, created if missing, and
+  // written with one write(2) per line, so a failed line leaves nothing behind in a buffer).
   // Fails with kInvalidArgument for an unknown format, an empty output or a file that cannot be
   // opened.
   static Result<std::unique_ptr<Logger>> Create(LogLevel level, std::string_view format,
                                                 std::string_view output, const Clock& clock);
 
-  // Writes to a stream the caller owns (tests, embedding).
-  Logger(std::ostream& out, LogLevel level, LogFormat format, const Clock& clock);
+  // Writes to a stream the caller owns (tests, embedding). After a failed line the stream's
+  // error state is cleared; what the stream still holds buffered is up to it. Notices about
+  // failing writes go to `notices` (null: std::cerr).
+  Logger(std::ostream& out, LogLevel level, LogFormat format, const Clock& clock,
+         std::ostream* notices = nullptr);
   ~Logger();
   Logger(const Logger&) = delete;
   Logger& operator=(const Logger&) = delete;
@@ -120,19 +131,41 @@ class Logger {
     Log(LogLevel::kError, message, fields);
   }
 
+  // Lines this logger could not write since it was built.
+  uint64_t dropped_lines() const { return dropped_.load(std::memory_order_relaxed); }
+
  private:
-  Logger(std::unique_ptr<std::ostream> owned, LogLevel level, LogFormat format, const Clock& clock);
+  // Over a file the logger opened (and closes).
+  Logger(int fd, LogLevel level, LogFormat format, const Clock& clock);
   std::string FormatLine(LogLevel level, std::string_view message,
                          std::span<const LogField> fields) const;
+  // Writes `data` whole; false (with errno's value in *error, 0 when unknown) when it failed.
+  // mutex_ is held.
+  bool WriteLocked(std::string_view data, int* error);
+  // Writes the line while the output is failing, preceded by the line that reports the gap.
+  // mutex_ is held.
+  void WriteAfterFailureLocked(const std::string& line);
+  void DropLocked();
+  void NoticeLocked(std::string_view text);
 
-  std::unique_ptr<std::ostream> owned_;  // set when the logger opened a file
-  std::ostream* out_;
+  const int fd_ = -1;            // the file the logger opened; -1 when writing to *out_
+  std::ostream* const out_;      // the caller's stream; null when writing to fd_
+  std::ostream* const notices_;  // where the failure and recovery notices go
   // Relaxed: no other state is published through the level.
   std::atomic<LogLevel> level_;
   const LogFormat format_;
   const Clock& clock_;
-  std::mutex mutex_;  // guards writes to *out_
+  std::atomic<uint64_t> dropped_{0};
+  std::mutex mutex_;             // guards the output and the fields below
+  bool failing_ = false;         // the last write failed
+  bool torn_ = false;            // a failed write left part of a line in the file
+  uint64_t dropped_in_gap_ = 0;  // lines dropped since the output last worked
 };
+
+// Lines that every Logger of this process failed to write: the log_lines_dropped_total metric
+// (ServiceMetrics reads it when scraped). Process-wide because the logger is built before, and
+// without, the metrics registry.
+uint64_t DroppedLogLines();
 
 // What one HTTP (or CLI) request did, for the request log line.
 struct RequestLog {

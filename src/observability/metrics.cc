@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "common/text.h"
+#include "observability/logger.h"
 
 namespace helios::observability {
 namespace {
@@ -139,7 +140,8 @@ struct LabelKeyLess {
   }
 };
 
-enum class Kind { kCounter, kGauge, kHistogram, kCallback };
+// kCallback is a gauge read when scraped, kCounterCallback a counter read when scraped.
+enum class Kind { kCounter, kGauge, kHistogram, kCallback, kCounterCallback };
 
 std::string_view KindName(Kind kind) {
   switch (kind) {
@@ -151,6 +153,8 @@ std::string_view KindName(Kind kind) {
       return "histogram";
     case Kind::kCallback:
       return "gauge";
+    case Kind::kCounterCallback:
+      return "counter";
   }
   return "untyped";
 }
@@ -378,8 +382,8 @@ uint64_t HistogramFamily::Count(std::initializer_list<std::string_view> label_va
 
 namespace {
 
-struct CallbackGauge {
-  explicit CallbackGauge(FamilyInfo info) : info(std::move(info)) {}
+struct CallbackFamily {
+  explicit CallbackFamily(FamilyInfo info) : info(std::move(info)) {}
   FamilyInfo info;
   mutable std::mutex mutex;  // guards read, and is held while it runs
   std::function<double()> read;
@@ -416,20 +420,20 @@ void RenderHistogram(std::string& out, const HistogramFamily::Impl& family) {
   });
 }
 
-void RenderCallback(std::string& out, const CallbackGauge& gauge) {
-  AppendHeader(out, gauge.info, Kind::kCallback);
+void RenderCallback(std::string& out, const CallbackFamily& family, Kind kind) {
+  AppendHeader(out, family.info, kind);
   double value = std::nan("");
   {
-    std::lock_guard lock(gauge.mutex);
+    std::lock_guard lock(family.mutex);
     try {
-      value = gauge.read();
+      value = family.read();
     } catch (...) {
       // The reader belongs to another module; a failing read is shown as "no value", not
       // allowed to fail the whole scrape.
       value = std::nan("");
     }
   }
-  AppendSample(out, gauge.info.name, gauge.info, {}, {}, value);
+  AppendSample(out, family.info.name, family.info, {}, {}, value);
 }
 
 }  // namespace
@@ -437,7 +441,7 @@ void RenderCallback(std::string& out, const CallbackGauge& gauge) {
 class MetricsRegistry::Impl {
  public:
   using Family = std::variant<std::unique_ptr<CounterFamily>, std::unique_ptr<GaugeFamily>,
-                              std::unique_ptr<HistogramFamily>, std::unique_ptr<CallbackGauge>>;
+                              std::unique_ptr<HistogramFamily>, std::unique_ptr<CallbackFamily>>;
   struct Entry {
     Kind kind;
     std::vector<std::string> labels;
@@ -455,7 +459,9 @@ class MetricsRegistry::Impl {
     if (entry.kind != kind || entry.labels != labels || entry.buckets != buckets) {
       ProgrammerError(
           fmt::format("{} is already registered as a {} with labels [{}]{}", name,
-                      entry.kind == Kind::kCallback ? "callback gauge" : KindName(entry.kind),
+                      entry.kind == Kind::kCallback          ? "callback gauge"
+                      : entry.kind == Kind::kCounterCallback ? "callback counter"
+                                                             : KindName(entry.kind),
                       fmt::join(entry.labels, ", "),
                       entry.kind == Kind::kHistogram
                           ? fmt::format(" and buckets [{}]", fmt::join(entry.buckets, ", "))
@@ -466,7 +472,7 @@ class MetricsRegistry::Impl {
 
   void CheckNew(const std::string& name, Kind kind, const std::vector<std::string>& labels) {
     if (!IsMetricName(name)) ProgrammerError(fmt::format("invalid metric name \"{}\"", name));
-    if (kind == Kind::kCounter && !name.ends_with("_total")) {
+    if ((kind == Kind::kCounter || kind == Kind::kCounterCallback) && !name.ends_with("_total")) {
       ProgrammerError(fmt::format("counter name \"{}\" must end in _total", name));
     }
     std::set<std::string_view> seen;
@@ -492,6 +498,21 @@ class MetricsRegistry::Impl {
   void Add(const std::string& name, Entry entry) {
     for (std::string& sample : SampleNames(name, entry.kind)) sample_names.insert(sample);
     families.emplace(name, std::move(entry));
+  }
+
+  void AddCallback(std::string name, std::string help, std::function<double()> read, Kind kind) {
+    if (!read) ProgrammerError(fmt::format("{}: the callback is empty", name));
+    std::lock_guard lock(mutex);
+    if (Entry* entry = Find(name, kind, {}, {})) {
+      CallbackFamily& family = *std::get<std::unique_ptr<CallbackFamily>>(entry->family);
+      std::lock_guard read_lock(family.mutex);
+      family.read = std::move(read);
+      return;
+    }
+    CheckNew(name, kind, {});
+    auto family = std::make_unique<CallbackFamily>(FamilyInfo{name, SanitizeUtf8(help), {}});
+    family->read = std::move(read);
+    Add(name, Entry{kind, {}, {}, std::move(family)});
   }
 
   static std::vector<std::string> SampleNames(const std::string& name, Kind kind) {
@@ -558,18 +579,12 @@ HistogramFamily& MetricsRegistry::Histogram(std::string name, std::string help,
 
 void MetricsRegistry::GaugeCallback(std::string name, std::string help,
                                     std::function<double()> read) {
-  if (!read) ProgrammerError(fmt::format("{}: the callback is empty", name));
-  std::lock_guard lock(impl_->mutex);
-  if (Impl::Entry* entry = impl_->Find(name, Kind::kCallback, {}, {})) {
-    CallbackGauge& gauge = *std::get<std::unique_ptr<CallbackGauge>>(entry->family);
-    std::lock_guard read_lock(gauge.mutex);
-    gauge.read = std::move(read);
-    return;
-  }
-  impl_->CheckNew(name, Kind::kCallback, {});
-  auto gauge = std::make_unique<CallbackGauge>(FamilyInfo{name, SanitizeUtf8(help), {}});
-  gauge->read = std::move(read);
-  impl_->Add(name, Impl::Entry{Kind::kCallback, {}, {}, std::move(gauge)});
+  impl_->AddCallback(std::move(name), std::move(help), std::move(read), Kind::kCallback);
+}
+
+void MetricsRegistry::CounterCallback(std::string name, std::string help,
+                                      std::function<double()> read) {
+  impl_->AddCallback(std::move(name), std::move(help), std::move(read), Kind::kCounterCallback);
 }
 
 std::string MetricsRegistry::Render() const {
@@ -586,7 +601,7 @@ std::string MetricsRegistry::Render() const {
   out.reserve(entries.size() * 256);
   for (const Impl::Entry* entry : entries) {
     std::visit(
-        [&out](const auto& family) {
+        [&out, kind = entry->kind](const auto& family) {
           using T = std::decay_t<decltype(*family)>;
           if constexpr (std::is_same_v<T, CounterFamily>) {
             RenderValues(out, family->impl_->info, Kind::kCounter, family->impl_->children);
@@ -595,7 +610,7 @@ std::string MetricsRegistry::Render() const {
           } else if constexpr (std::is_same_v<T, HistogramFamily>) {
             RenderHistogram(out, *family->impl_);
           } else {
-            RenderCallback(out, *family);
+            RenderCallback(out, *family, kind);
           }
         },
         entry->family);
@@ -664,6 +679,11 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& registry)
           "http_connections_shed_total",
           "API connections answered 503 at once because the server was saturated: "
           "\"queue_full\" (every thread busy, the wait queue full) or \"waited_too_long\".",
-          {"reason"})) {}
+          {"reason"})) {
+  registry.CounterCallback(
+      "log_lines_dropped_total",
+      "Log lines that could not be written (the log output failed: a full disk, a closed pipe).",
+      [] { return static_cast<double>(DroppedLogLines()); });
+}
 
 }  // namespace helios::observability

@@ -122,6 +122,9 @@ class MetricsRegistry {
   // must not call back into this registry, and should be quick: it runs inside Render(). A
   // reader that throws is rendered as NaN.
   void GaugeCallback(std::string name, std::string help, std::function<double()> read);
+  // The same for a counter kept elsewhere (a count the logger keeps): its name must end in
+  // "_total" and `read` must never return less than it did before.
+  void CounterCallback(std::string name, std::string help, std::function<double()> read);
 
   // The whole exposition, families sorted by name, children sorted by label values.
   std::string Render() const;
@@ -161,6 +164,8 @@ struct ServiceMetrics {
   // Connections answered 503 at once because the API server was saturated: {reason}
   // "queue_full" (every thread busy and the wait queue full) or "waited_too_long".
   CounterFamily& http_connections_shed_total;
+  // Also registered: log_lines_dropped_total, read from observability::DroppedLogLines() (log
+  // lines the output refused: a full disk, a closed pipe).
 };
 
 }  // namespace helios::observability
