@@ -10,7 +10,13 @@ FailoverCacheStore::FailoverCacheStore(CacheStore& shared, CacheStore& local,
 
 bool FailoverCacheStore::Note(const Error* error) {
   const bool ok = error == nullptr || error->code != ErrorCode::kUnavailable;
-  if (shared_ok_.exchange(ok) != ok && on_change_) on_change_(ok, ok ? nullptr : error);
+  if (shared_ok_.load() == ok) return ok;  // the usual case: no lock
+  // Two threads seeing opposite outcomes at once would otherwise report their transitions in
+  // either order, and the last report (a log line) could say Redis is down while it is used.
+  std::lock_guard lock(change_mu_);
+  if (shared_ok_.load() == ok) return ok;  // another thread made this transition
+  shared_ok_.store(ok);
+  if (on_change_) on_change_(ok, ok ? nullptr : error);
   return ok;
 }
 

@@ -1,11 +1,14 @@
 // A cache store that prefers the shared one (Redis) and, while it cannot be reached, answers
 // from this process's own store, so an outage costs hit rate, never answers. Entries made
 // during an outage stay local; the shared store is used again as soon as it answers.
-// Thread-safety: safe to call from any thread (as the two stores are).
+// Thread-safety: safe to call from any thread (as the two stores are). on_change is called
+// once per transition, in order, under a lock of its own (so that the last call always tells the
+// current state): it must not call back into the store.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 
 #include "cache/semantic_cache.h"
 
@@ -36,6 +39,7 @@ class FailoverCacheStore final : public CacheStore {
   CacheStore& local_;
   std::function<void(bool, const Error*)> on_change_;
   std::atomic<bool> shared_ok_{true};
+  std::mutex change_mu_;  // serialises transitions and their on_change calls
 };
 
 }  // namespace helios::cache

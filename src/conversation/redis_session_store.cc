@@ -512,12 +512,20 @@ bool FailoverSessionStore::SharedFailed(const Error& error) {
   // Another owner's session (kNotFound) is an answer of the shared store.
   if (error.code == ErrorCode::kNotFound) SharedAnswered();
   if (error.code != ErrorCode::kUnavailable) return false;
-  if (shared_ok_.exchange(false) && on_change_) on_change_(false, &error);
+  Switch(false, &error);
   return true;
 }
 
-void FailoverSessionStore::SharedAnswered() {
-  if (!shared_ok_.exchange(true) && on_change_) on_change_(true, nullptr);
+void FailoverSessionStore::SharedAnswered() { Switch(true, nullptr); }
+
+void FailoverSessionStore::Switch(bool shared_ok, const Error* error) {
+  if (shared_ok_.load() == shared_ok) return;  // the usual case: no lock
+  // Two threads seeing opposite outcomes at once would otherwise report their switches in
+  // either order, and the last report (a log line) could say Redis is down while it is used.
+  std::lock_guard lock(change_mu_);
+  if (shared_ok_.load() == shared_ok) return;  // another thread made this switch
+  shared_ok_.store(shared_ok);
+  if (on_change_) on_change_(shared_ok, error);
 }
 
 Result<int> FailoverSessionStore::Append(const Owner& owner, const std::string& session_id,

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -91,8 +92,10 @@ class RedisSessionStore final : public SessionStore {
 class FailoverSessionStore final : public SessionStore {
  public:
   // Called once at each switch: (false, the error) when the shared store stops answering,
-  // (true, nullptr) when it answers again; from the thread whose call saw the change. It
-  // must not call back into this store. `shared` and `local` must outlive the store.
+  // (true, nullptr) when it answers again; from the thread whose call saw the change, in the
+  // order of the switches, under a lock of the store's own (so that the last call always tells
+  // the current state). It must not call back into this store. `shared` and `local` must
+  // outlive the store.
   using OnChange = std::function<void(bool shared_ok, const Error* error)>;
   FailoverSessionStore(SessionStore& shared, MemorySessionStore& local, OnChange on_change);
 
@@ -119,11 +122,14 @@ class FailoverSessionStore final : public SessionStore {
   // Records the outcome of a call to the shared store; true when the caller should fall back.
   bool SharedFailed(const Error& error);
   void SharedAnswered();
+  // Switches to `shared_ok` unless already there, and reports the switch.
+  void Switch(bool shared_ok, const Error* error);
 
   SessionStore& shared_;
   MemorySessionStore& local_;
   OnChange on_change_;
   std::atomic<bool> shared_ok_{true};
+  std::mutex change_mu_;  // serialises switches and their on_change calls
 };
 
 }  // namespace helios::conversation
