@@ -37,6 +37,7 @@
 #include "eval/report.h"
 #include "eval/runner.h"
 #include "nl2sql/engine/confidence.h"
+#include "security/sanitize.h"
 #include "server/api_json.h"
 
 namespace helios::app {
@@ -86,11 +87,17 @@ int Ask(const Overrides& o, const std::vector<std::string>& questions, bool json
     auto answer = (*app)->service().Ask(request);
     if (!answer) {
       ++failures;
+      // Like the server's replies: a dependency's words (a provider echoing the API key it was
+      // sent, a database naming a path) are sanitised before they are shown.
+      Error shown = answer.error();
+      if (shown.code == ErrorCode::kDatabaseError || shown.code == ErrorCode::kUnavailable ||
+          shown.code == ErrorCode::kDeadlineExceeded || shown.code == ErrorCode::kInternal) {
+        shown.message = security::SanitizeErrorMessage(shown.message);
+      }
       if (json) {
-        fmt::print("{}\n", server::ErrorToJson(answer.error()));
+        fmt::print("{}\n", server::ErrorToJson(shown));
       } else {
-        fmt::print("Q: {}\nerror ({}): {}\n\n", q, ErrorCodeName(answer.error().code),
-                   answer.error().message);
+        fmt::print("Q: {}\nerror ({}): {}\n\n", q, ErrorCodeName(shown.code), shown.message);
       }
       continue;
     }

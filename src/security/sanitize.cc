@@ -186,6 +186,39 @@ bool IsStackTraceLine(std::string_view line) {
   return false;
 }
 
+bool IsKeyWordChar(char c) { return IsAlnum(c) || c == '-' || c == '_' || c == '*' || c == '.'; }
+
+// Whether a word is an API key, or what a provider shows of one: the visible characters of a
+// masked key are still part of the secret, so the whole word goes.
+bool IsKeyLike(std::string_view word) {
+  if (word.size() >= 20 && (text::StartsWith(word, "sk-") || text::StartsWith(word, "sk_")))
+    return true;
+  const size_t stars = word.find("***");
+  if (stars == std::string_view::npos || stars < 2) return false;
+  return IsAlnum(word[stars - 1]) && IsAlnum(word[stars - 2]);
+}
+
+// Replaces key-like words (IsKeyLike) with "***". A full stop that ends a sentence stays.
+std::string RedactKeys(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (!IsKeyWordChar(s[i])) {
+      out += s[i++];
+      continue;
+    }
+    size_t end = i;
+    while (end < s.size() && IsKeyWordChar(s[end])) ++end;
+    size_t word_end = end;
+    while (word_end > i && s[word_end - 1] == '.') --word_end;
+    const std::string_view word = s.substr(i, word_end - i);
+    out += IsKeyLike(word) ? "***" : std::string(word);
+    out.append(s.substr(word_end, end - word_end));
+    i = end;
+  }
+  return out;
+}
+
 bool IsUrlBoundary(char c) {
   return IsSpace(c) || c == '"' || c == '\'' || c == '`' || c == '<' || c == '>' || c == ')' ||
          c == '(' || c == ',' || c == ';';
@@ -349,6 +382,7 @@ std::string SanitizeErrorMessage(std::string_view message, size_t max_bytes) {
     if (!IsStackTraceLine(line)) kept.push_back(line);
   }
   std::string out = text::Trim(text::Join(kept, "\n"));
+  out = RedactKeys(out);
   out = RedactUrls(out);
   out = RedactSecrets(out);
   out = RedactPaths(out);

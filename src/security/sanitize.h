@@ -21,6 +21,9 @@ std::string StripSqlComments(std::string_view sql);
 // Makes an error message safe to show or log:
 //   - stack-trace-like lines ("    at f (x.js:1:2)", "#0 0x... in main", "Traceback ...",
 //     "  File \"x.py\", line 3", sanitizer reports) are dropped;
+//   - API keys shown whole or in part become "***": a word with a run of three or more "*"
+//     right after its visible characters (providers echo a wrong key as "sk-proj-AbCd****WxYz")
+//     or a word of at least 20 characters starting "sk-" or "sk_";
 //   - URL credentials become "scheme://user:***@" (secret-looking query parameters too);
 //   - the values of secret-looking keys (password=, pwd=, secret=, token=, api_key=,
 //     "password": "...", Authorization: Bearer ...) become "***";

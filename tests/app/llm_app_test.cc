@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "observability/logger.h"
 #include "support/child_process.h"
+#include "support/secret_capture.h"
 
 namespace helios::app {
 namespace {
@@ -88,6 +89,7 @@ class LlmAppTest : public ::testing::TestWithParam<ProviderCase> {};
 
 TEST_P(LlmAppTest, AQuestionTheEngineDeclinesIsAnsweredThroughTheProvider) {
   const ProviderCase& c = GetParam();
+  testing::RegisterSecretForScan(kKey);
   testing::TempDir dir("helios-llm-app");
   fs::copy_file(HELIOS_DEMO_DB, dir.path() / "demo.db");
 
@@ -159,6 +161,7 @@ TEST_P(LlmAppTest, AQuestionTheEngineDeclinesIsAnsweredThroughTheProvider) {
   // ...with a few stored values of its text columns.
   EXPECT_THAT(bodies[0].dump(), HasSubstr("e.g. '"));
   EXPECT_THAT(log_text.str(), ::testing::Not(HasSubstr(kKey)));
+  testing::CaptureText("llm-app-log", log_text.str());
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -19,6 +19,7 @@
 #include "auth/user_store.h"
 #include "common/text.h"
 #include "support/child_process.h"
+#include "support/secret_capture.h"
 #include "support/served_binary.h"
 
 namespace helios::app {
@@ -45,6 +46,7 @@ class Child : public testing::ServedBinary {
 class ServeAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::RegisterSecretForScan(kPassword);
     dir_ = fs::temp_directory_path() / ("helios-serve-auth-" + text::NewUuid());
     fs::create_directories(dir_);
     fs::copy_file(HELIOS_DEMO_DB, dir_ / "demo.db");

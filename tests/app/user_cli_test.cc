@@ -24,6 +24,7 @@
 #include "auth/password.h"
 #include "auth/user_store.h"
 #include "support/child_process.h"
+#include "support/secret_capture.h"
 
 namespace helios::app {
 namespace {
@@ -79,6 +80,7 @@ int Wait(pid_t pid) {
 class UserCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::RegisterSecretForScan(kPassword);
     static std::atomic<int> counter{0};
     dir_ = fs::temp_directory_path() /
            ("helios-user-cli-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
@@ -113,6 +115,7 @@ class UserCliTest : public ::testing::Test {
     run.exit_code = Wait(pid);
     run.out = ReadFile(out_path);
     run.err = ReadFile(err_path);
+    testing::CaptureText("user-cli", run.out + run.err);
     return run;
   }
 
@@ -403,6 +406,7 @@ Outcome AddOnATerminal(const fs::path& dir, const std::string& name,
   }
   run.exit_code = Wait(pid);
   close(master);
+  testing::CaptureText("user-cli-terminal", run.out);
   return run;
 }
 

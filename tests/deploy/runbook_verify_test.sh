@@ -39,6 +39,13 @@ cleanup() {
     echo "--- server log" >&2
     tail -n 40 "$tmp/server.log" >&2
   fi
+  # What the server and the runbook's commands printed, for the suite's secrets scan.
+  if [[ -n "${HELIOS_TEST_CAPTURE_DIR:-}" ]]; then
+    mkdir -p "$HELIOS_TEST_CAPTURE_DIR/output"
+    for f in "$tmp"/server.log "$tmp"/*.out; do
+      [[ -f "$f" ]] && cp "$f" "$HELIOS_TEST_CAPTURE_DIR/output/runbook-$$-$(basename "$f")"
+    done
+  fi
   rm -rf "$tmp"
   exit "$rc"
 }
@@ -83,6 +90,12 @@ enabled = true
 prometheus_port = 0
 EOF
 jwt_secret="$(openssl rand -base64 48)"
+# The secrets handed over, for the suite's secrets scan (scripts/scan_secrets.py).
+if [[ -n "${HELIOS_TEST_CAPTURE_DIR:-}" ]]; then
+  mkdir -p "$HELIOS_TEST_CAPTURE_DIR/secrets"
+  (umask 077 && printf '%s\n' "$jwt_secret" "$password" \
+    >>"$HELIOS_TEST_CAPTURE_DIR/secrets/runbook-$$.txt")
+fi
 (cd "$tmp/state" && exec env JWT_SECRET="$jwt_secret" DATABASE_URL= REDIS_URL= \
   "$binary" --config conversational-bi.toml serve --database sqlite://retail.db) \
   >"$tmp/server.log" 2>&1 &

@@ -29,6 +29,7 @@
 #include "llm/factory.h"
 #include "llm/http_transport.h"
 #include "llm/provider.h"
+#include "support/secret_capture.h"
 
 namespace helios::llm::testing {
 
@@ -161,6 +162,7 @@ class FakeServer {
 class Harness {
  public:
   Harness() : transport_(MakeCurlTransport()) {
+    helios::testing::RegisterSecretForScan(kApiKey);
     config.api_key = config::Secret(kApiKey);
     config.max_retries = 3;
     config.timeout = std::chrono::seconds(30);

@@ -28,6 +28,7 @@
 #include "ratelimit/rate_limiter.h"
 #include "server/http_server.h"
 #include "server/test_fakes.h"
+#include "support/secret_capture.h"
 
 namespace helios::server {
 namespace {
@@ -102,6 +103,8 @@ class AdminTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    testing::RegisterSecretForScan(kSecret);
+    testing::RegisterSecretForScan(kPassword);
     dir_ = std::filesystem::temp_directory_path() / ("helios-admin-" + text::NewUuid());
     std::filesystem::create_directories(dir_);
     auth::UserStore store;
@@ -133,6 +136,7 @@ class AdminTest : public ::testing::Test {
       ASSERT_EQ(run_done_.wait_for(30s), std::future_status::ready);
     }
     std::filesystem::remove_all(dir_);
+    testing::CaptureText("server-admin-log", log_buffer_.str());
   }
 
   // with_state: the cache and session routes are wired to `state_`; otherwise left null.
@@ -161,6 +165,7 @@ class AdminTest : public ::testing::Test {
   httplib::Client Client() {
     httplib::Client client("127.0.0.1", port_);
     client.set_read_timeout(10, 0);
+    client.set_logger(testing::CaptureResponses("server-admin-responses"));
     return client;
   }
 

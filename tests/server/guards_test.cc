@@ -25,6 +25,7 @@
 #include "resilience/circuit_breaker.h"
 #include "server/http_server.h"
 #include "server/test_fakes.h"
+#include "support/secret_capture.h"
 
 namespace helios::server {
 namespace {
@@ -64,6 +65,8 @@ class GuardsTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    testing::RegisterSecretForScan(kSecret);
+    testing::RegisterSecretForScan(kPassword);
     dir_ = std::filesystem::temp_directory_path() / ("helios-guards-" + text::NewUuid());
     std::filesystem::create_directories(dir_);
     auth::UserStore store;
@@ -93,6 +96,7 @@ class GuardsTest : public ::testing::Test {
       ASSERT_EQ(run_done_.wait_for(30s), std::future_status::ready);
     }
     std::filesystem::remove_all(dir_);
+    testing::CaptureText("server-guards-log", log_buffer_.str());
   }
 
   std::string UsersFile() const { return (dir_ / "users.json").string(); }
@@ -128,6 +132,7 @@ class GuardsTest : public ::testing::Test {
   httplib::Client Client() {
     httplib::Client client("127.0.0.1", port_);
     client.set_read_timeout(10, 0);
+    client.set_logger(testing::CaptureResponses("server-guards-responses"));
     return client;
   }
 

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/secret_capture.h"
+
 extern char** environ;
 
 namespace helios::testing {
@@ -91,7 +93,18 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
+ChildProcess::ChildProcess(pid_t pid, const SpawnOptions& options)
+    : pid_(pid),
+      program_(options.argv.empty() ? "" : fs::path(options.argv[0]).filename().string()),
+      stdout_path_(options.stdout_path),
+      stderr_path_(options.stderr_path) {}
+
 std::unique_ptr<ChildProcess> ChildProcess::Start(const SpawnOptions& options, std::string* error) {
+  if (CaptureDir()) {
+    std::vector<std::string> inherited;
+    for (char** e = environ; *e != nullptr; ++e) inherited.emplace_back(*e);
+    RegisterChildSecrets(options.argv, options.env, inherited);
+  }
   std::vector<std::string> argv_storage = options.argv;
   std::vector<std::string> env_storage = options.env;
   std::vector<char*> argv, envp;
@@ -133,16 +146,33 @@ std::unique_ptr<ChildProcess> ChildProcess::Start(const SpawnOptions& options, s
     ::_exit(127);
   }
   close_all();
-  return std::unique_ptr<ChildProcess>(new ChildProcess(pid));
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, options));
+}
+
+void ChildProcess::Reaped(int status) {
+  reaped_ = true;
+  status_ = status;
+  const auto dir = CaptureDir();
+  if (!dir) return;
+  std::string lost;
+  for (const auto& [path, stream] :
+       {std::pair{stdout_path_, "out"}, std::pair{stderr_path_, "err"}}) {
+    std::error_code ec;
+    const fs::file_type type = path.empty() ? fs::file_type::none : fs::status(path, ec).type();
+    // Streams sent to a device (/dev/null) hold nothing to scan; a file the test removed
+    // before the child was reaped is counted as lost.
+    if (type != fs::file_type::regular && type != fs::file_type::not_found) continue;
+    if (!CaptureFile(path, program_ + "." + stream)) lost += std::string(" ") + stream;
+  }
+  // The scanner reports how many children's output it saw, and how many were lost.
+  capture_detail::Append(*dir / "children" / (std::to_string(::getpid()) + ".txt"),
+                         program_ + (lost.empty() ? " captured\n" : " lost" + lost + "\n"));
 }
 
 bool ChildProcess::Exited() {
   if (reaped_) return true;
   int status = 0;
-  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-    reaped_ = true;
-    status_ = status;
-  }
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) Reaped(status);
   return reaped_;
 }
 
@@ -169,8 +199,7 @@ int ChildProcess::Stop(std::chrono::milliseconds grace) {
       int status = 0;
       while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
       }
-      reaped_ = true;
-      status_ = status;
+      Reaped(status);
     }
   }
   return Code();

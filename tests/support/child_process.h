@@ -2,6 +2,9 @@
 // standard streams in files, stopped and reaped when the object goes away (and killed with the
 // test process through PR_SET_PDEATHSIG, so a crashed test leaves no server behind).
 // Waiting polls with short sleeps: these are real processes, and no timing is asserted.
+// With HELIOS_TEST_CAPTURE_DIR set, the secrets in a child's arguments and environment are
+// recorded when it starts, and its stdout and stderr copied when it is reaped, for the
+// suite-wide secrets scan (support/secret_capture.h).
 #pragma once
 
 #include <sys/types.h>
@@ -51,7 +54,8 @@ struct SpawnOptions {
 
 class ChildProcess {
  public:
-  // Starts the program; nullptr (with the reason in *error) when it cannot be started.
+  // Starts the program; nullptr (with the reason in *error) when it cannot be started. The
+  // output files must stay until the child is reaped if they are to be captured.
   static std::unique_ptr<ChildProcess> Start(const SpawnOptions& options, std::string* error);
   ~ChildProcess() { Stop(); }
   ChildProcess(const ChildProcess&) = delete;
@@ -67,11 +71,16 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
 
  private:
-  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  ChildProcess(pid_t pid, const SpawnOptions& options);
   int Code() const;
+  // Marks the child reaped with `status` and copies its output for the secrets scan.
+  void Reaped(int status);
   pid_t pid_;
   bool reaped_ = false;
   int status_ = 0;
+  std::string program_;  // argv[0]'s file name, to name the captured output
+  std::filesystem::path stdout_path_;
+  std::filesystem::path stderr_path_;
 };
 
 struct RunResult {

@@ -8,6 +8,7 @@
 
 #include "common/text.h"
 #include "support/child_process.h"
+#include "support/secret_capture.h"
 
 namespace helios::testing {
 namespace {
@@ -25,6 +26,9 @@ Result<TestServer> ReadServer(ServerKind kind, const fs::path& dir) {
   if (server.admin_url.empty() || server.reader_url.empty())
     return Fail(ErrorCode::kUnavailable,
                 fmt::format("no {} server in {}", ServerName(kind), server.dir));
+  // Tests give these URLs to data sources in this process too, not only to child processes.
+  RegisterUrlPasswordsForScan(server.admin_url);
+  RegisterUrlPasswordsForScan(server.reader_url);
   return server;
 }
 
@@ -47,6 +51,7 @@ Result<std::string> StartPrivateRedis(const std::string& dir) {
   if (!started) return std::unexpected(started.error());
   std::string url = Trimmed(fs::path(dir) / "url");
   if (url.empty()) return Fail(ErrorCode::kUnavailable, "no Redis URL in " + dir);
+  RegisterUrlPasswordsForScan(url);
   return url;
 }
 
