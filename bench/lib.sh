@@ -8,6 +8,9 @@
 # Lines added to the server's [server] section by bench_start_server (TOML allows a table only
 # once, so they cannot come with the other lines), e.g. ("max_connections = 4096").
 bench_server_lines=()
+# Lines added to its [auth] section the same way, e.g. ("token_ttl_minutes = 120") for a run that
+# outlasts the default token lifetime.
+bench_auth_lines=()
 
 # bench_raise_fd_limit: every connection is a descriptor, and the LLM scenarios hold a thousand
 # or more at once in the server, the fake model and the load generator; the soft limit is often
@@ -42,7 +45,8 @@ bench_build() {
 
 # bench_start_server BIN WORK DATABASE_URL LOG WORKERS [TOML...]: starts BIN serve on a free
 # loopback port with its configuration in WORK/bench.toml (each further argument a line added
-# to it, e.g. "[cache]" "enabled = false"; bench_server_lines go into [server]), logging to LOG.
+# to it, e.g. "[cache]" "enabled = false"; bench_server_lines go into [server], bench_auth_lines
+# into [auth]), logging to LOG.
 # Sets bench_port, bench_metrics_port (its Prometheus endpoint), bench_token and bench_server
 # (the process); exits the script when the server does not come up.
 bench_start_server() {
@@ -56,7 +60,9 @@ bench_start_server() {
   {
     printf '%s\n' "[server]" "host = \"127.0.0.1\"" "port = $bench_port"
     [ ${#bench_server_lines[@]} -eq 0 ] || printf '%s\n' "${bench_server_lines[@]}"
-    printf '%s\n' "[auth]" "users_file = \"$work/users.json\"" "[metrics]" "prometheus_port = 0" \
+    printf '%s\n' "[auth]" "users_file = \"$work/users.json\""
+    [ ${#bench_auth_lines[@]} -eq 0 ] || printf '%s\n' "${bench_auth_lines[@]}"
+    printf '%s\n' "[metrics]" "prometheus_port = 0" \
       "[production.rate_limiting.tenants.bench]" "queries_per_minute = 100000000" \
       "burst_allowance = 100000000"
     [ $# -eq 0 ] || printf '%s\n' "$@"

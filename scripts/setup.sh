@@ -38,6 +38,8 @@ build_packages=(
 test_packages=(curl jq wrk libbenchmark-dev prometheus python3 postgresql postgresql-client
   mariadb-server mariadb-client redis-server redis-tools nginx-light openssl chromium fonts-dejavu-core systemd
   adduser
+  # scripts/soak.sh counts the server's connections with ss.
+  iproute2
   # scripts/fuzz.sh: clang 16, libFuzzer and the sanitizer runtimes.
   clang-16 libclang-rt-16-dev)
 
