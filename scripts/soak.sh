@@ -131,14 +131,18 @@ build="$(cd "${1:-$root/build/release}" 2>/dev/null && pwd)" || {
 work="$build/soak"
 mkdir -p "$work"
 rm -f "$work"/*.json "$work"/*.csv "$work"/server.log
-bench_build "$build" heliosdb-conversational-bi helios-loadgen helios-fakellm
+bench_build "$build" heliosdb-conversational-bi helios-loadgen helios-fakellm || {
+  echo "building the server, helios-loadgen and helios-fakellm in $build failed" \
+    "(cmake --build $build shows why)" >&2
+  exit 1
+}
 bin="$build/src/heliosdb-conversational-bi"
 loadgen="$build/bench/loadgen/helios-loadgen"
 fakellm="$build/bench/fakellm/helios-fakellm"
 db="$work/demo.db"
 [ -f "$db" ] || "$bin" demo-data "$db" >/dev/null
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/helios-soak.XXXXXX")"
+tmp="$(mktemp -d -t helios-soak.XXXXXX)"
 generators=()
 redis_pid=""
 stop_generators() {
@@ -162,8 +166,7 @@ trap 'exit 130' INT TERM
 bench_raise_fd_limit
 started=$(date +%s)
 
-# The streams: name, share of SOAK_RATE (per cent), connections. Rates are whole requests a
-# second, at least 1.
+# Each stream's rate: its share of SOAK_RATE (per cent), in whole requests a second, at least 1.
 rate_of() { local r=$((SOAK_RATE * $1 / 100)); echo $((r > 0 ? r : 1)); }
 hits_rate=$(rate_of 55)
 engine_rate=$(rate_of 20)
