@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -317,6 +319,111 @@ TEST_F(ClusterTest, AConversationGoesOnWhenItsInstanceIsKilled) {
   Reply view = Get(nginx_port_, token, "/api/v1/sessions/" + session);
   ASSERT_EQ(view.status, 200) << view.raw;
   EXPECT_EQ(view.body["turn_count"].get<int>(), 3);
+}
+
+// Under load: several conversations go on through nginx while one instance is killed. The only
+// requests that may fail are those already on their way when it died (each client has one at
+// a time); every later one is answered by the other instance, with its conversation's context.
+TEST_F(ClusterTest, UnderLoadAKilledInstanceLosesOnlyTheRequestsInFlightOnIt) {
+  using Clock = std::chrono::steady_clock;
+  const std::string token = Login(nginx_port_, "alice");
+  ASSERT_FALSE(token.empty());
+  // Each follow-up changes one thing and keeps the other from the conversation: the period
+  // answers must still group by a period, the grouping answers still filter by a year.
+  const std::vector<std::string> follow_ups = {"by quarter instead", "what about 2023?",
+                                               "by month instead", "what about 2024?"};
+  struct Request {
+    Clock::time_point start, end;
+    int status = 0;
+    std::string question, sql, raw;
+  };
+  constexpr int kClients = 4;
+  constexpr int kRequestsAfterKill = 12;
+  std::vector<std::vector<Request>> log(kClients);
+  std::vector<std::string> sessions(kClients);
+  std::atomic<int> answered_before_kill{0};
+  std::atomic<bool> killed{false};
+  std::atomic<int> clients_done{0};
+  Clock::time_point kill_sent{}, kill_done{};
+
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      int after_kill = 0;
+      // `turn` advances only on an answer: a user whose question failed asks it again.
+      for (int i = 0, turn = 0; i < 200 && after_kill < kRequestsAfterKill; ++i) {
+        Request r;
+        r.question =
+            turn == 0 ? "number of orders by month"
+                      : (turn == 1 ? "only in 2024" : follow_ups[(turn - 2) % follow_ups.size()]);
+        const bool after = killed.load();
+        r.start = Clock::now();
+        Reply reply = Ask(nginx_port_, token, r.question, sessions[c]);
+        r.end = Clock::now();
+        r.status = reply.status;
+        r.raw = reply.raw;
+        if (reply.status == 200) {
+          ++turn;
+          if (sessions[c].empty()) sessions[c] = reply.body["session_id"].get<std::string>();
+          r.sql = reply.body["sql"].get<std::string>();
+          if (!after) ++answered_before_kill;
+        }
+        log[c].push_back(std::move(r));
+        if (after) ++after_kill;
+        // Paced, so the run stays within the tenant's quota of 1000.
+        std::this_thread::sleep_for(10ms);
+      }
+      ++clients_done;
+    });
+  }
+  // Kill instance 0 once every client has had some answers through both instances.
+  const auto wait_until = Clock::now() + 60s;
+  while (answered_before_kill.load() < 6 * kClients && Clock::now() < wait_until)
+    std::this_thread::sleep_for(5ms);
+  kill_sent = Clock::now();
+  instances_[0]->Kill();
+  kill_done = Clock::now();
+  killed = true;
+  for (auto& t : clients) t.join();
+
+  int failed = 0, in_flight_failed = 0;
+  for (int c = 0; c < kClients; ++c) {
+    int answered_after = 0;
+    for (const Request& r : log[c]) {
+      if (r.status != 200) {
+        ++failed;
+        // On its way when the instance died: sent before the kill was over, answered after it
+        // began.
+        const bool in_flight = r.start <= kill_done && r.end >= kill_sent;
+        if (in_flight) ++in_flight_failed;
+        EXPECT_TRUE(in_flight)
+            << "client " << c << ": \"" << r.question << "\" got " << r.status << ", sent "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(r.start - kill_done).count()
+            << " ms after the kill: " << r.raw;
+        continue;
+      }
+      if (r.start > kill_done) ++answered_after;
+      // The conversation's context is there on whichever instance answered.
+      if (r.question.starts_with("what about")) {
+        EXPECT_THAT(r.sql, HasSubstr("GROUP BY")) << r.question;
+        EXPECT_THAT(r.sql, HasSubstr(r.question.substr(11, 4) + "-01-01")) << r.question;
+      } else if (r.question.starts_with("by ")) {
+        EXPECT_THAT(r.sql, HasSubstr("order_date >= '20")) << r.question << ": " << r.sql;
+      }
+    }
+    EXPECT_GE(answered_after, kRequestsAfterKill - 1) << "client " << c;
+    // Turns after the kill were added to the same conversation, kept in Redis.
+    Reply view = Get(nginx_port_, token, "/api/v1/sessions/" + sessions[c]);
+    ASSERT_EQ(view.status, 200) << view.raw;
+    const int answered = static_cast<int>(std::count_if(
+        log[c].begin(), log[c].end(), [](const Request& r) { return r.status == 200; }));
+    const int lost = static_cast<int>(log[c].size()) - answered;
+    EXPECT_GE(view.body["turn_count"].get<int>(), std::min(answered, 50)) << view.raw;
+    EXPECT_LE(view.body["turn_count"].get<int>(), answered + lost) << view.raw;
+  }
+  EXPECT_LE(failed, kClients) << "each client has one request in flight at most";
+  EXPECT_EQ(failed, in_flight_failed);
+  EXPECT_EQ(clients_done.load(), kClients);
 }
 
 TEST_F(ClusterTest, TheServiceAnswersWhileRedisIsDownAndUsesItAgainWhenItReturns) {
