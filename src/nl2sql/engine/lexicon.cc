@@ -122,6 +122,28 @@ const std::vector<std::vector<std::string>>& SynonymGroups() {
 std::string ComputeKey(std::string_view word);
 std::string SharedLemma(const std::string& w);
 
+namespace {
+
+// The memories of words below are bounded: each question brings words never seen before
+// (numbers, names, typos), and a memory that kept them all would grow for as long as the server
+// runs, once per thread. Words with digits are not kept at all (they rarely come back), and a
+// memory that reaches its bound starts over: the words in use come back within a few questions.
+constexpr size_t kThreadWords = 4096;
+constexpr size_t kSharedWords = 50000;
+
+bool WorthKeeping(std::string_view w) {
+  return std::none_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+template <typename Map, typename Value>
+void Remember(Map& memory, std::string_view word, Value&& value, size_t bound) {
+  if (!WorthKeeping(word)) return;
+  if (memory.size() >= bound) memory.clear();
+  memory.emplace(std::string(word), std::forward<Value>(value));
+}
+
+}  // namespace
+
 std::string Lemma(std::string_view word) {
   std::string w(word);
   if (w.size() < 3) return w;
@@ -129,7 +151,7 @@ std::string Lemma(std::string_view word) {
   thread_local std::unordered_map<std::string, std::string> local;
   if (auto hit = local.find(w); hit != local.end()) return hit->second;
   std::string lemma = SharedLemma(w);
-  if (local.size() < 100000) local.emplace(w, lemma);
+  Remember(local, w, lemma, kThreadWords);
   return lemma;
 }
 
@@ -146,7 +168,7 @@ std::string SharedLemma(const std::string& w) {
   if (base.empty()) base = w;
   // WordNet joins compounds with '_'; keep single words only.
   if (base.find('_') != std::string::npos) base = w;
-  if (wn.cache.size() < 200000) wn.cache.emplace(w, base);
+  Remember(wn.cache, w, base, kSharedWords);
   return base;
 }
 
@@ -156,7 +178,7 @@ std::string Key(std::string_view word) {
   thread_local std::unordered_map<std::string, std::string> keys;
   if (auto it = keys.find(std::string(word)); it != keys.end()) return it->second;
   std::string key = ComputeKey(word);
-  if (keys.size() < 100000) keys.emplace(std::string(word), key);
+  Remember(keys, word, key, kThreadWords);
   return key;
 }
 
@@ -190,7 +212,7 @@ std::vector<std::string> Pertainyms(std::string_view adjective) {
     }
   }
   if (found) free_syns(found);
-  if (wn.pertainyms.size() < 200000) wn.pertainyms.emplace(w, out);
+  Remember(wn.pertainyms, w, out, kSharedWords);
   return out;
 }
 
