@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -127,6 +129,38 @@ TEST_F(ServeAuthTest, AuthenticationOffOnlyOnLoopbackAndWithAWarning) {
                          "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
+}
+
+// glibc's malloc keeps up to 8 arenas per core; the server caps them at its CPUs (at least 2)
+// so that its resident size levels off under load (scripts/soak.sh), unless the operator set a
+// number, which is then left alone.
+TEST_F(ServeAuthTest, MallocArenasAreCappedAtTheCpusUnlessTheOperatorSetsThem) {
+  std::ofstream(dir_ / "open.toml") << "[server]\nport = 0\n[metrics]\nenabled = false\n"
+                                    << "[auth]\nenabled = false\n";
+  const std::vector<std::string> args = {"--config", "open.toml", "serve", "--database",
+                                         "sqlite://demo.db"};
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  const int expected = std::max(2, CPU_COUNT(&set));
+  {
+    Child server(args, dir_, {});
+    ASSERT_GT(server.PortOf("listening"), 0) << server.err();
+    std::optional<int> arenas;
+    for (const auto& line : text::Split(server.out(), '\n')) {
+      auto entry = json::parse(line, nullptr, false);
+      if (!entry.is_discarded() && entry.value("message", "") == "malloc arenas limited") {
+        arenas = entry.value("arenas", 0);
+      }
+    }
+    ASSERT_TRUE(arenas.has_value()) << server.out();
+    EXPECT_EQ(*arenas, expected);
+  }
+  for (const std::string env : {"MALLOC_ARENA_MAX=3", "GLIBC_TUNABLES=glibc.malloc.arena_max=3"}) {
+    Child server(args, dir_, {env});
+    ASSERT_GT(server.PortOf("listening"), 0) << server.err();
+    EXPECT_THAT(server.out(), ::testing::Not(HasSubstr("malloc arenas limited"))) << env;
+  }
 }
 
 TEST_F(ServeAuthTest, TenantsNeverSeeEachOthersSessions) {
