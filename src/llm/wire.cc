@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "common/text.h"
 
@@ -134,6 +135,51 @@ std::string Shorten(std::string_view input, size_t max_bytes) {
   return collapsed + "...";
 }
 
+namespace {
+
+// The longest run of characters `a` and `b` have in common (a message's word and a key: short).
+size_t LongestCommonRun(std::string_view a, std::string_view b) {
+  std::vector<size_t> previous(b.size() + 1, 0), current(b.size() + 1, 0);
+  size_t longest = 0;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      current[j] = a[i - 1] == b[j - 1] ? previous[j - 1] + 1 : 0;
+      longest = std::max(longest, current[j]);
+    }
+    std::swap(previous, current);
+  }
+  return longest;
+}
+
+// Characters a provider masks part of a key with: "sk-ab12****wxyz", "sk-ab12...wxyz".
+bool IsMask(char c) { return c == '*' || c == '.' || c == '#'; }
+
+// Whether a word of a message shows part of the secret: 4 or more of its characters in a row
+// next to a mask, or 8 or more anywhere.
+bool ShowsPartOf(std::string_view word, std::string_view secret) {
+  const bool masked = word.find("**") != std::string_view::npos ||
+                      word.find("...") != std::string_view::npos ||
+                      word.find("\xe2\x80\xa6") != std::string_view::npos;  // "…"
+  size_t start = 0;
+  while (start < word.size()) {
+    while (start < word.size() && IsMask(word[start])) ++start;
+    size_t end = start;
+    while (end < word.size() && !IsMask(word[end])) ++end;
+    const size_t run = LongestCommonRun(word.substr(start, end - start), secret);
+    if (run >= 8 || (masked && run >= 4)) return true;
+    start = end;
+  }
+  return false;
+}
+
+bool IsWordBreak(char c) {
+  return static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '\'' || c == '`' || c == ',' ||
+         c == ';' || c == ':' || c == '(' || c == ')' || c == '[' || c == ']' || c == '{' ||
+         c == '}' || c == '<' || c == '>' || c == '=';
+}
+
+}  // namespace
+
 std::string Redact(std::string_view input, std::string_view secret) {
   std::string out(input);
   if (secret.empty()) return out;
@@ -141,7 +187,27 @@ std::string Redact(std::string_view input, std::string_view secret) {
     out.replace(pos, secret.size(), "[redacted]");
     pos += 10;
   }
-  return out;
+  // What a provider shows of a key it refused ("Incorrect API key provided: sk-ab12****wxyz")
+  // is part of the secret too. Short secrets are matched whole only: their parts are too
+  // common to tell.
+  if (secret.size() < 12) return out;
+  std::string result;
+  result.reserve(out.size());
+  size_t i = 0;
+  while (i < out.size()) {
+    if (IsWordBreak(out[i])) {
+      result += out[i++];
+      continue;
+    }
+    size_t end = i;
+    while (end < out.size() && !IsWordBreak(out[end])) ++end;
+    // A sentence's full stop after the word is not part of it.
+    if (end - i > 1 && out[end - 1] == '.' && out[end - 2] != '.') --end;
+    std::string_view word(out.data() + i, end - i);
+    result += ShowsPartOf(word, secret) ? std::string_view("[redacted]") : word;
+    i = end;
+  }
+  return result;
 }
 
 std::string Dump(const nlohmann::json& body) {

@@ -278,6 +278,9 @@ TEST_F(OpenAiProviderTest, AWrongKeyIsUnavailableNamesTheVariableAndIsNotRetried
   EXPECT_THAT(completion.error().message, HasSubstr("HTTP 401"));
   EXPECT_THAT(completion.error().message, HasSubstr("Incorrect API key provided"));
   EXPECT_THAT(completion.error().message, Not(HasSubstr("sk-wrong-key-0000000000000000")));
+  // What OpenAI shows of the key ("sk-****0000") is part of it: masked at the source.
+  EXPECT_THAT(completion.error().message, Not(HasSubstr("****0000")));
+  EXPECT_THAT(completion.error().message, HasSubstr("Incorrect API key provided: [redacted]"));
   EXPECT_EQ(server.seen().size(), 1u);
   EXPECT_TRUE(harness.waits.empty());
 }

@@ -20,6 +20,27 @@ TEST(WireTest, RedactReplacesEveryOccurrence) {
   EXPECT_EQ(Redact("nothing here", ""), "nothing here");
 }
 
+// Providers refusing a key often show part of it; that part is the secret too.
+TEST(WireTest, RedactRemovesThePartsOfAKeyAProviderShows) {
+  const std::string key = "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34";
+  for (const std::string shown :
+       {"sk-proj-****Mn34", "sk-proj-Ab12****************Mn34", "sk-pro...Mn34", "sk-p*****Mn34",
+        "Ab12Cd34Ef56", "sk-proj-Ab12Cd34"}) {
+    const std::string message = "Incorrect API key provided: " + shown + ". See your account.";
+    const std::string redacted = Redact(message, key);
+    EXPECT_EQ(redacted, "Incorrect API key provided: [redacted]. See your account.") << shown;
+  }
+  EXPECT_EQ(Redact(R"({"error":"bad key 'sk-proj-Ab12***Mn34'"})", key),
+            R"({"error":"bad key '[redacted]'"})");
+  // Words that share nothing of it, or too little, are kept.
+  EXPECT_EQ(Redact("Rate limit reached for gpt-4o... Try again in 20s.", key),
+            "Rate limit reached for gpt-4o... Try again in 20s.");
+  EXPECT_EQ(Redact("model sk-2 at https://api.example.com/v1", key),
+            "model sk-2 at https://api.example.com/v1");
+  // A short secret is matched whole only.
+  EXPECT_EQ(Redact("key abc1**** and abc12345", "abc12345"), "key abc1**** and [redacted]");
+}
+
 TEST(WireTest, JsonModeNeedsTheWordJsonInThePrompt) {
   CompletionRequest request;
   request.messages = {{Role::kSystem, "Answer in SQL."}, {Role::kUser, "How many?"}};
