@@ -7,6 +7,7 @@
 #include <cmath>
 #include <optional>
 #include <set>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -373,7 +374,11 @@ class Shaper {
   std::string Word(size_t k) const {
     return k < t_.size() && t_[k].kind == TK::kWord ? t_[k].text : std::string();
   }
-  bool TextAt(size_t i, const std::vector<std::string_view>& words) const;
+  // Whether the words (each a word or a symbol token) are at i, in order.
+  bool TextAt(size_t i, std::span<const std::string_view> words) const;
+  bool TextAt(size_t i, std::initializer_list<std::string_view> words) const {
+    return TextAt(i, std::span<const std::string_view>(words.begin(), words.size()));
+  }
   bool IsNumberAt(size_t i) const { return i < t_.size() && t_[i].kind == TK::kNumber; }
   std::string SpanText(size_t b, size_t e) const;
   const Piece* LastEngineItem() const;
@@ -412,7 +417,7 @@ class Shaper {
   bool agent_by_ = false;  // the last keyword attempt found an agent's "by" ("handled by")
 };
 
-bool Shaper::TextAt(size_t i, const std::vector<std::string_view>& words) const {
+bool Shaper::TextAt(size_t i, std::span<const std::string_view> words) const {
   size_t k = i;
   for (auto w : words) {
     if (k >= t_.size()) return false;
@@ -908,9 +913,12 @@ std::string Shaper::LooseSignature() const {
     bool total = false;         // a revenue-like measure: a sum without the word "total"
   };
 
+  // The item is the operator `prefix`, alone or with its argument ("+", ":" or "=" after it).
   auto starts = [](const std::string& s, std::string_view prefix) {
-    return s == prefix || s.starts_with(std::string(prefix) + "+") ||
-           s.starts_with(std::string(prefix) + ":") || s.starts_with(std::string(prefix) + "=");
+    if (!s.starts_with(prefix)) return false;
+    if (s.size() == prefix.size()) return true;
+    const char next = s[prefix.size()];
+    return next == '+' || next == ':' || next == '=';
   };
   // "top customer" ranks 1, "top customers" 10: without a number to say how many, the plural
   // of a ranked question decides its row count, and stays.
