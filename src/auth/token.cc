@@ -6,7 +6,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -19,6 +18,8 @@
 #include <optional>
 #include <unordered_map>
 #include <utility>
+
+#include "common/sha256.h"
 
 namespace helios::auth {
 namespace {
@@ -116,12 +117,7 @@ class VerifiedTokens {
     int64_t not_before = 0;  // the later of iat and nbf
   };
 
-  static std::string Digest(std::string_view token) {
-    std::string digest(SHA256_DIGEST_LENGTH, '\0');
-    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(),
-           reinterpret_cast<unsigned char*>(digest.data()));
-    return digest;
-  }
+  static std::string Digest(std::string_view token) { return sha256::Bytes(token); }
 
   std::optional<Entry> Find(const std::string& digest) {
     Shard& shard = ShardOf(digest);

@@ -1,12 +1,12 @@
 #include "cache/semantic_cache.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <bit>
 #include <cassert>
 #include <cstring>
 #include <utility>
+
+#include "common/sha256.h"
 
 namespace helios::cache {
 namespace {
@@ -17,25 +17,6 @@ void AppendU32(std::string& out, uint32_t v) {
 
 void AppendU64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
-
-std::string Hex(const unsigned char* data, size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0x0F]);
-  }
-  return out;
-}
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  [[maybe_unused]] int ok = EVP_Digest(data.data(), data.size(), md, &size, EVP_sha256(), nullptr);
-  assert(ok == 1);  // SHA-256 over memory fails only when OpenSSL cannot allocate
-  return Hex(md, size);
 }
 
 }  // namespace
@@ -50,7 +31,7 @@ std::string BucketOf(const Key& key) {
     bytes += *field;
   }
   AppendU64(bytes, key.schema_version);
-  return Sha256Hex(bytes);
+  return sha256::Hex(bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,7 +513,7 @@ Result<void> RedisCacheStore::Insert(Entry entry) {
       1, std::chrono::duration_cast<std::chrono::milliseconds>(options_.ttl).count());
   auto reply = Checked(
       client_.Eval(InsertScript(), {},
-                   {prefix_, entry.id, bucket, Sha256Hex(entry.template_text), Serialize(entry),
+                   {prefix_, entry.id, bucket, sha256::Hex(entry.template_text), Serialize(entry),
                     std::to_string(ttl_ms), std::to_string(options_.max_size),
                     std::to_string(std::max<size_t>(1, options_.max_bucket_size))}),
       "store an answer");

@@ -1,7 +1,6 @@
 #include "nl2sql/suggestions.h"
 
 #include <fmt/format.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -17,6 +16,7 @@
 #include <utility>
 #include <variant>
 
+#include "common/sha256.h"
 #include "common/text.h"
 #include "nl2sql/engine/lexicon.h"
 #include "security/question_screen.h"
@@ -737,10 +737,7 @@ std::string RowsDigest(const std::vector<db::Row>& rows) {
       }
     }
   }
-  std::string digest(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size(),
-         reinterpret_cast<unsigned char*>(digest.data()));
-  return digest;
+  return sha256::Bytes(encoded);
 }
 
 std::vector<std::string> SuggestFollowUps(const engine::Engine& engine, const sql::Query& answered,
