@@ -190,11 +190,16 @@ std::string Redact(std::string_view input, std::string_view secret) {
   // What a provider shows of a key it refused ("Incorrect API key provided: sk-ab12****wxyz")
   // is part of the secret too. Short secrets are matched whole only: their parts are too
   // common to tell.
+  // The scan for parts looks at the first kPartScanBytes only: an error page can be megabytes
+  // (16 MiB took 2 s here), and no message shows more than a few hundred bytes of what a
+  // provider said (every caller shortens it). The whole key is replaced everywhere above.
   if (secret.size() < 12) return out;
+  constexpr size_t kPartScanBytes = 64 * 1024;
+  const size_t scan_end = std::min(out.size(), kPartScanBytes);
   std::string result;
   result.reserve(out.size());
   size_t i = 0;
-  while (i < out.size()) {
+  while (i < scan_end) {
     if (IsWordBreak(out[i])) {
       result += out[i++];
       continue;
@@ -207,6 +212,7 @@ std::string Redact(std::string_view input, std::string_view secret) {
     result += ShowsPartOf(word, secret) ? std::string_view("[redacted]") : word;
     i = end;
   }
+  result.append(out, i, std::string::npos);
   return result;
 }
 

@@ -37,6 +37,17 @@ TEST(WireTest, RedactRemovesThePartsOfAKeyAProviderShows) {
             "Rate limit reached for gpt-4o... Try again in 20s.");
   EXPECT_EQ(Redact("model sk-2 at https://api.example.com/v1", key),
             "model sk-2 at https://api.example.com/v1");
+  // A long error page: the whole key is replaced wherever it is, and the text is kept whole.
+  std::string page = "Incorrect API key provided: sk-proj-****Mn34. ";
+  while (page.size() < (1u << 20)) page += "<p>upstream gateway said no</p> ";
+  page += key + " at the end";
+  const std::string redacted_page = Redact(page, key);
+  EXPECT_TRUE(redacted_page.starts_with("Incorrect API key provided: [redacted]. <p>"));
+  EXPECT_TRUE(redacted_page.ends_with("</p> [redacted] at the end"));
+  EXPECT_EQ(redacted_page.find("Mn34"), std::string::npos);
+  EXPECT_EQ(redacted_page.size(), page.size() - key.size() -
+                                      std::string("sk-proj-****Mn34").size() +
+                                      2 * std::string("[redacted]").size());
   // A short secret is matched whole only.
   EXPECT_EQ(Redact("key abc1**** and abc12345", "abc12345"), "key abc1**** and [redacted]");
 }
