@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "common/text.h"
+
 namespace helios::sha256 {
 namespace {
 
@@ -52,16 +54,6 @@ std::string Bytes(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
-std::string Hex(std::string_view data) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  const Digest digest = Of(data);
-  std::string out;
-  out.reserve(digest.size() * 2);
-  for (unsigned char byte : digest) {
-    out.push_back(kDigits[byte >> 4]);
-    out.push_back(kDigits[byte & 0x0F]);
-  }
-  return out;
-}
+std::string Hex(std::string_view data) { return text::ToHex(Bytes(data)); }
 
 }  // namespace helios::sha256

@@ -9,6 +9,8 @@
 namespace helios::text {
 
 std::string ToLower(std::string_view s);
+// Bytes as lowercase hex digits, two per byte.
+std::string ToHex(std::string_view bytes);
 std::string Trim(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -70,17 +70,7 @@ std::string NameOf(const std::array<std::pair<E, std::string_view>, N>& table, E
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-constexpr char kHex[] = "0123456789abcdef";
-
-std::string ToHex(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xf]);
-  }
-  return out;
-}
+using text::ToHex;
 
 template <typename Number>
 std::string NumberText(Number n) {
