@@ -115,11 +115,10 @@ Result<LlmAnswer> LlmAnswerer::AnswerWithinBulkhead(const PromptRequest& request
               ? "The language model could not answer this question from the schema."
               : "The language model could not answer: " + Shorten(generated->explanation, 400));
     }
-    auto checked = source_.Check(generated->sql);
-    Result<db::QueryResult> result =
-        checked ? source_.Execute(generated->sql, {},
-                                  db::ExecuteOptions{options_.max_rows, options_.statement_timeout})
-                : Result<db::QueryResult>(std::unexpected(checked.error()));
+    // Execute checks the SQL with the database's own parser before running it (a write or a
+    // second statement is refused there), so no separate Check: that would parse it twice.
+    Result<db::QueryResult> result = source_.Execute(
+        generated->sql, {}, db::ExecuteOptions{options_.max_rows, options_.statement_timeout});
     if (result) {
       answer.sql = std::move(generated->sql);
       answer.explanation = std::move(generated->explanation);

@@ -23,6 +23,7 @@ class FaultySource final : public db::DataSource {
   std::optional<Error> execute_error;
   std::optional<Error> ping_error;
   int executes = 0;
+  int checks = 0;  // calls of Check (Execute checks by itself)
   // When set, each Execute moves this clock forward by execute_time, as a slow query would.
   FakeClock* clock = nullptr;
   std::chrono::milliseconds execute_time{0};
@@ -32,7 +33,10 @@ class FaultySource final : public db::DataSource {
   Result<std::shared_ptr<const db::SchemaCatalog>> Introspect() override {
     return real_.Introspect();
   }
-  Result<void> Check(std::string_view sql) override { return real_.Check(sql); }
+  Result<void> Check(std::string_view sql) override {
+    ++checks;
+    return real_.Check(sql);
+  }
   Result<db::QueryResult> Execute(std::string_view sql, const std::vector<db::Value>& params,
                                   const db::ExecuteOptions& options) override {
     ++executes;

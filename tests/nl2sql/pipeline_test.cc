@@ -507,19 +507,22 @@ std::vector<llm::Message> EchoPrompt(const PromptRequest& r) {
 
 class LlmPipelineTest : public PipelineTest {
  protected:
+  // `source` (when given) in place of the demo database, for the answerer and the pipeline.
   std::unique_ptr<Pipeline> WithModel(ScriptedModel& model, Mode mode = Mode::kAuto,
-                                      AnswerCache* cache = nullptr) {
+                                      AnswerCache* cache = nullptr,
+                                      db::DataSource* source = nullptr) {
+    db::DataSource& db = source != nullptr ? *source : *source_;
     breaker_ = std::make_unique<resilience::CircuitBreaker>(
         "nl2sql", *clock_,
         resilience::BreakerOptions{true, 3, std::chrono::milliseconds(60'000), 1});
     LlmAnswererOptions llm_options;
     llm_options.max_rounds = 3;
     answerer_ =
-        std::make_unique<LlmAnswerer>(model, *source_, *breaker_, EchoPrompt, *clock_, llm_options);
+        std::make_unique<LlmAnswerer>(model, db, *breaker_, EchoPrompt, *clock_, llm_options);
     PipelineOptions options;
     options.mode = mode;
     options.cache = cache;
-    return std::make_unique<Pipeline>(*source_, DemoEnvironment::Get().engine(), *store_, *clock_,
+    return std::make_unique<Pipeline>(db, DemoEnvironment::Get().engine(), *store_, *clock_,
                                       options, answerer_.get());
   }
 
@@ -610,6 +613,35 @@ TEST_F(LlmPipelineTest, AModelsAnswerIsReUsedWithTheNewValuesWithoutAskingAgain)
   if (third) {
     EXPECT_FALSE(third->cache_hit);
   }
+}
+
+// The database parses a model's SQL once per round: Execute checks it before running it (the
+// test above shows a write refused that way), so the answerer and a cache hit on a model's
+// answer do not call Check first, which would parse it a second time (for MySQL, a round trip).
+TEST_F(LlmPipelineTest, AModelsSqlIsCheckedByExecuteAloneInEachRoundAndOnACacheHit) {
+  ScriptedModel model({
+      Says(R"({"sql": "SELECT nation FROM customers", "explanation": "x"})"),
+      Says(R"({"sql": "SELECT COUNT(*) FROM customers WHERE country = 'Germany'",
+               "explanation": "German customers."})"),
+  });
+  FaultySource faulty(*source_);
+  cache::MemoryCacheStore store(*clock_, cache::StoreOptions{});
+  cache::HashingEmbedder embedder;
+  AnswerCache cache(store, embedder, *clock_, 0.85);
+  auto pipeline = WithModel(model, Mode::kAuto, &cache, &faulty);
+
+  Answer first = AskOk(*pipeline, Request("purple monkey dishwashers in Germany"));
+  EXPECT_EQ(first.source, "llm");
+  EXPECT_EQ(first.correction_rounds, 1);
+  EXPECT_EQ(faulty.executes, 2);  // the failing round and the one that ran
+  EXPECT_EQ(faulty.checks, 0);
+
+  Answer second = AskOk(*pipeline, Request("purple monkey dishwashers in France"));
+  EXPECT_TRUE(second.cache_hit);
+  EXPECT_THAT(second.sql, HasSubstr("'France'"));
+  EXPECT_EQ(model.requests().size(), 2u);
+  EXPECT_EQ(faulty.executes, 3);
+  EXPECT_EQ(faulty.checks, 0);
 }
 
 TEST_F(LlmPipelineTest, WritesAreNeverRunEvenWhenTheModelInsists) {
