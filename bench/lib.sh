@@ -81,8 +81,10 @@ bench_start_server() {
     exit 1
   fi
   # shellcheck disable=SC2034 # read by the scripts that source this file
-  bench_metrics_port="$(jq -r 'select(.message == "metrics listening") | .port' "$log" 2>/dev/null |
-    head -n 1)"
+  # The log may hold lines that are not JSON (a profiler's own, run as a wrapper of the server):
+  # each line is read on its own and those are skipped.
+  bench_metrics_port="$(jq -R -r 'fromjson? | select(.message == "metrics listening") | .port' \
+    "$log" | head -n 1)"
 }
 
 # bench_stop_server: stops the server bench_start_server started, if any.

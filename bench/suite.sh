@@ -191,14 +191,14 @@ percentiles() {
 # own_part LOG FROM: the server's own part (latency_ms - db_ms) of the successful answers logged in
 # LOG from line FROM on, as "p50 p99" in milliseconds.
 own_part() {
-  tail -n +"$2" "$1" | jq -r 'select(.message == "request" and .status == 200 and .db_ms != null) | .latency_ms - .db_ms' |
+  tail -n +"$2" "$1" | jq -R -r 'fromjson? | select(.message == "request" and .status == 200 and .db_ms != null) | .latency_ms - .db_ms' |
     percentiles
 }
 
 # sources LOG FROM: the answers to questions logged from line FROM on, by who answered, as
 # "cache engine llm failed" counts.
 sources() {
-  tail -n +"$2" "$1" | jq -r 'select(.message == "request" and .path == "/api/v1/query") | if .status == 200 then .source else "failed" end' |
+  tail -n +"$2" "$1" | jq -R -r 'fromjson? | select(.message == "request" and .path == "/api/v1/query") | if .status == 200 then .source else "failed" end' |
     awk '{n[$1]++} END {printf "%d %d %d %d\n", n["cache"], n["engine"], n["llm"], n["failed"]}'
 }
 
