@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "common/json_writer.h"
 #include "common/text.h"
 
 namespace helios::llm::wire {
@@ -71,9 +72,19 @@ std::string UrlHost(std::string_view url) {
 
 bool WantsJsonMode(const CompletionRequest& request) {
   if (!request.json_object) return false;
-  return std::any_of(request.messages.begin(), request.messages.end(), [](const Message& m) {
-    return text::ToLower(m.content).find("json") != std::string::npos;
-  });
+  // Scanned in place: a prompt is kilobytes of schema, and a lower-cased copy of each message
+  // cost more than the search.
+  auto mentions_json = [](std::string_view text) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    for (size_t i = 0; i + 4 <= text.size(); ++i) {
+      if (lower(text[i]) == 'j' && lower(text[i + 1]) == 's' && lower(text[i + 2]) == 'o' &&
+          lower(text[i + 3]) == 'n')
+        return true;
+    }
+    return false;
+  };
+  return std::any_of(request.messages.begin(), request.messages.end(),
+                     [&](const Message& m) { return mentions_json(m.content); });
 }
 
 std::optional<nlohmann::json> ParseJson(std::string_view body) {
@@ -216,8 +227,59 @@ std::string Redact(std::string_view input, std::string_view secret) {
   return result;
 }
 
+namespace {
+
+// Writes a document as nlohmann::json's dump(-1, ' ', false, replace) does (json::Writer's text
+// is byte for byte the same), without its character-at-a-time serializer: a request body is
+// mostly the prompt's kilobytes of text, which json::Writer copies in runs.
+void WriteValue(json::Writer& out, const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::object:
+      out.BeginObject();
+      for (const auto& [key, member] : value.items()) {
+        out.Key(key);
+        WriteValue(out, member);
+      }
+      out.EndObject();
+      return;
+    case nlohmann::json::value_t::array:
+      out.BeginArray();
+      for (const nlohmann::json& item : value) WriteValue(out, item);
+      out.EndArray();
+      return;
+    case nlohmann::json::value_t::string:
+      out.String(value.get_ref<const std::string&>());
+      return;
+    case nlohmann::json::value_t::boolean:
+      out.Bool(value.get<bool>());
+      return;
+    case nlohmann::json::value_t::number_integer:
+      out.Int(value.get<int64_t>());
+      return;
+    case nlohmann::json::value_t::number_unsigned:
+      out.UInt(value.get<uint64_t>());
+      return;
+    case nlohmann::json::value_t::number_float:
+      out.Double(value.get<double>());
+      return;
+    case nlohmann::json::value_t::null:
+      out.Null();
+      return;
+    case nlohmann::json::value_t::binary:
+    case nlohmann::json::value_t::discarded:
+      // Never in a request body; nlohmann's own text for them.
+      out.Raw(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      return;
+  }
+}
+
+}  // namespace
+
 std::string Dump(const nlohmann::json& body) {
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string text;
+  json::Writer out(text);
+  WriteValue(out, body);
+  return text;
 }
 
 }  // namespace helios::llm::wire

@@ -4,6 +4,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
 namespace helios::llm::wire {
 namespace {
 
@@ -60,6 +68,16 @@ TEST(WireTest, JsonModeNeedsTheWordJsonInThePrompt) {
   EXPECT_TRUE(WantsJsonMode(request));
   request.json_object = false;
   EXPECT_FALSE(WantsJsonMode(request));
+  // Any case, in any message, at either end of it; not split or cut short.
+  request.json_object = true;
+  for (const char* mention : {"json", "Json", "jSoN", "reply as JSON", "JSONL please"}) {
+    request.messages = {{Role::kSystem, "rules"}, {Role::kUser, mention}};
+    EXPECT_TRUE(WantsJsonMode(request)) << mention;
+  }
+  for (const char* other : {"", "j", "jso", "js on", "JSO", "nosj", "ＪＳＯＮ"}) {
+    request.messages = {{Role::kSystem, "rules"}, {Role::kUser, other}};
+    EXPECT_FALSE(WantsJsonMode(request)) << other;
+  }
 }
 
 TEST(WireTest, HttpUrls) {
@@ -91,6 +109,95 @@ TEST(WireTest, JsonReadingNeverThrows) {
 TEST(WireTest, DumpReplacesInvalidUtf8) {
   nlohmann::json body = {{"content", std::string("bad \xff byte")}};
   EXPECT_NO_THROW({ EXPECT_THAT(Dump(body), ::testing::HasSubstr("bad ")); });
+}
+
+// Dump writes request bodies itself (json::Writer); the text must stay what nlohmann::json's
+// dump with the replace handler writes, byte for byte.
+std::string NlohmannDump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+TEST(WireTest, DumpWritesWhatNlohmannWrites) {
+  const std::vector<std::string> strings = {"",
+                                            "plain",
+                                            "quote \" backslash \\ slash /",
+                                            "tab\tnewline\ncr\rbell\x07nul" + std::string(1, '\0'),
+                                            "\x1f\x7f",
+                                            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                                            "lone \x80 continuation",
+                                            "cut \xe2\x82",
+                                            "overlong \xc0\xaf",
+                                            "surrogate \xed\xa0\x80",
+                                            "too high \xf4\x90\x80\x80",
+                                            "\xff\xfe",
+                                            std::string(5000, 'x') + "\xc3"};
+  nlohmann::json body = {
+      {"model", "gpt-4o-mini"},
+      {"temperature", 0.1},
+      {"max_tokens", 500},
+      {"stream", false},
+      {"stop", nullptr},
+      {"response_format", {{"type", "json_object"}}},
+      {"empty_object", nlohmann::json::object()},
+      {"empty_array", nlohmann::json::array()},
+      {"numbers",
+       {0, -1, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+        std::numeric_limits<uint64_t>::max(), 0.0, -0.0, 1.0, 0.1, 1e300, 1e-300, 3.0e-10,
+        123456789.125, std::nan(""), std::numeric_limits<double>::infinity(),
+        -std::numeric_limits<double>::infinity()}},
+  };
+  nlohmann::json messages = nlohmann::json::array();
+  for (const std::string& s : strings) {
+    messages.push_back({{"role", "user"}, {"content", s}});
+    body[s] = s;  // as a key too
+  }
+  body["messages"] = messages;
+  EXPECT_EQ(Dump(body), NlohmannDump(body));
+  for (const nlohmann::json& scalar : body["numbers"])
+    EXPECT_EQ(Dump(scalar), NlohmannDump(scalar));
+  for (const std::string& s : strings) EXPECT_EQ(Dump(nlohmann::json(s)), NlohmannDump(s)) << s;
+
+  // Random documents of random bytes (a fixed seed: a failure is repeatable).
+  std::mt19937_64 random(20261130);
+  auto random_string = [&] {
+    std::string s(random() % 24, ' ');
+    for (char& c : s) {
+      const uint64_t r = random() % 4;
+      c = r == 0   ? static_cast<char>(random() % 256)
+          : r == 1 ? static_cast<char>(random() % 32)
+                   : static_cast<char>('a' + random() % 26);
+    }
+    return s;
+  };
+  std::function<nlohmann::json(int)> random_value = [&](int depth) -> nlohmann::json {
+    switch (depth > 3 ? random() % 5 : random() % 7) {
+      case 0:
+        return random_string();
+      case 1:
+        return static_cast<int64_t>(random());
+      case 2:
+        return std::ldexp(static_cast<double>(random() % 1000000),
+                          static_cast<int>(random() % 200) - 100);
+      case 3:
+        return random() % 2 == 0;
+      case 4:
+        return nullptr;
+      case 5: {
+        nlohmann::json o = nlohmann::json::object();
+        for (uint64_t i = random() % 5; i > 0; --i) o[random_string()] = random_value(depth + 1);
+        return o;
+      }
+      default: {
+        nlohmann::json a = nlohmann::json::array();
+        for (uint64_t i = random() % 5; i > 0; --i) a.push_back(random_value(depth + 1));
+        return a;
+      }
+    }
+  };
+  for (int i = 0; i < 2000; ++i) {
+    const nlohmann::json doc = random_value(0);
+    ASSERT_EQ(Dump(doc), NlohmannDump(doc)) << "document " << i;
+  }
 }
 
 }  // namespace
