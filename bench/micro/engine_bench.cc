@@ -6,8 +6,12 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -19,6 +23,7 @@
 #include "nl2sql/chart.h"
 #include "nl2sql/engine/lexicon.h"
 #include "nl2sql/engine/tokenizer.h"
+#include "nl2sql/engine/wordnet_morph.h"
 #include "nl2sql/suggestions.h"
 #include "sql/explain.h"
 #include "sql/ir.h"
@@ -120,6 +125,128 @@ void LexiconKeysWarm(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * words.size()));
   state.SetLabel(fmt::format("{} words per iteration", words.size()));
+}
+
+// Words a server meets for the first time, for Lemma(): inflected forms of the WordNet
+// dictionary's nouns ("+s") and verbs ("+ed", "+ing"), or non-words made of the same letters
+// shuffled, in a fixed pseudo-random order. There are more of them than the lexicon's memory
+// holds (4,096 words per thread; the shared memory it had when it asked libwordnet held
+// 50,000), so that cycling through them the lexicon never answers from a memory. Empty when
+// the dictionary cannot be read.
+std::vector<std::string> NewWords(bool real) {
+  const std::string dir = nl2sql::engine::WordNetDictDir();
+  constexpr size_t kWords = 70000;
+  std::vector<std::string> words;
+  for (const auto& [file, endings] :
+       {std::pair<std::string, std::vector<std::string>>{"index.verb", {"ed", "ing"}},
+        {"index.noun", {"s"}}}) {
+    std::ifstream in(dir + "/" + file);
+    std::string line;
+    while (words.size() < kWords && std::getline(in, line)) {
+      std::string lemma = line.substr(0, line.find(' '));
+      if (lemma.size() < 3 ||
+          !std::all_of(lemma.begin(), lemma.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+        continue;
+      for (const auto& ending : endings) words.push_back(lemma + ending);
+    }
+  }
+  std::mt19937 random(42);
+  if (!real) {
+    for (auto& w : words) std::shuffle(w.begin(), w.end(), random);
+  }
+  std::shuffle(words.begin(), words.end(), random);
+  if (words.size() < kWords) words.clear();
+  return words;
+}
+
+// Lemma() of a word this server has not seen before: each iteration one new word. The words
+// are taken in turn, across runs and threads, in batches of kBatch per thread, so that a word
+// comes back only after all the others have been looked up.
+void LemmaNewWords(benchmark::State& state, bool real) {
+  static const std::vector<std::string> kReal = NewWords(true);
+  static const std::vector<std::string> kMade = NewWords(false);
+  static std::atomic<size_t> next_real{0};
+  static std::atomic<size_t> next_made{0};
+  constexpr size_t kBatch = 64;
+  const std::vector<std::string>& words = real ? kReal : kMade;
+  std::atomic<size_t>& next = real ? next_real : next_made;
+  if (words.empty()) {
+    state.SkipWithError("the WordNet dictionary could not be read");
+    return;
+  }
+  benchmark::DoNotOptimize(nl2sql::engine::Lemma("warming"));  // the dictionary is ready
+  size_t i = 0;
+  size_t end = 0;
+  size_t changed = 0;
+  for (auto _ : state) {
+    if (i == end) {
+      i = next.fetch_add(kBatch, std::memory_order_relaxed);
+      end = i + kBatch;
+    }
+    const std::string& w = words[i++ % words.size()];
+    std::string lemma = nl2sql::engine::Lemma(w);
+    changed += lemma != w;
+    benchmark::DoNotOptimize(lemma.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["changed"] =
+      benchmark::Counter(static_cast<double>(changed) / static_cast<double>(state.iterations()),
+                         benchmark::Counter::kAvgThreads);
+}
+
+// Lemma() of words the thread has seen (the words of the six questions): its memory answers.
+void LemmaSeenWords(benchmark::State& state) {
+  std::vector<std::string> words;
+  for (const BenchQuestion& q : Questions()) {
+    for (const auto& token : nl2sql::engine::Tokenize(q.question)) {
+      if (token.kind == nl2sql::engine::Token::Kind::kWord) words.push_back(token.text);
+    }
+  }
+  for (const auto& w : words) benchmark::DoNotOptimize(nl2sql::engine::Lemma(w));
+  size_t i = 0;
+  for (auto _ : state) {
+    std::string lemma = nl2sql::engine::Lemma(words[i++ % words.size()]);
+    benchmark::DoNotOptimize(lemma.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+// Reading WordNet's noun and verb morphology into memory, as Lemma() does at first use.
+void WordNetMorphologyLoad(benchmark::State& state) {
+  size_t bytes = 0;
+  for (auto _ : state) {
+    auto loaded = nl2sql::engine::WordNetMorphology::Load(nl2sql::engine::WordNetDictDir());
+    if (!loaded) {
+      state.SkipWithError(loaded.error().message.c_str());
+      return;
+    }
+    bytes = (*loaded)->MemoryBytes();
+  }
+  state.SetLabel(fmt::format("{:.2f} MiB held", static_cast<double>(bytes) / (1 << 20)));
+}
+
+// WordNetMorphology::BaseForm() alone, as Lemma() asks it (noun, then verb when the noun has
+// none), for the words of Lemma/new_words or new_nonwords: the cost of a new word without the
+// lexicon's memories.
+void WordNetBaseForm(benchmark::State& state, bool real) {
+  using nl2sql::engine::WordNetPos;
+  static const std::vector<std::string> kReal = NewWords(true);
+  static const std::vector<std::string> kMade = NewWords(false);
+  const std::vector<std::string>& words = real ? kReal : kMade;
+  auto loaded = nl2sql::engine::WordNetMorphology::Load(nl2sql::engine::WordNetDictDir());
+  if (!loaded || words.empty()) {
+    state.SkipWithError("the WordNet dictionary could not be read");
+    return;
+  }
+  const nl2sql::engine::WordNetMorphology& morphology = **loaded;
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::string& w = words[i++ % words.size()];
+    auto base = morphology.BaseForm(w, WordNetPos::kNoun);
+    if (!base) base = morphology.BaseForm(w, WordNetPos::kVerb);
+    benchmark::DoNotOptimize(base);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 
 // Engine::Understand: tokens, tagging against the schema index and the lexicon, and the IR.
@@ -283,6 +410,24 @@ void RegisterEngineBenchmarks() {
   PerQuestion("Tokenize", Tokenize);
   benchmark::RegisterBenchmark("Engine/LexiconKeys/warm", LexiconKeysWarm)
       ->Unit(benchmark::kMicrosecond);
+  for (bool real : {true, false}) {
+    benchmark::RegisterBenchmark(real ? "Engine/Lemma/new_words" : "Engine/Lemma/new_nonwords",
+                                 [real](benchmark::State& s) { LemmaNewWords(s, real); })
+        ->Unit(benchmark::kMicrosecond)
+        ->Threads(1)
+        ->Threads(2)
+        ->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("Engine/Lemma/seen_words", LemmaSeenWords)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("Engine/WordNetMorphology/Load", WordNetMorphologyLoad)
+      ->Unit(benchmark::kMillisecond);
+  for (bool real : {true, false}) {
+    benchmark::RegisterBenchmark(real ? "Engine/WordNetMorphology/BaseForm/new_words"
+                                      : "Engine/WordNetMorphology/BaseForm/new_nonwords",
+                                 [real](benchmark::State& s) { WordNetBaseForm(s, real); })
+        ->Unit(benchmark::kMicrosecond);
+  }
   PerQuestion("Understand", Understand);
   PerQuestion("Validate", Validate);
   for (const BenchQuestion& q : Questions()) {
