@@ -44,10 +44,10 @@
 #     hits' entries expire and are added again during the run;
 #   - the follow-up memory (nl2sql/suggestions.h) is bounded by the code (4,096 entries), and
 #     full within seconds at this rate;
-#   - the engine's word caches (nl2sql/engine/lexicon.cc) are bounded too, but so loosely
-#     (100,000 entries per map and thread, 200,000 shared) that no run fills them: every new
-#     word a question brings (here the numbers of the new questions) stays. That growth is
-#     measured, not excluded, since a server in use meets new words all the time.
+#   - the engine's word memories (nl2sql/engine/lexicon.cc) are bounded too (4,096 words per
+#     map and thread, 50,000 shared pertainyms; words with digits are not kept); they fill as
+#     new words come, and that growth is measured, not excluded, since a server in use meets new
+#     words all the time.
 # The warm-up (SOAK_WARMUP, 120 s by default) is twice the session timeout: by its end every
 # store is at its steady size. After it, resident memory (VmRSS) is compared with its value at
 # the first sample; allocator fragmentation and thread churn (a keep-alive connection is closed
