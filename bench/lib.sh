@@ -11,6 +11,28 @@ bench_server_lines=()
 # Lines added to its [auth] section the same way, e.g. ("token_ttl_minutes = 120") for a run that
 # outlasts the default token lifetime.
 bench_auth_lines=()
+# A command bench_start_server runs the server under, e.g. (valgrind --tool=callgrind ...), and
+# how long it waits for the server to answer /health (seconds; a profiler slows start-up).
+bench_server_wrapper=()
+bench_start_wait=10
+
+# The fake model's answer for the model scenarios: regions and their employees (5 and 50 rows,
+# about 60 µs of SQLite), so that the figures are the server's and not the database's; its
+# default, customers by country, scans 5,000 rows.
+# shellcheck disable=SC2034 # read by the scripts that source this file
+bench_model_sql="SELECT r.name AS region, COUNT(*) AS employees FROM employees e JOIN regions r ON r.region_id = e.region_id GROUP BY r.name ORDER BY employees DESC"
+# Questions the built-in engine declines on the demo database, for the model to answer.
+# shellcheck disable=SC2034
+bench_model_questions=(
+  "how are our clients spread over the nations of the world"
+  "which customers are most likely to churn"
+  "what is the weather like for our customers"
+  "summarize our business"
+  "which products pair well together"
+  "what should we sell next year"
+  "who are our happiest customers"
+  "tell me something interesting about our data"
+)
 
 # bench_raise_fd_limit: every connection is a descriptor, and the LLM scenarios hold a thousand
 # or more at once in the server, the fake model and the load generator; the soft limit is often
@@ -68,10 +90,12 @@ bench_start_server() {
     [ $# -eq 0 ] || printf '%s\n' "$@"
   } >"$work/bench.toml"
   JWT_SECRET="$(head -c 48 /dev/urandom | base64)" HELIOSDB_WORKER_THREADS="$workers" \
-    DATABASE_URL="$database_url" "$bin" --config "$work/bench.toml" serve >"$log" 2>&1 &
+    DATABASE_URL="$database_url" "${bench_server_wrapper[@]}" "$bin" --config "$work/bench.toml" \
+    serve >"$log" 2>&1 &
   bench_server=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 $((bench_start_wait * 10))); do
     curl -sf "http://127.0.0.1:$bench_port/health" >/dev/null && break
+    kill -0 "$bench_server" 2>/dev/null || break
     sleep 0.1
   done
   bench_token="$(curl -sf "http://127.0.0.1:$bench_port/api/v1/auth/login" \

@@ -108,22 +108,9 @@ python3 "$root/bench/questions.py" "$db" >"$work/bodies.txt"
 trap 'bench_stop_server; bench_stop_fakellm' EXIT
 bench_raise_fd_limit
 
-# The fake model's answer for the LLM scenarios: regions and their employees (5 and 50 rows,
-# about 60 µs of SQLite), so that the figures are the server's and not the database's; its
-# default, customers by country, scans 5,000 rows.
-llm_sql="SELECT r.name AS region, COUNT(*) AS employees FROM employees e JOIN regions r ON r.region_id = e.region_id GROUP BY r.name ORDER BY employees DESC"
-# Questions the built-in engine declines on the demo database (the llm scenario checks each
-# against the running server before loading it).
-llm_questions=(
-  "how are our clients spread over the nations of the world"
-  "which customers are most likely to churn"
-  "what is the weather like for our customers"
-  "summarize our business"
-  "which products pair well together"
-  "what should we sell next year"
-  "who are our happiest customers"
-  "tell me something interesting about our data"
-)
+# The fake model's answer and the questions the engine declines (bench/lib.sh).
+llm_sql="$bench_model_sql"
+llm_questions=("${bench_model_questions[@]}")
 for q in "${llm_questions[@]}"; do jq -cn --arg q "$q" '{query: $q}'; done >"$work/llm-bodies.txt"
 
 # start_server NAME CACHE [TOML...]: the server with the semantic cache on or off, logging JSON
