@@ -842,6 +842,25 @@ TEST_F(EngineTest, AFollowUpWithNothingToChangeIsNotUnderstood) {
   ExpectNotUnderstood(engine().Understand("instead", &first->query), "instead");
 }
 
+// A follow-up restating what the answer already shows is answered with the same query: the user
+// asked again (for instance after the answer was lost on its way, while the turn was kept).
+TEST_F(EngineTest, AFollowUpRestatingTheAnswerGivesTheSameQuery) {
+  auto first = engine().Understand("how many loans in 2025", nullptr);
+  ASSERT_TRUE(first);
+  auto second = engine().Understand("what about 2024?", &first->query);
+  ASSERT_TRUE(second) << second.error().message;
+  auto again = engine().Understand("what about 2024?", &second->query);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->follow_up);
+  EXPECT_EQ(again->query, second->query) << Shown(again->query);
+
+  auto grouped = engine().Understand("number of loans by month", nullptr);
+  ASSERT_TRUE(grouped);
+  auto regrouped = engine().Understand("by month instead", &grouped->query);
+  ASSERT_TRUE(regrouped) << regrouped.error().message;
+  EXPECT_EQ(regrouped->query, grouped->query) << Shown(regrouped->query);
+}
+
 TEST_F(EngineTest, IsDeterministic) {
   auto a = engine().Understand("average book price by author", nullptr);
   auto b = engine().Understand("average book price by author", nullptr);

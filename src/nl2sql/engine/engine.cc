@@ -3207,7 +3207,13 @@ Result<Understanding> Builder::Build(bool follow_up) {
   bool asked_something = std::any_of(items_.begin(), items_.end(), [](const Item& it) {
     return it.kind == ItemKind::kMention || it.kind == ItemKind::kAgg;
   });
-  if (previous_ && follow_up && *result_ == *previous_ && !asked_something)
+  // A follow-up that leaves the query as it was is declined when it stated nothing the engine
+  // could apply. One that restates what the answer already shows ("what about 2024?" when it is
+  // for 2024 already; also a question asked again after its answer was lost on the way, while
+  // its turn was kept) is answered with the same query.
+  const bool stated_something = asked_something || !where_.empty() || !having_.empty() ||
+                                !groups_.empty() || grain_ != TimeGrain::kNone;
+  if (previous_ && follow_up && *result_ == *previous_ && !stated_something)
     return std::unexpected(NotUnderstood("I could not tell what to change in the previous answer"));
   Understanding u;
   u.query = std::move(*result_);
