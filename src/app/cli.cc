@@ -443,21 +443,35 @@ struct EvalArgs {
   int skip_fold = -1;  // leave this fold's databases out
   bool calibrate = false;
   double target_precision = 0.9;
-  std::string write_model;  // directory for confidence_model.inc and confidence_threshold.inc
+  std::string confidence_model = "trees";  // or "logistic"
+  std::string write_model;                 // directory for the engine's confidence_*.inc
 };
 
-Result<void> WriteText(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+// Writes every file or none: each goes to a temporary file first, and only when all are written
+// are they renamed into place.
+Result<void> WriteTexts(const std::vector<std::pair<std::string, std::string>>& files) {
+  auto clean = [&] {
+    std::error_code ignored;
+    for (const auto& [path, text] : files) std::filesystem::remove(path + ".tmp", ignored);
+  };
+  for (const auto& [path, text] : files) {
+    std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
     out << text;
     out.close();
-    if (!out) return Fail(ErrorCode::kUnavailable, fmt::format("cannot write '{}'", tmp));
+    if (!out) {
+      clean();
+      return Fail(ErrorCode::kUnavailable, fmt::format("cannot write '{}.tmp'", path));
+    }
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    return Fail(ErrorCode::kUnavailable, fmt::format("cannot write '{}': {}", path, ec.message()));
+  for (const auto& [path, text] : files) {
+    std::error_code ec;
+    std::filesystem::rename(path + ".tmp", path, ec);
+    if (ec) {
+      clean();
+      return Fail(ErrorCode::kUnavailable,
+                  fmt::format("cannot write '{}': {}", path, ec.message()));
+    }
+  }
   return {};
 }
 
@@ -524,6 +538,8 @@ int EvalCommand(const EvalArgs& a) {
     eval::CalibrationOptions co;
     co.folds = a.folds;
     co.target_precision = a.target_precision;
+    co.model =
+        a.confidence_model == "logistic" ? eval::ModelKind::kLogistic : eval::ModelKind::kTrees;
     auto c = eval::Calibrate(*report, std::move(names), co);
     if (!c) return PrintError(c.error());
     calibration = std::move(*c);
@@ -544,12 +560,10 @@ int EvalCommand(const EvalArgs& a) {
   fmt::print("\n{}", eval::CalibrationText(*calibration));
   if (!a.write_model.empty()) {
     const std::filesystem::path dir(a.write_model);
-    if (auto w =
-            WriteText((dir / "confidence_model.inc").string(), eval::ModelInclude(*calibration));
-        !w)
-      return PrintError(w.error());
-    if (auto w = WriteText((dir / "confidence_threshold.inc").string(),
-                           eval::ThresholdInclude(*calibration));
+    if (auto w = WriteTexts(
+            {{(dir / "confidence_model.inc").string(), eval::ModelInclude(*calibration)},
+             {(dir / "confidence_trees.inc").string(), eval::TreesInclude(*calibration)},
+             {(dir / "confidence_threshold.inc").string(), eval::ThresholdInclude(*calibration)}});
         !w)
       return PrintError(w.error());
     fmt::print("wrote the model to {}\n", a.write_model);
@@ -681,9 +695,15 @@ int RunCli(int argc, char** argv) {
       ->add_option("--target-precision", eval_args.target_precision,
                    "Precision the calibrated threshold must reach on held-out folds (default 0.9)")
       ->check(CLI::Range(0.5, 1.0));
+  eval_cmd
+      ->add_option("--confidence-model", eval_args.confidence_model,
+                   "With --calibrate: the model fitted, 'trees' (gradient-boosted trees, the "
+                   "default) or 'logistic'")
+      ->check(CLI::IsMember({"trees", "logistic"}));
   eval_cmd->add_option("--write-model", eval_args.write_model,
-                       "With --calibrate: write confidence_model.inc and confidence_threshold.inc "
-                       "(the engine's model, src/nl2sql/engine) into this directory");
+                       "With --calibrate: write confidence_model.inc, confidence_trees.inc and "
+                       "confidence_threshold.inc (the engine's model, src/nl2sql/engine) into this "
+                       "directory");
 
   try {
     cli.parse(argc, argv);

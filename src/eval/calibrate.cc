@@ -128,6 +128,162 @@ LogisticModel FitLogistic(const std::vector<Sample>& samples, size_t features, d
   return model;
 }
 
+double BoostedTrees::Predict(const std::vector<double>& x) const {
+  double z = bias;
+  for (const auto& tree : trees) {
+    size_t at = 0;
+    while (tree[at].feature >= 0) {
+      const auto f = static_cast<size_t>(tree[at].feature);
+      const double v = f < x.size() ? x[f] : 0.0;
+      at = static_cast<size_t>(v < tree[at].threshold ? tree[at].left : tree[at].right);
+    }
+    z += tree[at].value;
+  }
+  return Sigmoid(z);
+}
+
+namespace {
+
+// Each feature cut into bins: a value's bin is the number of cuts at or below it, so that
+// "bin <= b" is "value < cuts[b]". Cuts lie halfway between neighbouring values.
+struct Binned {
+  std::vector<std::vector<double>> cuts;     // per feature
+  std::vector<std::vector<uint8_t>> bin_of;  // per feature, per sample
+};
+
+Binned BinFeatures(const std::vector<Sample>& samples, size_t features, size_t bins) {
+  Binned b;
+  b.cuts.resize(features);
+  b.bin_of.assign(features, std::vector<uint8_t>(samples.size(), 0));
+  bins = std::clamp<size_t>(bins, 2, 255);
+  std::vector<double> values(samples.size());
+  for (size_t j = 0; j < features; ++j) {
+    for (size_t i = 0; i < samples.size(); ++i) values[i] = (*samples[i].x)[j];
+    std::sort(values.begin(), values.end());
+    std::vector<double> distinct = values;
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    std::vector<double>& cuts = b.cuts[j];
+    if (distinct.size() <= bins) {
+      for (size_t k = 1; k < distinct.size(); ++k)
+        cuts.push_back((distinct[k - 1] + distinct[k]) / 2);
+    } else {
+      // Quantiles of the samples, each moved to the gap above its value.
+      for (size_t k = 1; k < bins; ++k) {
+        const double q = values[k * values.size() / bins];
+        auto next = std::upper_bound(distinct.begin(), distinct.end(), q);
+        if (next == distinct.end()) continue;
+        const double cut = (q + *next) / 2;
+        if (cuts.empty() || cut > cuts.back()) cuts.push_back(cut);
+      }
+    }
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const double v = (*samples[i].x)[j];
+      b.bin_of[j][i] =
+          static_cast<uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin());
+    }
+  }
+  return b;
+}
+
+struct TreeBuilder {
+  const Binned& binned;
+  const std::vector<double>& g;
+  const std::vector<double>& h;
+  const BoostOptions& options;
+  std::vector<TreeNode> nodes;
+  std::vector<std::pair<int, std::vector<size_t>>> leaves;  // node, its samples
+
+  double Score(double gs, double hs) const { return gs * gs / (hs + options.l2); }
+
+  int Grow(const std::vector<size_t>& rows, size_t depth) {
+    const int at = static_cast<int>(nodes.size());
+    nodes.emplace_back();
+    double gs = 0, hs = 0;
+    for (size_t i : rows) {
+      gs += g[i];
+      hs += h[i];
+    }
+    int best_feature = -1;
+    size_t best_bin = 0;
+    double best_gain = 1e-9;
+    if (depth < options.depth && rows.size() >= 2 * options.min_leaf) {
+      const double parent = Score(gs, hs);
+      for (size_t j = 0; j < binned.cuts.size(); ++j) {
+        const size_t nb = binned.cuts[j].size() + 1;
+        if (nb < 2) continue;
+        std::vector<double> hg(nb, 0.0), hh(nb, 0.0);
+        std::vector<size_t> hn(nb, 0);
+        const auto& bins = binned.bin_of[j];
+        for (size_t i : rows) {
+          hg[bins[i]] += g[i];
+          hh[bins[i]] += h[i];
+          ++hn[bins[i]];
+        }
+        double gl = 0, hl = 0;
+        size_t nl = 0;
+        for (size_t b = 0; b + 1 < nb; ++b) {
+          gl += hg[b];
+          hl += hh[b];
+          nl += hn[b];
+          if (nl < options.min_leaf) continue;
+          if (rows.size() - nl < options.min_leaf) break;
+          const double gain = Score(gl, hl) + Score(gs - gl, hs - hl) - parent;
+          if (gain > best_gain) {
+            best_gain = gain;
+            best_feature = static_cast<int>(j);
+            best_bin = b;
+          }
+        }
+      }
+    }
+    if (best_feature < 0) {
+      nodes[static_cast<size_t>(at)].value = -gs / (hs + options.l2) * options.learning_rate;
+      leaves.emplace_back(at, rows);
+      return at;
+    }
+    const auto f = static_cast<size_t>(best_feature);
+    std::vector<size_t> left, right;
+    for (size_t i : rows) (binned.bin_of[f][i] <= best_bin ? left : right).push_back(i);
+    nodes[static_cast<size_t>(at)].feature = best_feature;
+    nodes[static_cast<size_t>(at)].threshold = binned.cuts[f][best_bin];
+    const int l = Grow(left, depth + 1);
+    const int r = Grow(right, depth + 1);
+    nodes[static_cast<size_t>(at)].left = l;
+    nodes[static_cast<size_t>(at)].right = r;
+    return at;
+  }
+};
+
+}  // namespace
+
+BoostedTrees FitBoostedTrees(const std::vector<Sample>& samples, size_t features,
+                             const BoostOptions& options) {
+  BoostedTrees model;
+  if (samples.empty()) return model;
+  const size_t n = samples.size();
+  double positives = 0;
+  for (const auto& s : samples) positives += s.correct ? 1 : 0;
+  const double prior = std::clamp(positives / static_cast<double>(n), 1e-3, 1 - 1e-3);
+  model.bias = std::log(prior / (1 - prior));
+  const Binned binned = BinFeatures(samples, features, options.bins);
+  std::vector<double> z(n, model.bias), g(n), h(n);
+  std::vector<size_t> all(n);
+  for (size_t i = 0; i < n; ++i) all[i] = i;
+  for (size_t t = 0; t < options.trees; ++t) {
+    for (size_t i = 0; i < n; ++i) {
+      const double p = Sigmoid(z[i]);
+      g[i] = p - (samples[i].correct ? 1.0 : 0.0);
+      h[i] = std::max(p * (1 - p), 1e-6);
+    }
+    TreeBuilder b{binned, g, h, options, {}, {}};
+    b.Grow(all, 0);
+    for (const auto& [node, rows] : b.leaves)
+      for (size_t i : rows) z[i] += b.nodes[static_cast<size_t>(node)].value;
+    model.trees.push_back(std::move(b.nodes));
+  }
+  return model;
+}
+
 double ChooseThreshold(const std::vector<std::pair<double, bool>>& scored, double target,
                        size_t min_answers) {
   std::vector<std::pair<double, bool>> s = scored;
@@ -180,13 +336,22 @@ Result<Calibration> Calibrate(const Report& report, std::vector<std::string> fea
       if (!excluded.contains(f)) folds.insert(f);
     return folds;
   };
+  auto fit = [&](const std::vector<Sample>& samples) {
+    ConfidenceModel m;
+    m.kind = options.model;
+    if (m.kind == ModelKind::kTrees)
+      m.trees = FitBoostedTrees(samples, nf, options.boost);
+    else
+      m.logistic = FitLogistic(samples, nf, options.l2);
+    return m;
+  };
   // Out-of-fold probabilities over `folds`: each fold scored by a model fitted on the others.
   auto out_of_fold = [&](const std::set<size_t>& folds) {
     std::vector<std::pair<double, bool>> scored;
     for (size_t f : folds) {
       std::set<size_t> rest = folds;
       rest.erase(f);
-      const LogisticModel m = FitLogistic(samples_of(rest), nf, options.l2);
+      const ConfidenceModel m = fit(samples_of(rest));
       for (const auto& a : answered)
         if (a.fold == f)
           scored.push_back({m.Predict(report.results[a.result].features), a.correct});
@@ -204,7 +369,7 @@ Result<Calibration> Calibrate(const Report& report, std::vector<std::string> fea
     ff.fold = k;
     ff.threshold =
         ChooseThreshold(out_of_fold(others), options.target_precision, options.min_answers);
-    const LogisticModel m = FitLogistic(samples_of(others), nf, options.l2);
+    const ConfidenceModel m = fit(samples_of(others));
     std::set<std::string> dbs;
     for (size_t i = 0; i < report.results.size(); ++i) {
       const QuestionResult& r = report.results[i];
@@ -229,7 +394,7 @@ Result<Calibration> Calibrate(const Report& report, std::vector<std::string> fea
   }
   const std::set<size_t> every = all_but({});
   c.threshold = ChooseThreshold(out_of_fold(every), options.target_precision, options.min_answers);
-  c.model = FitLogistic(samples_of(every), nf, options.l2);
+  c.model = fit(samples_of(every));
   return c;
 }
 
@@ -238,10 +403,30 @@ std::string ModelInclude(const Calibration& c) {
       "// The engine's confidence model (confidence.h): written by\n"
       "//   heliosdb-conversational-bi eval ... --calibrate --write-model DIR\n"
       "// (docs/accuracy.md says how it was run). Do not edit by hand.\n";
-  out += fmt::format("{{\"bias\", {:.17g}}},\n", c.model.bias);
+  if (c.model.kind == ModelKind::kTrees) {
+    out += fmt::format("{{\"bias\", {:.17g}}},\n", c.model.trees.bias);
+    return out;
+  }
+  out += fmt::format("{{\"bias\", {:.17g}}},\n", c.model.logistic.bias);
   for (size_t i = 0; i < c.feature_names.size(); ++i)
-    if (c.model.weights[i] != 0)
-      out += fmt::format("{{\"{}\", {:.17g}}},\n", c.feature_names[i], c.model.weights[i]);
+    if (c.model.logistic.weights[i] != 0)
+      out += fmt::format("{{\"{}\", {:.17g}}},\n", c.feature_names[i], c.model.logistic.weights[i]);
+  return out;
+}
+
+std::string TreesInclude(const Calibration& c) {
+  std::string out =
+      "// The engine's confidence model's trees (confidence.h), written with\n"
+      "// confidence_model.inc. Do not edit by hand.\n";
+  if (c.model.kind != ModelKind::kTrees || c.model.trees.trees.empty())
+    return out + "{-1, \"\", 0.0, -1, -1, 0.0},\n";
+  for (size_t t = 0; t < c.model.trees.trees.size(); ++t)
+    for (const TreeNode& n : c.model.trees.trees[t]) {
+      const std::string feature =
+          n.feature >= 0 ? c.feature_names[static_cast<size_t>(n.feature)] : std::string();
+      out += fmt::format("{{{}, \"{}\", {:.17g}, {}, {}, {:.17g}}},\n", t, feature, n.threshold,
+                         n.left, n.right, n.value);
+    }
   return out;
 }
 

@@ -2,10 +2,10 @@
 //
 // A run of the engine with no confidence threshold (every question it can read is answered)
 // gives, per answered question, the engine's signals (engine/confidence.h) and whether it was
-// right. A logistic model over those signals estimates the probability of being right. The
-// databases are split into folds (by a hash of the name, so a database's fold never depends on
-// which others are in the file); every figure is measured on databases the model and the
-// threshold never saw:
+// right. A model over those signals (boosted trees, or a logistic model) estimates the probability
+// of being right. The databases are split into folds (by a hash of the name, so a database's fold
+// never depends on which others are in the file); every figure is measured on databases the model
+// and the threshold never saw:
 //   - for each fold k: inner cross-validation over the other folds gives out-of-fold
 //     probabilities there; the threshold t_k is the lowest at which their precision meets the
 //     target; the model fitted on all other folds scores fold k, which keeps the answers with a
@@ -44,6 +44,46 @@ struct Sample {
 // returned apply to the raw features). `l2` is the penalty on the standardised weights.
 LogisticModel FitLogistic(const std::vector<Sample>& samples, size_t features, double l2);
 
+// Gradient-boosted regression trees on the log-odds of being right (Newton steps on the
+// logistic loss, features cut into at most `bins` quantile bins): they find what a linear model
+// cannot, such as a signal that matters only for some kinds of question.
+struct TreeNode {
+  int feature = -1;           // -1: a leaf
+  double threshold = 0;       // x[feature] < threshold goes left
+  int left = -1, right = -1;  // indices in the same tree, after this node
+  double value = 0;           // a leaf's log-odds
+};
+
+struct BoostedTrees {
+  double bias = 0;
+  std::vector<std::vector<TreeNode>> trees;  // each tree's root first
+  double Predict(const std::vector<double>& x) const;
+};
+
+struct BoostOptions {
+  size_t trees = 200;
+  size_t depth = 4;
+  double learning_rate = 0.05;
+  size_t min_leaf = 30;  // fewest samples a leaf may hold
+  double l2 = 1.0;       // on leaf values
+  size_t bins = 32;
+};
+
+BoostedTrees FitBoostedTrees(const std::vector<Sample>& samples, size_t features,
+                             const BoostOptions& options);
+
+enum class ModelKind { kTrees, kLogistic };
+
+// Either kind of model, as calibration fits and ships it.
+struct ConfidenceModel {
+  ModelKind kind = ModelKind::kTrees;
+  LogisticModel logistic;
+  BoostedTrees trees;
+  double Predict(const std::vector<double>& x) const {
+    return kind == ModelKind::kTrees ? trees.Predict(x) : logistic.Predict(x);
+  }
+};
+
 // The lowest threshold at which the answers with p >= threshold are right at least `target` of
 // the time, among thresholds keeping at least `min_answers`; 1.01 (decline everything) when
 // none does.
@@ -61,14 +101,16 @@ struct FoldFigures {
 struct CalibrationOptions {
   size_t folds = 5;
   double target_precision = 0.9;
-  double l2 = 1.0;
+  ModelKind model = ModelKind::kTrees;
+  double l2 = 1.0;  // the logistic model's penalty
+  BoostOptions boost;
   size_t min_answers = 30;  // fewest answers a threshold may be chosen on
 };
 
 struct Calibration {
   std::vector<std::string> feature_names;
-  LogisticModel model;   // fitted on every fold
-  double threshold = 0;  // chosen on out-of-fold probabilities of every fold
+  ConfidenceModel model;  // fitted on every fold
+  double threshold = 0;   // chosen on out-of-fold probabilities of every fold
   std::vector<FoldFigures> folds;
   Figures held_out;  // the folds' figures summed: every question scored by a model that never
                      // saw its database
@@ -85,9 +127,10 @@ struct Calibration {
 Result<Calibration> Calibrate(const Report& report, std::vector<std::string> feature_names,
                               const CalibrationOptions& options);
 
-// The model as the C++ initialiser list and threshold the engine includes
-// (confidence_model.inc, confidence_threshold.inc).
+// The model as the C++ initialiser lists and threshold the engine includes
+// (confidence_model.inc, confidence_trees.inc, confidence_threshold.inc).
 std::string ModelInclude(const Calibration& c);
+std::string TreesInclude(const Calibration& c);
 std::string ThresholdInclude(const Calibration& c);
 
 // A readable account of the calibration: per fold, held out overall and by difficulty, and the

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/text.h"
+#include "nl2sql/engine/confidence.h"
 
 namespace helios::eval {
 namespace {
@@ -193,6 +194,14 @@ ordered_json ReportToJson(const Report& report) {
                    {"difficulty", DifficultyName(r.difficulty)},
                    {"outcome", OutcomeName(r.outcome)}};
     if (r.confidence >= 0) q["confidence"] = r.confidence;
+    // The signals the confidence was computed from, by name (the ones that are not zero).
+    const auto names = nl2sql::engine::ConfidenceFeatureNames();
+    if (r.features.size() == names.size()) {
+      ordered_json signals = ordered_json::object();
+      for (size_t i = 0; i < names.size(); ++i)
+        if (r.features[i] != 0) signals[std::string(names[i])] = r.features[i];
+      q["signals"] = std::move(signals);
+    }
     if (r.outcome == Outcome::kDeclined && !r.detail.empty()) q["declined_because"] = r.detail;
     questions.push_back(std::move(q));
   }

@@ -73,6 +73,15 @@ TEST_F(EvalCommandTest, ScoresTheSpiderFixture) {
   ExpectFigures(j["by_difficulty"]["medium"], 1, 1, 1, 0);
   ExpectFigures(j["by_database"]["shop"], 6, 5, 4, 1);
   EXPECT_FALSE(j.contains("interactions"));
+  // Each answered question carries the signals its confidence came from, by name.
+  size_t with_signals = 0;
+  for (const auto& q : j["questions"]) {
+    if (q["outcome"] != "correct" && q["outcome"] != "wrong") continue;
+    ASSERT_TRUE(q.contains("signals")) << q.dump();
+    EXPECT_GT(q["signals"].value("tokens", 0.0), 0.0) << q.dump();
+    ++with_signals;
+  }
+  EXPECT_EQ(with_signals, 5u);
   ASSERT_EQ(j["wrong"].size(), 1u);
   EXPECT_EQ(j["wrong"][0]["question"], "What is the maximum age of singers?");
   EXPECT_EQ(j["wrong"][0]["gold"]["rows"][0][0], 29);
@@ -108,6 +117,85 @@ TEST_F(EvalCommandTest, LimitAndDatabasesChooseTheItems) {
   const json j = json::parse(testing::ReadFile(report));
   EXPECT_EQ(j["items"], 2);
   ExpectFigures(j["overall"], 2, 2, 2, 0);
+}
+
+// `--calibrate --write-model`: a model fitted on held-out folds, written as the three files the
+// engine includes, all of them or none.
+TEST_F(EvalCommandTest, CalibrateWritesTheModelFilesOrNone) {
+  // 30 databases, so that every fold has some; on each, questions the engine answers right,
+  // wrong (their gold asks for something else) and not at all.
+  json items = json::array();
+  for (int d = 0; d < 30; ++d) {
+    const std::string db = "cal" + std::to_string(d);
+    fs::create_directories(root() / db);
+    ASSERT_EQ(testing::ExecSqlite(root() / db / (db + ".sqlite"), kShop), "");
+    items.push_back({{"db_id", db},
+                     {"question", "How many singers are there?"},
+                     {"query", "SELECT count(*) FROM singer"}});
+    items.push_back({{"db_id", db},
+                     {"question", "What is the average age of all singers?"},
+                     {"query", "SELECT avg(age) FROM singer"}});
+    items.push_back({{"db_id", db},
+                     {"question", "List the names of singers from France."},
+                     {"query", "SELECT name FROM singer WHERE country = 'France'"}});
+    items.push_back(
+        {{"db_id", db},
+         {"question", "What is the maximum age of singers?"},
+         {"query", d % 3 == 0 ? "SELECT max(age) FROM singer" : "SELECT min(age) FROM singer"}});
+    items.push_back({{"db_id", db},
+                     {"question", "Show the names and ages of singers older than 40."},
+                     {"query", d % 2 == 0 ? "SELECT name, age FROM singer WHERE age > 40"
+                                          : "SELECT name FROM singer WHERE age < 40"}});
+    items.push_back({{"db_id", db},
+                     {"question", "Which country has the most singers?"},
+                     {"query",
+                      "SELECT country FROM singer GROUP BY country ORDER BY count(*) "
+                      "DESC LIMIT 1"}});
+    items.push_back({{"db_id", db},
+                     {"question", "Tell me about the purple elephants dancing"},
+                     {"query", "SELECT name FROM singer"}});
+  }
+  const fs::path file = dir_.path() / "cal.json";
+  testing::WriteFile(file, items.dump());
+  const fs::path model = dir_.path() / "model";
+  fs::create_directories(model);
+  auto run = Eval({file.string(), "--db-root", root().string(), "--calibrate", "--target-precision",
+                   "0.8", "--write-model", model.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  EXPECT_NE(run.out.find("held out, all folds"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("wrote the model to"), std::string::npos) << run.out;
+  EXPECT_NE(testing::ReadFile(model / "confidence_model.inc").find("{\"bias\", "),
+            std::string::npos);
+  // A tree's nodes: {tree, "feature", threshold, left, right, value}.
+  EXPECT_NE(testing::ReadFile(model / "confidence_trees.inc").find("{0, \""), std::string::npos);
+  // The threshold: the file's last line, a probability (or 1.01, declining everything).
+  std::string threshold_text = testing::ReadFile(model / "confidence_threshold.inc");
+  while (!threshold_text.empty() && threshold_text.back() == '\n') threshold_text.pop_back();
+  const double threshold = std::stod(threshold_text.substr(threshold_text.rfind('\n') + 1));
+  EXPECT_GE(threshold, 0.0);
+  EXPECT_LE(threshold, 1.01);
+  for (const auto& entry : fs::directory_iterator(model))
+    EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
+
+  // The logistic model instead: its weights in the model file, no trees.
+  auto logistic =
+      Eval({file.string(), "--db-root", root().string(), "--calibrate", "--confidence-model",
+            "logistic", "--target-precision", "0.8", "--write-model", model.string()});
+  ASSERT_EQ(logistic.exit_code, 0) << logistic.err << logistic.out;
+  EXPECT_EQ(testing::ReadFile(model / "confidence_trees.inc").find("{0, \""), std::string::npos);
+  EXPECT_NE(testing::ReadFile(model / "confidence_trees.inc").find("{-1, \""), std::string::npos);
+
+  // A directory that does not exist: a clear error, and nothing written anywhere.
+  const fs::path nowhere = dir_.path() / "no" / "such" / "dir";
+  auto failed = Eval({file.string(), "--db-root", root().string(), "--calibrate", "--write-model",
+                      nowhere.string()});
+  EXPECT_NE(failed.exit_code, 0);
+  EXPECT_NE(failed.err.find("cannot write"), std::string::npos) << failed.err;
+  EXPECT_FALSE(fs::exists(dir_.path() / "no"));
+  auto bad_kind = Eval(
+      {file.string(), "--db-root", root().string(), "--calibrate", "--confidence-model", "forest"});
+  EXPECT_NE(bad_kind.exit_code, 0);
+  EXPECT_NE(bad_kind.err.find("forest"), std::string::npos) << bad_kind.err;
 }
 
 TEST_F(EvalCommandTest, BadInputFailsWithAClearMessage) {

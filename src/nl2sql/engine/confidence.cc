@@ -2,8 +2,10 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace helios::nl2sql::engine {
 namespace {
@@ -138,6 +140,9 @@ constexpr double kThreshold =
 constexpr ConfidenceWeight kModel[] = {
 #include "nl2sql/engine/confidence_model.inc"
 };
+constexpr ConfidenceTreeNode kTrees[] = {
+#include "nl2sql/engine/confidence_trees.inc"
+};
 
 struct Compiled {
   double bias = 0;
@@ -168,11 +173,77 @@ std::span<const ConfidenceWeight> ShippedConfidenceModel() {
   return {kModel, n};
 }
 
+std::span<const ConfidenceTreeNode> ShippedConfidenceTrees() {
+  size_t n = sizeof(kTrees) / sizeof(kTrees[0]);
+  if (n == 1 && kTrees[0].tree < 0) return {};
+  return {kTrees, n};
+}
+
+namespace {
+
+// Trees with their features resolved to indices, each node's children checked.
+struct CompiledNode {
+  int feature;  // -1 for a feature the names do not know: it reads as 0
+  double threshold;
+  uint32_t left;
+  uint32_t right;
+  double value;
+  bool leaf;
+};
+using CompiledTrees = std::vector<std::vector<CompiledNode>>;
+
+CompiledTrees Compile(std::span<const ConfidenceTreeNode> nodes) {
+  CompiledTrees out;
+  size_t start = 0;
+  while (start < nodes.size()) {
+    size_t end = start;
+    while (end < nodes.size() && nodes[end].tree == nodes[start].tree) ++end;
+    const size_t size = end - start;
+    std::vector<CompiledNode> tree;
+    for (size_t i = start; i < end; ++i) {
+      const ConfidenceTreeNode& n = nodes[i];
+      // Children must come after their parent: a malformed tree cannot loop.
+      const bool leaf = n.left <= static_cast<int>(i - start) ||
+                        n.right <= static_cast<int>(i - start) ||
+                        static_cast<size_t>(n.left) >= size || static_cast<size_t>(n.right) >= size;
+      tree.push_back({ConfidenceFeatureIndex(n.feature), n.threshold,
+                      static_cast<uint32_t>(leaf ? 0 : n.left),
+                      static_cast<uint32_t>(leaf ? 0 : n.right), n.value, leaf});
+    }
+    out.push_back(std::move(tree));
+    start = end;
+  }
+  return out;
+}
+
+double Score(const CompiledTrees& trees, std::span<const double> features) {
+  double sum = 0;
+  for (const auto& tree : trees) {
+    const CompiledNode* n = &tree[0];
+    while (!n->leaf) {
+      const double x = n->feature >= 0 && static_cast<size_t>(n->feature) < features.size()
+                           ? features[static_cast<size_t>(n->feature)]
+                           : 0.0;
+      n = &tree[x < n->threshold ? n->left : n->right];
+    }
+    sum += n->value;
+  }
+  return sum;
+}
+
+}  // namespace
+
+double TreesScore(std::span<const ConfidenceTreeNode> nodes, std::span<const double> features) {
+  return Score(Compile(nodes), features);
+}
+
 double CalibratedConfidence(std::span<const double> features) {
   const Compiled& m = Model();
   double z = m.bias;
   for (const auto& [i, w] : m.weights)
     if (i < features.size()) z += w * features[i];
+  static const CompiledTrees kCompiledTrees = Compile(ShippedConfidenceTrees());
+  z += Score(kCompiledTrees, features);
   return 1.0 / (1.0 + std::exp(-z));
 }
 

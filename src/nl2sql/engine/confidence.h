@@ -37,11 +37,32 @@ struct ConfidenceWeight {
   double weight;
 };
 
-// The shipped model's weights (confidence_model.inc); empty before the first calibration.
+// One node of a regression tree of the model (confidence_trees.inc). The nodes of a tree are
+// consecutive and share `tree`; its first node is the root, `left` and `right` index the nodes
+// of the same tree. A node with `left` < 0 is a leaf worth `value`; any other sends a question
+// whose `feature` is below `threshold` left, the rest right.
+struct ConfidenceTreeNode {
+  int tree;
+  std::string_view feature;
+  double threshold;
+  int left;
+  int right;
+  double value;
+};
+
+// The sum of the trees' leaves reached by `features` (in the order of ConfidenceFeatureNames();
+// a feature the names do not know reads as 0). Nodes pointing outside their tree are leaves.
+double TreesScore(std::span<const ConfidenceTreeNode> nodes, std::span<const double> features);
+
+// The shipped model's weights (confidence_model.inc); empty before the first calibration. A
+// model of trees has only its "bias" here.
 std::span<const ConfidenceWeight> ShippedConfidenceModel();
 
-// P(correct) under the shipped model: 1 / (1 + exp(-(bias + w . x))). `features` is in the
-// order of ConfidenceFeatureNames(). Weights naming unknown features are ignored.
+// The shipped model's trees (confidence_trees.inc); empty for a linear model.
+std::span<const ConfidenceTreeNode> ShippedConfidenceTrees();
+
+// P(correct) under the shipped model: 1 / (1 + exp(-(bias + w . x + trees))). `features` is in
+// the order of ConfidenceFeatureNames(). Weights naming unknown features are ignored.
 double CalibratedConfidence(std::span<const double> features);
 
 // The threshold the model was calibrated for (the precision target met on held-out folds).
