@@ -1578,7 +1578,7 @@ Result<void> Builder::ReadRanking() {
         }
       }
     } else if (sup && !sup->hint.empty()) {
-      const TableEntry* owner = entity_table ? entity_table : subject_;
+      const TableEntry* owner = entity_owner ? entity_owner : subject_;
       const ColumnEntry* c = ColumnForHint(owner, sup->hint);
       Aggregate extreme = sup->agg;
       if (!c && sup->hint == "age" && owner && owner->date) {
@@ -1598,7 +1598,9 @@ Result<void> Builder::ReadRanking() {
         }
         if (ranks_listing) entity_table = owner;
         measure = Expr::Col(Ref(c));
-        attribute = entity_table != nullptr;
+        // "the oldest log id": a column of the ranked rows' own table names them too.
+        attribute = entity_table != nullptr ||
+                    (entity_column && SameTable(entity_column->table->name, c->table->name));
       }
     }
     if (!measure && !measure_item && !measures_.empty() && entity_item &&
@@ -1631,8 +1633,12 @@ Result<void> Builder::ReadRanking() {
     }
     if (dir == 0) dir = +1;
     top_ = &it;
-    if (entity_table && attribute) {
-      if (!subject_) subject_ = entity_table;
+    if ((entity_table || entity_column) && attribute) {
+      if (!subject_) subject_ = entity_owner;
+      // "the oldest log id": the rows ranked, showing the column that named them.
+      if (!entity_table &&
+          std::find(projection_.begin(), projection_.end(), entity_column) == projection_.end())
+        projection_.push_back(entity_column);
       order_.push_back({*measure, dir > 0});
       projection_order_ = *measure;
     } else {
