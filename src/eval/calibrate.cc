@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <set>
+#include <thread>
 
 namespace helios::eval {
 namespace {
@@ -363,13 +365,32 @@ Result<Calibration> Calibrate(const Report& report, std::vector<std::string> fea
   c.feature_names = std::move(feature_names);
   c.reliability.assign(10, {0, 0});
   c.held_out_probability.assign(report.results.size(), -1.0);
+  // Each fold's threshold and model, and the shipped ones (index `folds`), are independent
+  // fits: made on all cores.
+  std::vector<double> thresholds(options.folds + 1, 0.0);
+  std::vector<ConfidenceModel> models(options.folds + 1);
+  {
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t k; (k = next.fetch_add(1)) <= options.folds;) {
+        const std::set<size_t> train = k < options.folds ? all_but({k}) : all_but({});
+        thresholds[k] =
+            ChooseThreshold(out_of_fold(train), options.target_precision, options.min_answers);
+        models[k] = fit(samples_of(train));
+      }
+    };
+    const size_t n =
+        std::min<size_t>(options.folds + 1, std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+  }
   for (size_t k = 0; k < options.folds; ++k) {
-    const std::set<size_t> others = all_but({k});
     FoldFigures ff;
     ff.fold = k;
-    ff.threshold =
-        ChooseThreshold(out_of_fold(others), options.target_precision, options.min_answers);
-    const ConfidenceModel m = fit(samples_of(others));
+    ff.threshold = thresholds[k];
+    const ConfidenceModel& m = models[k];
     std::set<std::string> dbs;
     for (size_t i = 0; i < report.results.size(); ++i) {
       const QuestionResult& r = report.results[i];
@@ -392,9 +413,8 @@ Result<Calibration> Calibrate(const Report& report, std::vector<std::string> fea
     ff.databases = dbs.size();
     c.folds.push_back(ff);
   }
-  const std::set<size_t> every = all_but({});
-  c.threshold = ChooseThreshold(out_of_fold(every), options.target_precision, options.min_answers);
-  c.model = fit(samples_of(every));
+  c.threshold = thresholds[options.folds];
+  c.model = std::move(models[options.folds]);
   return c;
 }
 

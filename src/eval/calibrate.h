@@ -12,7 +12,7 @@
 //     probability of at least t_k and declines the rest. Those are fold k's figures.
 //   - the shipped model is fitted on every fold, with the threshold chosen on the out-of-fold
 //     probabilities of all folds.
-// Thread-safety: pure functions over values.
+// Thread-safety: pure functions over values; Calibrate fits its folds on all cores.
 #pragma once
 
 #include <cstddef>
