@@ -30,8 +30,10 @@ using nlohmann::json;
 // Percentage points a figure may fall below the recorded one.
 constexpr double kMargin = 1.0;
 // The same for figures at a calibrated threshold: each fold's threshold is chosen on a few
-// hundred answers of the other folds, so a handful of answers can move it.
-constexpr double kCalibratedMargin = 2.0;
+// hundred answers of the other folds, so a handful of answers can move it (a change to one
+// engine rule that made 4 more answers right of the training set moved the sample's accuracy at the
+// calibrated threshold from 16.0% to 14.1%).
+constexpr double kCalibratedMargin = 3.0;
 
 fs::path SpiderDir() {
   return fs::path(HELIOS_SOURCE_DIR) / ".." / "shared" / "datasets" / "spider-train";
