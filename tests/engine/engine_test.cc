@@ -351,6 +351,10 @@ const Case kCases[] = {
      {},
      "find the earliest loan id and its book id",
      "SELECT loan_id, book_id FROM loans ORDER BY loaned_on ASC LIMIT 1"},
+    {"LargestNumberOfAColumnOfTheRow",
+     {},
+     "which loan has the largest number of days",
+     "SELECT loan_id, days FROM loans ORDER BY days DESC LIMIT 1"},
     {"TopN",
      {},
      "top 3 most expensive books",
@@ -1008,6 +1012,18 @@ TEST_F(EngineTest, AggregatedAnswersGroupByEveryPlainColumn) {
     if (!u) continue;
     EXPECT_EQ(NotGroupedColumns(u->query), "") << q << ": " << Shown(u->query);
   }
+}
+
+// "the loan with the largest number of days": a number each loan holds is ranked as it is; a
+// sum of it per loan gives the same rows but is not what was asked.
+TEST_F(EngineTest, TheLargestNumberOfAColumnOfTheRankedRowsIsNotSummed) {
+  auto u = engine().Understand("which loan has the largest number of days", nullptr);
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_FALSE(u->query.is_aggregated()) << Shown(u->query);
+  EXPECT_TRUE(u->query.group_by.empty()) << Shown(u->query);
+  ASSERT_EQ(u->query.order_by.size(), 1u) << Shown(u->query);
+  EXPECT_TRUE(u->query.order_by[0].descending);
+  EXPECT_EQ(u->query.limit, 1);
 }
 
 TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {

@@ -1608,6 +1608,13 @@ Result<void> Builder::ReadRanking() {
       // "the highest average product price": the measure was read already.
       measure = measures_.back().expr;
       measures_.pop_back();
+      // "the warehouse with the largest number of pallets": a number each ranked row holds
+      // is ranked as it is, not added up per row.
+      if (measure->agg == Aggregate::kSum && measure->column && entity_table &&
+          SameTable(measure->column->table, entity_table->table->name)) {
+        measure = Expr::Col(*measure->column);
+        attribute = true;
+      }
     }
     if (!entity_item && !entity_table) {
       if (!groups_.empty() && measure) {
