@@ -2365,17 +2365,29 @@ Result<void> Builder::ReadSort() {
       if (it.hint == "alpha") alpha_ = true;
       // "in ascending order of price": the column one word ("of") after the order.
       Item* next = Next(k, false);
-      if (it.phrase.ends_with("order") && next && next->is_column() && !next->used &&
-          next->begin == it.end + 1) {
+      // "listed by descending age": the column right after the direction.
+      const bool of_column = it.phrase.ends_with("order") ? next && next->begin == it.end + 1
+                                                          : next && next->begin == it.end;
+      if (of_column && next->is_column() && !next->used) {
         next->used = true;
         const ColumnEntry* c = PickColumn(*next);
         if (c) order_.push_back({Expr::Col(Ref(c)), it.dir > 0});
+        if (k > 0 && !items_[k - 1].used && items_[k - 1].kind == ItemKind::kGroup &&
+            items_[k - 1].end == it.begin)
+          items_[k - 1].used = true;  // the "by" before it
       }
       continue;
     }
     if (it.kind != ItemKind::kSort) continue;
     it.used = true;
     Item* next = Next(k, false);
+    if (next && next->kind == ItemKind::kDir && !next->used) {
+      // "sorted by descending age".
+      next->used = true;
+      direction_ = next->dir;
+      if (next->hint == "alpha") alpha_ = true;
+      next = Next(static_cast<size_t>(next - items_.data()), false);
+    }
     if (next && next->kind == ItemKind::kAgg) {
       Aggregate a = next->agg;
       next->used = true;
