@@ -43,6 +43,17 @@ TEST(TokenizerTest, WordsAreLowercasedAndKeepWhatWasTyped) {
   EXPECT_FALSE(t[0].used);
 }
 
+TEST(TokenizerTest, ALetterNamedAsSuchIsAQuotedText) {
+  auto tokens = Tokenize("names with the letter M in them");
+  ASSERT_EQ(tokens.size(), 7u);
+  EXPECT_EQ(tokens[4].kind, Kind::kQuoted);
+  EXPECT_EQ(tokens[4].text, "M");
+  // Only a single letter right after "letter"; other words stay words.
+  for (std::string_view q : {"the letter grade of each student", "a letter to me", "letters a"}) {
+    for (const auto& t : Tokenize(q)) EXPECT_EQ(t.kind, Kind::kWord) << q << ": " << t.text;
+  }
+}
+
 TEST(TokenizerTest, ContractionsOfNotAreTwoWords) {
   EXPECT_EQ(Texts(Tokenize("storms which don't have")),
             (std::vector<std::string>{"storms", "which", "do", "not", "have"}));

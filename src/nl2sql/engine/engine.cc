@@ -3423,7 +3423,8 @@ Result<Understanding> Finish(Result<Understanding> u, const std::vector<Token>& 
 
 bool IsContainsWord(std::string_view phrase) {
   static const std::set<std::string> kWords = {"contain", "include",   "word",    "phrase",
-                                               "string",  "substring", "mention", "part"};
+                                               "string",  "substring", "mention", "part",
+                                               "letter",  "character"};
   for (const auto& w : text::Split(text::ToLower(phrase), ' '))
     if (kWords.contains(Lemma(w))) return true;
   return false;

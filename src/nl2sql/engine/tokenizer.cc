@@ -229,6 +229,17 @@ std::vector<Token> Tokenize(std::string_view question) {
     }
     ++i;  // other punctuation separates tokens
   }
+  // "names with the letter M": a letter named as such is a text to look for, as if quoted.
+  for (size_t j = 0; j + 1 < out.size(); ++j) {
+    Token& letter = out[j + 1];
+    if (out[j].kind == Token::Kind::kWord && out[j].text == "letter" &&
+        letter.kind == Token::Kind::kWord && letter.raw.size() == 1 &&
+        std::isalpha(static_cast<unsigned char>(letter.raw[0]))) {
+      letter.kind = Token::Kind::kQuoted;
+      letter.text = letter.raw;
+      letter.key.clear();
+    }
+  }
   return out;
 }
 
