@@ -265,6 +265,49 @@ TEST_F(SchemaIndexTest, ValuesAreAlsoFoundByTheirLemmas) {
               ElementsAre("books.title=One Hundred Years of Solitude"));
 }
 
+// "female students", "men": a sex or gender column's codes ("M"/"F") or words are named by the
+// words people use; a column of other codes is not.
+TEST(SchemaIndexValuesTest, WordsForASexOrGenderNameItsValues) {
+  const fs::path dir = fs::temp_directory_path() / ("helios_schema_sex_" + text::NewUuid());
+  fs::create_directories(dir);
+  const std::string path = (dir / "people.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr),
+            SQLITE_OK);
+  const char* sql = R"sql(
+    CREATE TABLE students(student_id INTEGER PRIMARY KEY, full_name TEXT, sex TEXT);
+    CREATE TABLE staff(staff_id INTEGER PRIMARY KEY, staff_name TEXT, gender TEXT);
+    CREATE TABLE shirts(shirt_id INTEGER PRIMARY KEY, size_code TEXT);
+    INSERT INTO students VALUES (1, 'Ann Lee', 'F'), (2, 'Bo Chen', 'M'), (3, 'Cy Diaz', 'M');
+    INSERT INTO staff VALUES (1, 'Di Ng', 'Female'), (2, 'Ed Oh', 'Male');
+    INSERT INTO shirts VALUES (1, 'M'), (2, 'F'), (3, 'L');
+  )sql";
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto source = db::OpenDataSource("sqlite://" + path);
+  ASSERT_TRUE(source) << source.error().message;
+  auto catalog = (*source)->Introspect();
+  ASSERT_TRUE(catalog) << catalog.error().message;
+  auto index = SchemaIndex::Build(*catalog, **source, 1000);
+  ASSERT_TRUE(index) << index.error().message;
+  auto values = [&](const std::string& word) {
+    std::vector<std::string> out;
+    if (const auto* v = (*index)->LookupValue(word))
+      for (const auto& t : *v) out.push_back(t.column->column->name + "=" + t.value);
+    return out;
+  };
+  EXPECT_THAT(values("female"), ElementsAre("sex=F", "gender=Female"));
+  EXPECT_THAT(values("women"), ElementsAre("sex=F", "gender=Female"));
+  EXPECT_THAT(values("men"), ElementsAre("sex=M", "gender=Male"));
+  EXPECT_THAT(values("boys"), ElementsAre("sex=M", "gender=Male"));
+  EXPECT_THAT(values("girl"), ElementsAre("sex=F", "gender=Female"));
+  // The stored word itself is found once, not twice.
+  EXPECT_THAT(values("male"), ElementsAre("sex=M", "gender=Male"));
+  EXPECT_THAT(values("medium"), IsEmpty());
+  source->reset();
+  fs::remove_all(dir);
+}
+
 TEST_F(SchemaIndexTest, ColumnsWithTooManyValuesAreNotIndexed) {
   auto small = SchemaIndex::Build(*catalog_, *source_, 3);
   ASSERT_TRUE(small) << small.error().message;

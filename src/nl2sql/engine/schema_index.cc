@@ -261,6 +261,27 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
       std::string lemmas = LemmatizeValueText(lower);
       if (lemmas != lower) index->values_[lemmas].push_back({c, v});
     }
+    // A sex or gender held as a code or a word ("M"/"F", "Male"/"Female"): the words people
+    // use for it name those values ("female students", "men").
+    if (HasWord(c->words, "sex") || HasWord(c->words, "gender")) {
+      static const std::vector<std::string> kMale = {"male", "males", "man", "men", "boy", "boys"};
+      static const std::vector<std::string> kFemale = {"female", "females", "woman",
+                                                       "women",  "girl",    "girls"};
+      for (const auto& v : *values) {
+        const std::string w = text::ToLower(text::Trim(v));
+        const std::vector<std::string>* words = w == "m" || w == "male"     ? &kMale
+                                                : w == "f" || w == "female" ? &kFemale
+                                                                            : nullptr;
+        if (!words) continue;
+        for (const auto& word : *words) {
+          auto& targets = index->values_[word];
+          const bool known = std::any_of(targets.begin(), targets.end(), [&](const ValueTarget& t) {
+            return t.column == c && t.value == v;
+          });
+          if (!known) targets.push_back({c, v});
+        }
+      }
+    }
   }
   // Flag columns: booleans, and integer columns holding only 0 and 1.
   for (auto& owned : index->columns_) {
