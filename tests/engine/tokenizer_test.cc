@@ -43,6 +43,15 @@ TEST(TokenizerTest, WordsAreLowercasedAndKeepWhatWasTyped) {
   EXPECT_FALSE(t[0].used);
 }
 
+TEST(TokenizerTest, TypographicSingleQuotesQuote) {
+  auto tokens =
+      Tokenize("names containing \xE2\x80\x98Swift\xE2\x80\x99 or the customer\xE2\x80\x99s");
+  ASSERT_EQ(tokens.size(), 6u);
+  EXPECT_EQ(tokens[2].kind, Kind::kQuoted);
+  EXPECT_EQ(tokens[2].text, "Swift");
+  EXPECT_EQ(tokens[5].text, "customer");
+}
+
 TEST(TokenizerTest, ALetterNamedAsSuchIsAQuotedText) {
   auto tokens = Tokenize("names with the letter M in them");
   ASSERT_EQ(tokens.size(), 7u);

@@ -37,11 +37,13 @@ bool ThousandsGroupAt(std::string_view q, size_t pos) {
 }  // namespace
 
 std::vector<Token> Tokenize(std::string_view question) {
-  // Typographic apostrophes (U+2019) read as ASCII ones: "doesn’t", "customer’s".
+  // Typographic single quotes (U+2018, U+2019) read as ASCII ones: "doesn’t", "customer’s",
+  // "the word ‘Swift’".
   std::string normalized(question);
-  for (size_t at = normalized.find("\xE2\x80\x99"); at != std::string::npos;
-       at = normalized.find("\xE2\x80\x99", at + 1))
-    normalized.replace(at, 3, "'");
+  for (const char* quote : {"\xE2\x80\x98", "\xE2\x80\x99"})
+    for (size_t at = normalized.find(quote); at != std::string::npos;
+         at = normalized.find(quote, at + 1))
+      normalized.replace(at, 3, "'");
   const std::string_view q = normalized;
   std::vector<Token> out;
   size_t i = 0;
