@@ -220,7 +220,7 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
   // Values of low-cardinality text columns.
   for (auto& owned : index->columns_) {
     ColumnEntry* c = owned.get();
-    if (!c->is_text || c->column->primary_key) continue;
+    if (!c->is_text) continue;
     if (HasWord(c->words, "email") || HasWord(c->words, "url") || HasWord(c->words, "phone"))
       continue;
     auto values = source.DistinctTextValues(c->table->name, c->column->name, max_distinct);
