@@ -576,6 +576,10 @@ const Case kCases[] = {
      {},
      "books that were never loaned",
      "SELECT title FROM books WHERE book_id NOT IN (SELECT book_id FROM loans)"},
+    {"NeverWithATableNamedAfterIt",
+     {},
+     "books that were never loaned to members",
+     "SELECT title FROM books WHERE book_id NOT IN (SELECT book_id FROM loans)"},
     {"WithoutARelatedTable",
      {},
      "members without loans",
@@ -1023,6 +1027,18 @@ TEST_F(EngineTest, AggregatedAnswersGroupByEveryPlainColumn) {
     auto u = engine().Understand(q, nullptr);
     if (!u) continue;
     EXPECT_EQ(NotGroupedColumns(u->query), "") << q << ": " << Shown(u->query);
+  }
+}
+
+// Rows that are absent have no columns to show: asking for both is declined, not answered
+// with a query that can return nothing.
+TEST_F(EngineTest, AColumnOfTheAbsentRowsIsDeclined) {
+  for (const char* q :
+       {"loan days of books that were never loaned", "books never loaned and their loan days"}) {
+    auto u = engine().Understand(q, nullptr);
+    ASSERT_FALSE(u) << q << ": " << Shown(u->query);
+    EXPECT_EQ(u.error().code, ErrorCode::kNotUnderstood) << q;
+    EXPECT_THAT(u.error().message, HasSubstr("loans rows and for their absence")) << q;
   }
 }
 

@@ -2434,7 +2434,21 @@ Result<void> Builder::ReadSort() {
 
 Result<void> Builder::FinishJoins(sql::Query& q) {
   std::vector<std::string> tables = q.OwnTables();
-  for (const auto* t : extra_tables_) tables.push_back(t->table->name);
+  // The rows an absence says are not there ("departments no student minors in"): a join to
+  // them, or through them, would keep only the rows that have them and answer nothing. Tables
+  // named without a column to show are left out then; a column of the absent rows shown or
+  // compared contradicts the absence.
+  std::vector<std::string> absent;
+  for (const auto& p : q.where)
+    if (p.negated && p.op == CompareOp::kIn && p.has_subquery())
+      absent.push_back(p.subquery.front().from);
+  for (const auto& a : absent)
+    for (const auto& t : tables)
+      if (SameTable(a, t) && !SameTable(a, q.from))
+        return std::unexpected(NotUnderstood(
+            fmt::format("the question asks for {} rows and for their absence at once", a)));
+  if (absent.empty())
+    for (const auto* t : extra_tables_) tables.push_back(t->table->name);
   std::vector<std::string> others;
   for (const auto& t : tables)
     if (!SameTable(t, q.from) &&
