@@ -2740,6 +2740,31 @@ Result<void> Builder::Assemble() {
                      [&](const sql::SelectItem& u) { return u.expr == item.expr; }))
       unique.push_back(item);
   q.select = std::move(unique);
+  // "films made in 1987 or 1993" read as two equalities of one column, which no row meets at
+  // once: either value (IN).
+  std::vector<sql::Predicate> where;
+  for (auto& p : where_) {
+    const bool plain = p.op == CompareOp::kEq && !p.negated && !p.has_subquery() &&
+                       !p.is_any_of() && p.values.size() == 1;
+    auto same = std::find_if(where.begin(), where.end(), [&](const sql::Predicate& w) {
+      return plain && (w.op == CompareOp::kEq || w.op == CompareOp::kIn) && !w.negated &&
+             !w.has_subquery() && !w.is_any_of() && w.lhs == p.lhs &&
+             w.case_insensitive == p.case_insensitive;
+    });
+    if (same == where.end()) {
+      where.push_back(std::move(p));
+      continue;
+    }
+    if (std::find(same->values.begin(), same->values.end(), p.values[0]) == same->values.end())
+      same->values.push_back(p.values[0]);
+    same->op = same->values.size() > 1 ? CompareOp::kIn : CompareOp::kEq;
+    // "in both the team with id 4 and the team with id 7": rows for each, intersected.
+    const bool both = both_ && !both_column_ && same->values.size() == 2;
+    if (both) both_column_ = same->lhs.column;
+    if (!p.phrase.empty())
+      same->phrase += (same->phrase.empty() ? "" : both ? " and " : " or ") + p.phrase;
+  }
+  where_ = std::move(where);
   q.where = where_;
   q.having = having_;
   q.order_by = order_;
