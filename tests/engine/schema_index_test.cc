@@ -267,7 +267,7 @@ TEST_F(SchemaIndexTest, ValuesAreAlsoFoundByTheirLemmas) {
 
 // "female students", "men": a sex or gender column's codes ("M"/"F") or words are named by the
 // words people use; a column of other codes is not.
-TEST(SchemaIndexValuesTest, WordsForASexOrGenderNameItsValues) {
+TEST(SchemaIndexValuesTest, WordsForASexOrGenderNameItsValuesAndNamesNameRows) {
   const fs::path dir = fs::temp_directory_path() / ("helios_schema_sex_" + text::NewUuid());
   fs::create_directories(dir);
   const std::string path = (dir / "people.db").string();
@@ -281,6 +281,7 @@ TEST(SchemaIndexValuesTest, WordsForASexOrGenderNameItsValues) {
     INSERT INTO students VALUES (1, 'Ann Lee', 'F'), (2, 'Bo Chen', 'M'), (3, 'Cy Diaz', 'M');
     INSERT INTO staff VALUES (1, 'Di Ng', 'Female'), (2, 'Ed Oh', 'Male');
     INSERT INTO shirts VALUES (1, 'M'), (2, 'F'), (3, 'L');
+    CREATE TABLE team(team_id INTEGER PRIMARY KEY, coach_name TEXT, team_name TEXT);
   )sql";
   ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
@@ -304,6 +305,11 @@ TEST(SchemaIndexValuesTest, WordsForASexOrGenderNameItsValues) {
   // The stored word itself is found once, not twice.
   EXPECT_THAT(values("male"), ElementsAre("sex=M", "gender=Male"));
   EXPECT_THAT(values("medium"), IsEmpty());
+  // Of two "..._name" columns, the one that repeats the table's name names its rows.
+  const TableEntry* team = (*index)->FindTable("team");
+  ASSERT_NE(team, nullptr);
+  ASSERT_NE(team->label, nullptr);
+  EXPECT_EQ(team->label->column->name, "team_name");
   source->reset();
   fs::remove_all(dir);
 }

@@ -964,6 +964,9 @@ const ColumnEntry* Builder::PickColumn(const Item& m, bool want_numeric, bool wa
     if (want_numeric && tg.column->is_numeric) score += 6;
     if (want_temporal && tg.column->is_temporal) score += 6;
     if (tg.column->is_key) score -= 3;
+    // Between equals, the column that names the table's rows ("the name of the player":
+    // player_name, not sponsor_name).
+    if (tg.column == tg.table->label) score += 2;
     if (prefer_fact_ && tg.column->is_numeric && !index_.IsReferenced(tg.table->table->name))
       score += 30;
     // Otherwise, between equals, the entity's own column (products.unit_price, its list

@@ -176,8 +176,11 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
         if (w.size() == 1 && w[0] == "name")
           score = 5;
         else if (!w.empty() && w.back() == "name" && w.size() == t.words.size() + 1 &&
-                 !HasWord(w, "first"))
-          score = 4;
+                 !HasWord(w, "first") &&
+                 std::equal(
+                     t.words.begin(), t.words.end(), w.begin(),
+                     [](const std::string& a, const std::string& b) { return Key(a) == Key(b); }))
+          score = 4;  // "player_name" of players, not "sponsor_name"
         else if (HasWord(w, "last") && HasWord(w, "name"))
           score = 4;
         else if (!w.empty() && w.back() == "name" && !HasWord(w, "first"))
