@@ -30,9 +30,9 @@ using nlohmann::json;
 // Percentage points a figure may fall below the recorded one.
 constexpr double kMargin = 1.0;
 // The same for figures at a calibrated threshold: each fold's threshold is chosen on a few
-// hundred answers of the other folds, so a handful of answers can move it (a change to one
-// engine rule that made 4 more answers right of the training set moved the sample's accuracy at the
-// calibrated threshold from 16.0% to 14.1%).
+// hundred answers of the other folds, so a handful of answers can move it (one engine rule that
+// made 4 more answers of the training set right moved the sample's accuracy at the calibrated
+// threshold from 16.0% to 14.1%).
 constexpr double kCalibratedMargin = 3.0;
 
 fs::path SpiderDir() {
