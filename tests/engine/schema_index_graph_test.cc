@@ -21,6 +21,7 @@
 #include "common/text.h"
 #include "db/open.h"
 #include "nl2sql/engine/schema_index.h"
+#include "sqlite_index.h"
 
 namespace helios::nl2sql::engine {
 namespace {
@@ -293,23 +294,20 @@ TEST(SchemaIndexGraphTest, PlansAcrossAThousandTableChain) {
   ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   {
-    auto source = db::OpenDataSource("sqlite://" + path);
-    ASSERT_TRUE(source) << source.error().message;
-    auto catalog = (*source)->Introspect();
-    ASSERT_TRUE(catalog) << catalog.error().message;
-    auto index = SchemaIndex::Build(*catalog, **source, 1000);
-    ASSERT_TRUE(index) << index.error().message;
+    SqliteIndex opened;
+    ASSERT_NO_FATAL_FAILURE(OpenSqliteIndex(path, &opened));
+    const auto& index = opened.index;
 
-    const auto joins = (*index)->PlanJoins("t999", {"t0"});
+    const auto joins = index->PlanJoins("t999", {"t0"});
     ASSERT_TRUE(joins.has_value());
     ASSERT_EQ(joins->size(), 999u);
     EXPECT_EQ(JoinsText(std::vector<sql::Join>(joins->begin(), joins->begin() + 1)),
               "t998 ON t999.prev_id = t998.id; ");
     EXPECT_EQ((*joins)[998].table, "t0");
-    EXPECT_FALSE((*index)->FansOut("t999", "t0"));  // every step many-to-one
-    EXPECT_TRUE((*index)->FansOut("t0", "t999"));
-    EXPECT_TRUE((*index)->IsReferenced("t0"));
-    EXPECT_FALSE((*index)->IsReferenced("t999"));
+    EXPECT_FALSE(index->FansOut("t999", "t0"));  // every step many-to-one
+    EXPECT_TRUE(index->FansOut("t0", "t999"));
+    EXPECT_TRUE(index->IsReferenced("t0"));
+    EXPECT_FALSE(index->IsReferenced("t999"));
   }
   std::error_code ec;
   fs::remove_all(dir, ec);

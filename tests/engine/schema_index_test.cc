@@ -15,6 +15,8 @@
 #include "common/text.h"
 #include "db/open.h"
 #include "nl2sql/engine/lexicon.h"
+#include "sqlite_index.h"
+#include "support/sqlite_file.h"
 
 namespace helios::nl2sql::engine {
 namespace {
@@ -271,10 +273,7 @@ TEST(SchemaIndexValuesTest, WordsForASexOrGenderNameItsValuesAndNamesNameRows) {
   const fs::path dir = fs::temp_directory_path() / ("helios_schema_sex_" + text::NewUuid());
   fs::create_directories(dir);
   const std::string path = (dir / "people.db").string();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr),
-            SQLITE_OK);
-  const char* sql = R"sql(
+  ASSERT_EQ(testing::ExecSqlite(path, R"sql(
     CREATE TABLE students(student_id INTEGER PRIMARY KEY, full_name TEXT, sex TEXT);
     CREATE TABLE staff(staff_id INTEGER PRIMARY KEY, staff_name TEXT, gender TEXT);
     CREATE TABLE shirts(shirt_id INTEGER PRIMARY KEY, size_code TEXT);
@@ -282,18 +281,14 @@ TEST(SchemaIndexValuesTest, WordsForASexOrGenderNameItsValuesAndNamesNameRows) {
     INSERT INTO staff VALUES (1, 'Di Ng', 'Female'), (2, 'Ed Oh', 'Male');
     INSERT INTO shirts VALUES (1, 'M'), (2, 'F'), (3, 'L');
     CREATE TABLE team(team_id INTEGER PRIMARY KEY, coach_name TEXT, team_name TEXT);
-  )sql";
-  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
-  auto source = db::OpenDataSource("sqlite://" + path);
-  ASSERT_TRUE(source) << source.error().message;
-  auto catalog = (*source)->Introspect();
-  ASSERT_TRUE(catalog) << catalog.error().message;
-  auto index = SchemaIndex::Build(*catalog, **source, 1000);
-  ASSERT_TRUE(index) << index.error().message;
+  )sql"),
+            "");
+  SqliteIndex opened;
+  ASSERT_NO_FATAL_FAILURE(OpenSqliteIndex(path, &opened));
+  const auto& index = opened.index;
   auto values = [&](const std::string& word) {
     std::vector<std::string> out;
-    if (const auto* v = (*index)->LookupValue(word))
+    if (const auto* v = index->LookupValue(word))
       for (const auto& t : *v) out.push_back(t.column->column->name + "=" + t.value);
     return out;
   };
@@ -306,11 +301,11 @@ TEST(SchemaIndexValuesTest, WordsForASexOrGenderNameItsValuesAndNamesNameRows) {
   EXPECT_THAT(values("male"), ElementsAre("sex=M", "gender=Male"));
   EXPECT_THAT(values("medium"), IsEmpty());
   // Of two "..._name" columns, the one that repeats the table's name names its rows.
-  const TableEntry* team = (*index)->FindTable("team");
+  const TableEntry* team = index->FindTable("team");
   ASSERT_NE(team, nullptr);
   ASSERT_NE(team->label, nullptr);
   EXPECT_EQ(team->label->column->name, "team_name");
-  source->reset();
+  opened = {};
   fs::remove_all(dir);
 }
 

@@ -70,6 +70,14 @@ void ExpectNoWorse(const std::string& name, const Figures& f, const json& record
   EXPECT_EQ(f.errors, 0u) << name << ": every query the engine writes must run";
 }
 
+// Every 4th question of the training set, in file order.
+void ReadSpiderSample(Benchmark* sample) {
+  auto all = ReadBenchmark((SpiderDir() / "train_spider.json").string());
+  ASSERT_TRUE(all) << all.error().message;
+  sample->format = all->format;
+  for (size_t i = 0; i < all->items.size(); i += 4) sample->items.push_back(all->items[i]);
+}
+
 class AccuracyGateTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -80,11 +88,8 @@ class AccuracyGateTest : public ::testing::Test {
 };
 
 TEST_F(AccuracyGateTest, SpiderSampleStaysAtTheRecordedFigures) {
-  auto all = ReadBenchmark((SpiderDir() / "train_spider.json").string());
-  ASSERT_TRUE(all) << all.error().message;
   Benchmark sample;
-  sample.format = all->format;
-  for (size_t i = 0; i < all->items.size(); i += 4) sample.items.push_back(all->items[i]);
+  ASSERT_NO_FATAL_FAILURE(ReadSpiderSample(&sample));
   ASSERT_GT(sample.items.size(), 1000u);
   const Report r = RunSample(sample);
   ExpectNoWorse("spider sample", r.overall, Recorded().at("spider_every_4th"));
@@ -93,11 +98,8 @@ TEST_F(AccuracyGateTest, SpiderSampleStaysAtTheRecordedFigures) {
 // The confidence model, calibrated as `eval --calibrate` does (boosted trees, a 90% precision
 // target), on the same sample: every figure on databases the model never saw.
 TEST_F(AccuracyGateTest, SpiderSampleCalibratedOnHeldOutFoldsStaysAtTheRecordedFigures) {
-  auto all = ReadBenchmark((SpiderDir() / "train_spider.json").string());
-  ASSERT_TRUE(all) << all.error().message;
   Benchmark sample;
-  sample.format = all->format;
-  for (size_t i = 0; i < all->items.size(); i += 4) sample.items.push_back(all->items[i]);
+  ASSERT_NO_FATAL_FAILURE(ReadSpiderSample(&sample));
   const Report r = RunSample(sample, 0.0);
   std::vector<std::string> names;
   for (auto n : nl2sql::engine::ConfidenceFeatureNames()) names.emplace_back(n);
