@@ -51,7 +51,8 @@ struct ConfidenceTreeNode {
 };
 
 // The sum of the trees' leaves reached by `features` (in the order of ConfidenceFeatureNames();
-// a feature the names do not know reads as 0). Nodes pointing outside their tree are leaves.
+// a feature the names do not know reads as 0). A node whose children lie outside its tree, or
+// not after it, is a leaf: a malformed tree cannot loop.
 double TreesScore(std::span<const ConfidenceTreeNode> nodes, std::span<const double> features);
 
 // The shipped model's weights (confidence_model.inc); empty before the first calibration. A
