@@ -25,7 +25,9 @@
 #include "db/open.h"
 #include "nl2sql/engine/schema_index.h"
 #include "sql/render.h"
+#include "sqlite_index.h"
 #include "support/result_compare.h"
+#include "support/sqlite_file.h"
 
 namespace helios::nl2sql::engine {
 namespace {
@@ -1076,6 +1078,82 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
     ASSERT_TRUE(gold) << golds[i];
     EXPECT_EQ(testing::CompareResults(*gold, *got, false), "") << q << ": " << Shown(u->query);
   }
+}
+
+// Names a schema gives its columns, read as the people who named them meant: "LName" is a last
+// name as "Lname" is; a column called number_cities is what "the number of cities" names; "the
+// names of all movies" is the movies' title when only another table has a "name"; a value
+// named twice is one value; "'Di' in part of their names" is a part of the name.
+TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
+  const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
+  fs::create_directories(dir);
+  const std::string path = (dir / "words.db").string();
+  ASSERT_EQ(testing::ExecSqlite(path, R"sql(
+    CREATE TABLE faculty(fac_id INTEGER PRIMARY KEY, Lname TEXT, Fname TEXT, sex TEXT);
+    CREATE TABLE student(stu_id INTEGER PRIMARY KEY, LName TEXT, FName TEXT, age INTEGER,
+                         sex TEXT, advisor INTEGER REFERENCES faculty(fac_id));
+    CREATE TABLE movie(movie_id INTEGER PRIMARY KEY, title TEXT, director TEXT);
+    CREATE TABLE reviewer(reviewer_id INTEGER PRIMARY KEY, name TEXT);
+    CREATE TABLE rating(movie_id INTEGER REFERENCES movie(movie_id),
+                        reviewer_id INTEGER REFERENCES reviewer(reviewer_id), stars INTEGER);
+    CREATE TABLE market(market_id INTEGER PRIMARY KEY, country TEXT, number_cities INTEGER);
+    CREATE TABLE swimmer(swimmer_id INTEGER PRIMARY KEY, swimmer_name TEXT);
+    CREATE TABLE record(record_id INTEGER PRIMARY KEY,
+                        swimmer_id INTEGER REFERENCES swimmer(swimmer_id), result TEXT);
+    CREATE TABLE customers(customer_id INTEGER PRIMARY KEY, customer_name TEXT);
+    INSERT INTO faculty VALUES (1, 'Ames', 'Ann', 'F'), (2, 'Bell', 'Bo', 'M');
+    INSERT INTO student VALUES (1, 'Cole', 'Cy', 19, 'F', 1), (2, 'Dunn', 'Di', 22, 'M', 2),
+      (3, 'Eyre', 'Ed', 20, 'F', 2);
+    INSERT INTO movie VALUES (1, 'Jaws', 'Steven Spielberg'), (2, 'Alien', 'Ridley Scott'),
+      (3, 'Duel', 'Steven Spielberg');
+    INSERT INTO reviewer VALUES (1, 'Sarah Martinez'), (2, 'Daniel Lewis');
+    INSERT INTO rating VALUES (1, 1, 4), (2, 2, 3), (3, 1, 5);
+    INSERT INTO market VALUES (1, 'Japan', 209), (2, 'China', 540), (3, 'USA', 700),
+      (4, 'Peru', 150);
+    INSERT INTO swimmer VALUES (1, 'Mo'), (2, 'Flo');
+    INSERT INTO record VALUES (1, 1, 'Win'), (2, 1, 'Loss'), (3, 2, 'Win'), (4, 2, 'Win');
+    INSERT INTO customers VALUES (1, 'Diana Ross'), (2, 'Dave Lee'), (3, 'Lady Diana');
+  )sql"),
+            "");
+  SqliteIndex opened;
+  ASSERT_NO_FATAL_FAILURE(OpenSqliteIndex(path, &opened));
+  FakeClock clock(kNow);
+  Engine engine(std::shared_ptr<const SchemaIndex>(std::move(opened.index)), clock);
+  auto run = [&](const std::string& sql, const std::vector<db::Value>& params) {
+    auto r = opened.source->Execute(sql, params, {});
+    EXPECT_TRUE(r) << sql << ": " << (r ? "" : r.error().message);
+    return r ? testing::ResultTable{r->columns, r->rows} : testing::ResultTable{};
+  };
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"the last names of the female students, ordered by age descending",
+       "SELECT LName FROM student WHERE sex = 'F' ORDER BY age DESC"},
+      {"names of all the movies that Steven Spielberg directed",
+       "SELECT title FROM movie WHERE director = 'Steven Spielberg'"},
+      {"how many markets have a number of cities below 300",
+       "SELECT COUNT(*) FROM market WHERE number_cities < 300"},
+      {"countries of the markets in ascending order of number of cities",
+       "SELECT country FROM market ORDER BY number_cities ASC"},
+      {"ids of the customers with \"Diana\" in part of their names",
+       "SELECT customer_id FROM customers WHERE customer_name LIKE '%Diana%'"},
+  };
+  for (const auto& [question, gold] : cases) {
+    auto u = engine.Understand(question, nullptr);
+    ASSERT_TRUE(u) << question << ": " << u.error().message;
+    const sql::RenderedSql rendered = sql::Render(u->query, {db::Dialect::kSqlite, false});
+    const bool ordered = !u->query.order_by.empty();
+    EXPECT_EQ(testing::CompareResults(run(gold, {}), run(rendered.text, rendered.params), ordered),
+              "")
+        << question << ": " << Shown(u->query);
+  }
+  // The value named twice ("won", "a result of 'win'") is one equality, not IN ('Win', 'Win').
+  auto won =
+      engine.Understand("records with the result win (that is, a result of \"Win\")", nullptr);
+  ASSERT_TRUE(won) << won.error().message;
+  ASSERT_EQ(won->query.where.size(), 1u) << Shown(won->query);
+  EXPECT_EQ(won->query.where[0].op, sql::CompareOp::kEq) << Shown(won->query);
+  EXPECT_EQ(won->query.where[0].values.size(), 1u) << Shown(won->query);
+  opened = {};
+  fs::remove_all(dir);
 }
 
 }  // namespace

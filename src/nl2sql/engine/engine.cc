@@ -846,6 +846,7 @@ class Builder {
   }
 
   // Phases.
+  void ReadNamedNumbers();
   Result<void> ReadGroups();
   Result<void> ReadMeasures();
   Result<void> ReadRanking();
@@ -1126,7 +1127,36 @@ std::vector<Expr> Builder::EntityKeys(const TableEntry* t) const {
 }
 
 // "by country", "per customer", "by month".
+// "markets with a number of cities below 300" where a column is called number_cities: the
+// words name that column, not a count. Read before the conditions and measures.
+void Builder::ReadNamedNumbers() {
+  for (size_t k = 0; k + 1 < items_.size(); ++k) {
+    Item& it = items_[k];
+    Item& following = items_[k + 1];
+    if (it.used || it.kind != ItemKind::kAgg || it.agg != Aggregate::kCount ||
+        it.phrase.ends_with(" and") || following.used || !following.is_column() ||
+        following.begin != it.end)
+      continue;
+    auto named = std::find_if(following.targets.begin(), following.targets.end(),
+                              [&](const SchemaTarget& tg) {
+                                if (!tg.column) return false;
+                                const auto& w = tg.column->words;
+                                return tg.column->is_numeric && w.size() == 2 &&
+                                       (w[0] == "number" || w[0] == "num" || w[0] == "no") &&
+                                       Key(w[1]) == Key(text::ToLower(following.phrase));
+                              });
+    if (named == following.targets.end()) continue;
+    // One mention of the column, spanning its words, so that a sort by it ("order of number
+    // of ...") finds it right after the order.
+    following.targets = {*named};
+    following.begin = it.begin;
+    following.phrase = it.phrase + " " + following.phrase;
+    it.used = true;
+  }
+}
+
 Result<void> Builder::ReadGroups() {
+  ReadNamedNumbers();
   for (size_t k = 0; k < items_.size(); ++k) {
     Item& it = items_[k];
     if (it.used) continue;
@@ -2083,12 +2113,23 @@ Result<void> Builder::ReadFilters() {
           }
           break;
         }
-        // "'war' in their titles": the column named right after, matched inside.
-        if (Item* after = Next(k, false); !c && after && after->is_column() && !after->used) {
+        // "'war' in their titles": the column named right after, matched inside; so is
+        // "'Lee' in part of the title".
+        Item* after = Next(k, false);
+        Item* part = nullptr;
+        if (!c && after && after->kind == ItemKind::kUnknown && IsContainsWord(after->phrase)) {
+          part = after;
+          after = Next(static_cast<size_t>(after - items_.data()), false);
+        }
+        if (!c && after && after->is_column() && !after->used) {
           if (const ColumnEntry* ac = PickColumn(*after); ac && ac->is_text) {
             c = ac;
             after->used = true;
             inside = true;
+            if (part) {
+              part->kind = ItemKind::kWith;  // accounted for
+              part->used = true;
+            }
           }
         }
         if (!c && subject_) c = subject_->label;
@@ -2115,11 +2156,14 @@ Result<void> Builder::ReadFilters() {
       for (auto& p : where_) {
         if (p.lhs.column && *p.lhs.column == col && !negated &&
             (p.op == CompareOp::kEq || p.op == CompareOp::kIn) && p.case_insensitive) {
+          merged = true;
+          // "won (has a result of 'win')": the value named again is one value, not two.
+          if (std::find(p.values.begin(), p.values.end(), db::Value{v->value}) != p.values.end())
+            continue;
           if (both_ && p.values.size() == 1 && !both_column_) both_column_ = col;
           p.op = CompareOp::kIn;
           p.values.push_back(db::Value{v->value});
           p.phrase += (both_column_ == col ? " and " : " or ") + it.phrase;
-          merged = true;
         }
       }
       if (merged) continue;
@@ -2625,6 +2669,14 @@ Result<void> Builder::Assemble() {
     if (it.is_column()) {
       const ColumnEntry* c = PickColumn(it);
       it.used = true;
+      // "the names of all movies": the name of the table named right after, its label,
+      // not a column called "name" of a table the question never names.
+      if (const Item* after = Next(static_cast<size_t>(&it - items_.data()), false);
+          after && after->is_table() && !mentioned_.contains(index_.FindTable(c->table->name))) {
+        const TableEntry* t = PickTable(*after);
+        const std::string word = Lemma(text::ToLower(it.phrase));
+        if (t && t->label && (word == "name" || word == "title")) c = t->label;
+      }
       if (c->is_numeric && (grouped || ImpliesTotal(it.phrase))) {
         // "revenue by country", "revenue from small business customers": a bare measure in a
         // grouped question, or one named by a word that means a total, is summed.

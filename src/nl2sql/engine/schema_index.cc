@@ -107,11 +107,19 @@ void SchemaIndex::IndexTable(TableEntry& t) {
       }
     }
     // Abbreviated names are also named by their words: "fname" is "first name".
+    // "LName" splits into "l" and "name": a letter and the word after it are read as one.
     std::vector<std::string> expanded;
-    for (const auto& word : w) {
-      const auto& e = ExpandAbbreviation(word);
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (w[i].size() == 1 && i + 1 < w.size()) {
+        if (const auto& e = ExpandAbbreviation(w[i] + w[i + 1]); !e.empty()) {
+          expanded.insert(expanded.end(), e.begin(), e.end());
+          ++i;
+          continue;
+        }
+      }
+      const auto& e = ExpandAbbreviation(w[i]);
       if (e.empty()) {
-        expanded.push_back(word);
+        expanded.push_back(w[i]);
       } else {
         expanded.insert(expanded.end(), e.begin(), e.end());
       }
