@@ -1083,7 +1083,9 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // Names a schema gives its columns, read as the people who named them meant: "LName" is a last
 // name as "Lname" is; a column called number_cities is what "the number of cities" names; "the
 // names of all movies" is the movies' title when only another table has a "name"; a value
-// named twice is one value; "'Di' in part of their names" is a part of the name.
+// named twice is one value; "'Di' in part of their names" is a part of the name; "the names
+// and trade names" are two columns; "the names of climbers and the names of mountains" the name
+// of each.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1101,6 +1103,18 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     CREATE TABLE record(record_id INTEGER PRIMARY KEY,
                         swimmer_id INTEGER REFERENCES swimmer(swimmer_id), result TEXT);
     CREATE TABLE customers(customer_id INTEGER PRIMARY KEY, customer_name TEXT);
+    CREATE TABLE drug(drug_id INTEGER PRIMARY KEY, name TEXT, trade_name TEXT);
+    CREATE TABLE mountain(mountain_id INTEGER PRIMARY KEY, name TEXT, height INTEGER);
+    CREATE TABLE climber(climber_id INTEGER PRIMARY KEY, name TEXT,
+                         mountain_id INTEGER REFERENCES mountain(mountain_id));
+    CREATE TABLE player(player_id INTEGER PRIMARY KEY, sponsor_name TEXT, player_name TEXT,
+                        votes INTEGER, club_id INTEGER REFERENCES club(club_id));
+    CREATE TABLE club(club_id INTEGER PRIMARY KEY, name TEXT);
+    INSERT INTO drug VALUES (1, 'aspirin', 'Bayer'), (2, 'ibuprofen', 'Advil');
+    INSERT INTO mountain VALUES (1, 'Kilimanjaro', 5895), (2, 'Mount Kenya', 5199);
+    INSERT INTO climber VALUES (1, 'Hans', 1), (2, 'Lou', 2), (3, 'Kim', 1);
+    INSERT INTO club VALUES (1, 'Rovers'), (2, 'United');
+    INSERT INTO player VALUES (1, 'Acme', 'Pat', 10, 1), (2, 'Bolt', 'Sam', 30, 2);
     INSERT INTO faculty VALUES (1, 'Ames', 'Ann', 'F'), (2, 'Bell', 'Bo', 'M');
     INSERT INTO student VALUES (1, 'Cole', 'Cy', 19, 'F', 1), (2, 'Dunn', 'Di', 22, 'M', 2),
       (3, 'Eyre', 'Ed', 20, 'F', 2);
@@ -1135,6 +1149,14 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
        "SELECT country FROM market ORDER BY number_cities ASC"},
       {"ids of the customers with \"Diana\" in part of their names",
        "SELECT customer_id FROM customers WHERE customer_name LIKE '%Diana%'"},
+      // Two columns said one after the other are both shown, not merged into one.
+      {"what are the names and trade names of the drugs?", "SELECT name, trade_name FROM drug"},
+      // The name of each table named after it.
+      {"list the names of the climbers and the names of the mountains they climb",
+       "SELECT c.name, m.name FROM climber c JOIN mountain m ON c.mountain_id = m.mountain_id"},
+      {"the name of the player with the most votes and the name of their club",
+       "SELECT p.player_name, c.name FROM player p JOIN club c ON p.club_id = c.club_id "
+       "ORDER BY p.votes DESC LIMIT 1"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);

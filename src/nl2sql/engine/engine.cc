@@ -81,7 +81,8 @@ struct Item {
   std::string quoted;  // a quoted string with no known column
   // A condition joined to the condition before it by "or": "cheaper than 10 or dearer than 90".
   bool or_previous = false;
-  bool right_after_or = false;  // "... or" immediately before it: "under 10 or over 90"
+  bool right_after_or = false;   // "... or" immediately before it: "under 10 or over 90"
+  bool right_after_and = false;  // "and" or "or" immediately before it: "names and trade names"
   bool used = false;
 
   bool is_table() const {
@@ -366,6 +367,7 @@ class Tagger {
         item.begin = i;
         item.end = i + used;
         item.phrase = SpanText(t, i, i + used);
+        item.right_after_and = i > 0 && (t[i - 1].text == "and" || t[i - 1].text == "or");
         items.push_back(std::move(item));
         i += used;
         continue;
@@ -2671,11 +2673,28 @@ Result<void> Builder::Assemble() {
       it.used = true;
       // "the names of all movies": the name of the table named right after, its label,
       // not a column called "name" of a table the question never names.
+      // "list each river name and the name of its town": a column of the table named
+      // right after it, when that table has one of the name.
       if (const Item* after = Next(static_cast<size_t>(&it - items_.data()), false);
-          after && after->is_table() && !mentioned_.contains(index_.FindTable(c->table->name))) {
+          after && after->is_table()) {
         const TableEntry* t = PickTable(*after);
         const std::string word = Lemma(text::ToLower(it.phrase));
-        if (t && t->label && (word == "name" || word == "title")) c = t->label;
+        const ColumnEntry* own = nullptr;
+        int own_score = -1;
+        for (const auto& tg : it.targets) {
+          if (!tg.column || tg.table != t) continue;
+          const int score = tg.quality * 10 + (tg.column == t->label ? 2 : 0);
+          if (score > own_score) {
+            own_score = score;
+            own = tg.column;
+          }
+        }
+        if (own && after->begin <= it.end + 2) {
+          c = own;
+        } else if (!mentioned_.contains(index_.FindTable(c->table->name)) && t && t->label &&
+                   (word == "name" || word == "title")) {
+          c = t->label;
+        }
       }
       if (c->is_numeric && (grouped || ImpliesTotal(it.phrase))) {
         // "revenue by country", "revenue from small business customers": a bare measure in a
@@ -3235,6 +3254,8 @@ void Builder::MergeMentions() {
     if (a.used || b.used || a.kind != ItemKind::kMention || b.kind != ItemKind::kMention ||
         a.is_value() || b.is_value() || b.begin > a.end + 1)
       continue;
+    // "the names and trade names": two columns said one after the other, not one.
+    if (b.begin == a.end + 1 && b.right_after_and) continue;
     std::vector<SchemaTarget> both;
     for (const auto& ta : a.targets) {
       if (!ta.column) continue;
