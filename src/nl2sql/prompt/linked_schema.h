@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,12 +28,19 @@ struct LinkedColumn {
   double score = 0;                         // relevance to the question (0: none found)
 };
 
+struct PreparedTable;
+
 struct LinkedTable {
   std::string name;
   std::vector<LinkedColumn> columns;  // in the table's declared order
   size_t omitted_columns = 0;         // left out to fit the budget
   double score = 0;
   bool bridge = false;  // included only because it joins other linked tables
+  // This table with all its columns, already rendered (PrepareTable): RenderSchema and
+  // TableBytes use it in place of quoting its names and writing its columns again. Set by
+  // SchemaLinker; whoever changes `name` or `columns` of a table carrying one must reset it.
+  // Used only where it applies: same dialect, same number of columns.
+  std::shared_ptr<const PreparedTable> prepared;
 };
 
 struct LinkedSchema {
@@ -65,5 +73,31 @@ struct SchemaRenderOptions {
 };
 
 std::string RenderSchema(const LinkedSchema& schema, const SchemaRenderOptions& options = {});
+
+// A table with all its columns, rendered once in one dialect for the renderings to come (the
+// schema linker prepares every table of its schema at construction, since the schema does not
+// change for its lifetime). Everything but the comments (matched values, notes), which depend
+// on the question.
+struct PreparedTable {
+  db::Dialect dialect = db::Dialect::kSqlite;
+  std::string name;                // quoted
+  std::vector<std::string> items;  // the columns, then any composite PRIMARY KEY (...)
+  // Per column: the bytes of its item without " PRIMARY KEY" (which a primary-key column gets
+  // when it is the only one shown), and of its quoted name (a composite key lists them).
+  std::vector<size_t> column_bytes;
+  std::vector<size_t> name_bytes;
+  size_t bytes = 0;  // RenderSchema of the table alone, without comments
+  // The keys its notes are found by (SchemaNotes): "table" and each "table.column", lowercase.
+  std::string note_key;
+  std::vector<std::string> column_note_keys;
+};
+
+PreparedTable PrepareTable(const LinkedTable& table, db::Dialect dialect);
+
+// RenderSchema(a schema of `table` alone, {dialect}).size(), without rendering it. With `shown`
+// (one flag per column), as if only the flagged columns were in `table.columns` and the others
+// counted in `omitted_columns`.
+size_t TableBytes(const LinkedTable& table, db::Dialect dialect,
+                  const std::vector<bool>* shown = nullptr);
 
 }  // namespace helios::nl2sql::prompt

@@ -125,8 +125,10 @@ SchemaLinker::SchemaLinker(std::shared_ptr<const engine::SchemaIndex> index)
     // "laptime" for a table lap_times.
     if (words.size() > 1) add(word_keys_, engine::Key(compound), target);
   };
+  static_assert(static_cast<size_t>(db::Dialect::kMysql) + 1 == kDialects);
   templates_.resize(tables.size());
   table_bytes_.resize(tables.size());
+  for (auto& p : prepared_) p.reserve(tables.size());
   for (size_t i = 0; i < tables.size(); ++i) {
     const db::TableInfo& info = *tables[i].table;
     LinkedTable& t = templates_[i];
@@ -145,10 +147,11 @@ SchemaLinker::SchemaLinker(std::shared_ptr<const engine::SchemaIndex> index)
       }
       t.columns.push_back(std::move(lc));
     }
+    for (size_t d = 0; d < kDialects; ++d)
+      prepared_[d].push_back(
+          std::make_shared<const PreparedTable>(PrepareTable(t, static_cast<db::Dialect>(d))));
     // Renderings are per table: the whole schema's is the sum of its tables'.
-    LinkedSchema one;
-    one.tables.push_back(t);
-    table_bytes_[i] = RenderSchema(one).size();
+    table_bytes_[i] = prepared_[static_cast<size_t>(db::Dialect::kSqlite)][i]->bytes;
     whole_bytes_ += table_bytes_[i];
   }
   table_words_.resize(tables.size());
@@ -204,6 +207,11 @@ void SchemaLinker::ScoreText(std::string_view question, double weight, const Lin
     for (const auto& [pos, c] : per_table) s.table[pos] += c * weight;
   };
 
+  // Each token as stored values are written, once: phrases of up to max_len tokens join them.
+  std::vector<std::string> value_words(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i].kind == Token::Kind::kWord || tokens[i].kind == Token::Kind::kNumber)
+      value_words[i] = engine::NormalizeValueText(tokens[i].raw);
   std::vector<bool> covered(tokens.size(), false);
   for (size_t i = 0; i < tokens.size(); ++i) {
     const Token& t = tokens[i];
@@ -222,14 +230,16 @@ void SchemaLinker::ScoreText(std::string_view question, double weight, const Lin
     for (size_t len = std::min(max_len, tokens.size() - i); len >= 1; --len) {
       bool usable = true, all_words = true;
       std::vector<std::string> words;
+      words.reserve(len);
       std::string value_text;
       for (size_t k = i; k < i + len; ++k) {
         const Token& w = tokens[k];
         if (w.kind != Token::Kind::kWord && w.kind != Token::Kind::kNumber) usable = false;
         if (w.kind != Token::Kind::kWord) all_words = false;
+        if (!usable) break;
         words.push_back(w.text);
         if (!value_text.empty()) value_text += ' ';
-        value_text += engine::NormalizeValueText(w.raw);
+        value_text += value_words[k];
       }
       if (!usable) continue;
       bool matched = false;
@@ -516,6 +526,7 @@ LinkedSchema SchemaLinker::Link(std::string_view question, std::span<const Turn>
       Candidate cand;
       cand.group = g;
       cand.table = templates_[pos];
+      cand.table.prepared = prepared_[static_cast<size_t>(options.dialect)][pos];
       cand.table.score = s.table[pos];
       cand.table.bridge = bridge[pos];
       cand.optional = bridge[pos] || optional[pos];
@@ -545,33 +556,37 @@ LinkedSchema SchemaLinker::Link(std::string_view question, std::span<const Turn>
 
 LinkedSchema SchemaLinker::FitBudget(std::vector<Candidate> candidates,
                                      const LinkOptions& options) {
-  SchemaRenderOptions render;
-  render.dialect = options.dialect;
-  // A table as shown with its chosen columns (null when none is chosen).
-  auto shown = [](const Candidate& cand) {
-    LinkedTable t = cand.table;
-    t.columns.clear();
-    for (size_t i = 0; i < cand.table.columns.size(); ++i) {
-      if (cand.chosen[i])
-        t.columns.push_back(cand.table.columns[i]);
-      else
-        ++t.omitted_columns;
-    }
-    return t;
+  auto all_chosen = [](const Candidate& cand) {
+    return std::find(cand.chosen.begin(), cand.chosen.end(), false) == cand.chosen.end();
   };
+  // The tables as shown, with their chosen columns (those with none left out); the candidates
+  // are not used after.
   auto assemble = [&](size_t omitted_tables) {
     LinkedSchema out;
     out.omitted_tables = omitted_tables;
-    for (const auto& cand : candidates)
-      if (std::find(cand.chosen.begin(), cand.chosen.end(), true) != cand.chosen.end())
-        out.tables.push_back(shown(cand));
+    for (auto& cand : candidates) {
+      if (all_chosen(cand)) {
+        if (!cand.chosen.empty()) out.tables.push_back(std::move(cand.table));
+        continue;
+      }
+      if (std::find(cand.chosen.begin(), cand.chosen.end(), true) == cand.chosen.end()) continue;
+      LinkedTable t = std::move(cand.table);
+      std::vector<LinkedColumn> columns = std::move(t.columns);
+      t.columns.clear();
+      t.prepared = nullptr;  // it shows every column
+      for (size_t i = 0; i < columns.size(); ++i) {
+        if (cand.chosen[i])
+          t.columns.push_back(std::move(columns[i]));
+        else
+          ++t.omitted_columns;
+      }
+      out.tables.push_back(std::move(t));
+    }
     return out;
   };
-  // Renderings are per table, so a schema's size is the sum of its tables' sizes.
+  // Each table's size as rendered with its chosen columns, without rendering it.
   auto bytes = [&](const Candidate& cand) {
-    LinkedSchema one;
-    one.tables.push_back(shown(cand));
-    return RenderSchema(one, render).size();
+    return TableBytes(cand.table, options.dialect, all_chosen(cand) ? nullptr : &cand.chosen);
   };
   const size_t budget_bytes = options.token_budget * 4;
 
@@ -644,6 +659,8 @@ LinkedSchema SchemaLinker::FitBudget(std::vector<Candidate> candidates,
   LinkedSchema out = assemble(omitted_tables);
   // The sizes are exact, so this holds; should a rendering change break that, the last tables
   // go rather than the budget.
+  SchemaRenderOptions render;
+  render.dialect = options.dialect;
   while (ApproxTokens(RenderSchema(out, render)) > options.token_budget && !out.tables.empty()) {
     ++out.omitted_tables;
     out.tables.pop_back();

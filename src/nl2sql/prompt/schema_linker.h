@@ -28,10 +28,16 @@
 // The weights and thresholds were tuned on Spider's training databases, holding out every 7th
 // (docs/accuracy.md has the figures); nothing in them names a schema.
 //
+// The linker renders every table of its schema once, in each dialect, at construction (the
+// schema cannot change under it: a new schema gets a new linker): the budget measures tables
+// with those renderings, and the linked tables carry them (LinkedTable::prepared) so that the
+// prompt does not render them again.
+//
 // Thread-safety: a SchemaLinker is immutable after construction; Link() is const and safe to
 // call concurrently. It shares the (immutable) SchemaIndex it was built over.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <span>
 #include <string>
@@ -121,8 +127,11 @@ class SchemaLinker {
   // The first letters of longer name words, for question words whose stem they are.
   std::unordered_map<std::string, std::vector<engine::SchemaTarget>> stem_prefixes_;
   std::vector<LinkedTable> templates_;  // every table with all its columns, by position
-  std::vector<size_t> table_bytes_;     // rendering of each whole table, in bytes
-  size_t whole_bytes_ = 0;              // ... and of the whole schema
+  // The templates rendered, by dialect (db::Dialect's value), then position.
+  static constexpr size_t kDialects = 3;
+  std::array<std::vector<std::shared_ptr<const PreparedTable>>, kDialects> prepared_;
+  std::vector<size_t> table_bytes_;  // rendering of each whole table (SQLite), in bytes
+  size_t whole_bytes_ = 0;           // ... and of the whole schema
   // Keys of each table's content words, by position.
   std::vector<std::vector<std::string>> table_words_;
 };
