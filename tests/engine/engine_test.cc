@@ -1085,7 +1085,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // names of all movies" is the movies' title when only another table has a "name"; a value
 // named twice is one value; "'Di' in part of their names" is a part of the name; "the names
 // and trade names" are two columns; "the names of climbers and the names of mountains" the name
-// of each.
+// of each; "snatch score" the column snatch; "the 3 highest rates" three values; "each goods
+// type" the column goods_type_code.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1110,6 +1111,18 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     CREATE TABLE player(player_id INTEGER PRIMARY KEY, sponsor_name TEXT, player_name TEXT,
                         votes INTEGER, club_id INTEGER REFERENCES club(club_id));
     CREATE TABLE club(club_id INTEGER PRIMARY KEY, name TEXT);
+    CREATE TABLE lifter(lifter_id INTEGER PRIMARY KEY, lifter_name TEXT, snatch INTEGER,
+                        height INTEGER);
+    CREATE TABLE maker(maker_id INTEGER PRIMARY KEY, maker_name TEXT, num_of_factories INTEGER,
+                       num_of_shops INTEGER);
+    CREATE TABLE candidate(candidate_id INTEGER PRIMARY KEY, support_rate REAL);
+    CREATE TABLE goods(goods_id INTEGER PRIMARY KEY, goods_type_code TEXT, goods_name TEXT,
+                       goods_price REAL);
+    INSERT INTO lifter VALUES (1, 'Ivo', 150, 180), (2, 'Jon', 120, 205), (3, 'Kai', 130, 190);
+    INSERT INTO maker VALUES (1, 'Ajax', 5, 3), (2, 'Brio', 20, 40), (3, 'Cora', 15, 2);
+    INSERT INTO candidate VALUES (1, 0.25), (2, 0.33), (3, 0.17), (4, 0.42), (5, 0.3);
+    INSERT INTO goods VALUES (1, 'Food', 'rice', 2.5), (2, 'Food', 'tea', 4.0),
+      (3, 'Tools', 'saw', 19.0), (4, 'Tools', 'hammer', 12.0), (5, 'Toys', 'ball', 3.0);
     INSERT INTO drug VALUES (1, 'aspirin', 'Bayer'), (2, 'ibuprofen', 'Advil');
     INSERT INTO mountain VALUES (1, 'Kilimanjaro', 5895), (2, 'Mount Kenya', 5199);
     INSERT INTO climber VALUES (1, 'Hans', 1), (2, 'Lou', 2), (3, 'Kim', 1);
@@ -1157,6 +1170,19 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"the name of the player with the most votes and the name of their club",
        "SELECT p.player_name, c.name FROM player p JOIN club c ON p.club_id = c.club_id "
        "ORDER BY p.votes DESC LIMIT 1"},
+      // A column named right before a word nothing explains ("snatch score"), and a second
+      // comparison's own column after it.
+      {"the names of lifters with a snatch score above 140 or a height above 200",
+       "SELECT lifter_name FROM lifter WHERE snatch > 140 OR height > 200"},
+      {"makers that have fewer than 10 factories or more than 30 shops",
+       "SELECT maker_name FROM maker WHERE num_of_factories < 10 OR num_of_shops > 30"},
+      // The 3 highest values of a column are those values, not the highest one.
+      {"what are the 3 highest support rates?",
+       "SELECT support_rate FROM candidate ORDER BY support_rate DESC LIMIT 3"},
+      // A code column is named by its words before "code".
+      {"the maximum and minimum goods price for each goods type",
+       "SELECT goods_type_code, MAX(goods_price), MIN(goods_price) FROM goods "
+       "GROUP BY goods_type_code"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);

@@ -1567,6 +1567,12 @@ Result<void> Builder::ReadRanking() {
             forced == Aggregate::kNone) {
           measure = Expr::Col(Ref(c));
           attribute = true;
+        } else if (c && !entity_item && n > 1 && groups_.empty()) {
+          // "the 3 highest salaries": those values, highest first.
+          entity_column = c;
+          entity_owner = index_.FindTable(c->table->name);
+          measure = Expr::Col(Ref(c));
+          attribute = true;
         } else if (c && !entity_item) {
           // "what is the highest salary": the extreme value itself.
           Aggregate a = sup ? sup->agg : Aggregate::kMax;
@@ -1651,7 +1657,7 @@ Result<void> Builder::ReadRanking() {
         attribute = true;
       }
     }
-    if (!entity_item && !entity_table) {
+    if (!entity_item && !entity_table && !entity_column) {
       if (!groups_.empty() && measure) {
         // "per country, top 5 by revenue".
         order_.push_back({*measure, dir >= 0});
@@ -1764,6 +1770,23 @@ Result<void> Builder::ReadConditions() {
     for (double v : it.nums) values.push_back(NumberValue(v, it.integers));
     Item* next = Next(k);
     Item* prev = Prev(k);
+    // "a snatch score above 140", where the column is called snatch: the column right before
+    // the word nothing explains.
+    if (prev && prev->kind == ItemKind::kUnknown && !prev->used && prev->begin + 1 == it.begin) {
+      Item* before = Prev(static_cast<size_t>(prev - items_.data()));
+      const ColumnEntry* c =
+          before && before->is_column() && !before->used && before->end == prev->begin
+              ? PickColumn(*before, true)
+              : nullptr;
+      if (c && c->is_numeric) prev = before;
+    }
+    // "fewer than 3 vans or more than 8 trucks": the second comparison's column is the
+    // one after it, not the first comparison's.
+    if (prev && prev->is_column() && prev->used && next && next->is_column() && !next->used &&
+        next->begin == it.end) {
+      const ColumnEntry* c = PickColumn(*next, true);
+      if (c && c->is_numeric) prev = nullptr;
+    }
     // The entity the condition is about: the nearest table mentioned before it.
     // The entity the condition is about: the first table or categorical column named before
     // it ("categories whose average product price ..." is about categories).

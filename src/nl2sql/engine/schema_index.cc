@@ -98,6 +98,16 @@ void SchemaIndex::IndexTable(TableEntry& t) {
       if (!(rest.size() == 1 && rest[0] == "id")) AddPhrase(rest, {&t, c, kHead});
     }
     if (w.size() > 1 && w.back() != "id") AddPhrase({w.back()}, {&t, c, kHead});
+    // "product_type_code" is what "the product type" names: a code column by the words before
+    // "code" (and without the table's name, "the type of each product").
+    if (w.size() >= 2 && w.back() == "code" && !c->is_key) {
+      const std::vector<std::string> named(w.begin(), w.end() - 1);
+      AddPhrase(named, {&t, c, kHead});
+      if (named.size() > t.words.size() &&
+          std::equal(t.words.begin(), t.words.end(), named.begin(),
+                     [](const std::string& a, const std::string& b) { return Key(a) == Key(b); }))
+        AddPhrase({named.begin() + static_cast<long>(t.words.size()), named.end()}, {&t, c, kHead});
+    }
     if (w.size() > 1 && w.front() != "id" && !c->is_key) AddPhrase({w.front()}, {&t, c, kModifier});
     if (!w.empty() && w.back() != "id") {
       for (const auto& syn : Synonyms(w.back())) {
