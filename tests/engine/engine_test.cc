@@ -1086,7 +1086,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // named twice is one value; "'Di' in part of their names" is a part of the name; "the names
 // and trade names" are two columns; "the names of climbers and the names of mountains" the name
 // of each; "snatch score" the column snatch; "the 3 highest rates" three values; "each goods
-// type" the column goods_type_code.
+// type" the column goods_type_code; "the city of New York" a value of a column with too many
+// values to index.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1123,6 +1124,11 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO candidate VALUES (1, 0.25), (2, 0.33), (3, 0.17), (4, 0.42), (5, 0.3);
     INSERT INTO goods VALUES (1, 'Food', 'rice', 2.5), (2, 'Food', 'tea', 4.0),
       (3, 'Tools', 'saw', 19.0), (4, 'Tools', 'hammer', 12.0), (5, 'Toys', 'ball', 3.0);
+    CREATE TABLE airport(airport_id INTEGER PRIMARY KEY, airport_name TEXT, city TEXT);
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
+      INSERT INTO airport SELECT i, 'Field ' || i, 'Town ' || i FROM n;
+    INSERT INTO airport VALUES (1501, 'Kennedy', 'New York'), (1502, 'La Guardia', 'New York'),
+      (1503, 'Lakeside International', 'Utrecht');
     INSERT INTO drug VALUES (1, 'aspirin', 'Bayer'), (2, 'ibuprofen', 'Advil');
     INSERT INTO mountain VALUES (1, 'Kilimanjaro', 5895), (2, 'Mount Kenya', 5199);
     INSERT INTO climber VALUES (1, 'Hans', 1), (2, 'Lou', 2), (3, 'Kim', 1);
@@ -1183,6 +1189,12 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"the maximum and minimum goods price for each goods type",
        "SELECT goods_type_code, MAX(goods_price), MIN(goods_price) FROM goods "
        "GROUP BY goods_type_code"},
+      // Values of a column with too many values to index: named after the column, or after
+      // a word saying a text is inside another.
+      {"the names of the airports in the city of New York",
+       "SELECT airport_name FROM airport WHERE city = 'New York'"},
+      {"how many airport names have the word international in them",
+       "SELECT COUNT(*) FROM airport WHERE airport_name LIKE '%international%'"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);

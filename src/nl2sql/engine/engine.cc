@@ -862,6 +862,7 @@ class Builder {
   Result<void> Assemble();
   Result<void> ApplyFollowUp();
   void MergeMentions();
+  void ReadUnindexedValues();
   Result<void> FinishJoins(sql::Query& q);
   Result<Expr> DefaultRankMeasure(const TableEntry* entity);
   std::vector<Expr> EntityKeys(const TableEntry* t) const;
@@ -2132,8 +2133,11 @@ Result<void> Builder::ReadFilters() {
             }
             continue;
           }
-          if (m.is_column() && !m.used) {
+          // "how many names contain 'x'": a column counted or shown is still the one the
+          // text is inside.
+          if (m.is_column() && (!m.used || inside)) {
             c = PickColumn(m);
+            if (c && !c->is_text && m.used) c = nullptr;
             m.used = true;
           }
           break;
@@ -3337,12 +3341,54 @@ void Builder::MergeMentions() {
   }
 }
 
+// "hotels in the city of Utrecht", "the word love in their titles": a word that no stored
+// value or schema name explains, capitalised (or with digits: and the capitalised words after
+// it) right after a text column, or any word right after one saying a text is inside another,
+// is a value of that column as if it were quoted. The column may hold too many values for the index
+// to know them all.
+void Builder::ReadUnindexedValues() {
+  auto name_like = [](const Item& m) {
+    if (m.kind != ItemKind::kUnknown || m.used || m.begin == 0 || m.phrase.empty()) return false;
+    const auto first = static_cast<unsigned char>(m.phrase[0]);
+    return std::isupper(first) || std::any_of(m.phrase.begin(), m.phrase.end(), [](char ch) {
+             return std::isdigit(static_cast<unsigned char>(ch));
+           });
+  };
+  for (size_t k = 1; k < items_.size(); ++k) {
+    Item& it = items_[k];
+    // "containing the letter": the word saying so is no value.
+    if (it.kind != ItemKind::kUnknown || it.used || IsContainsWord(it.phrase)) continue;
+    const Item& before = items_[k - 1];
+    bool after_column = false;
+    if (before.is_column() && !before.used && it.begin <= before.end + 1) {
+      const ColumnEntry* c = PickColumn(before);
+      after_column = c && c->is_text;
+    }
+    const bool after_inside = before.kind == ItemKind::kUnknown && !before.used &&
+                              before.end == it.begin && IsContainsWord(before.phrase);
+    // After a column the value must look like a name; "the word love" says so itself.
+    if (!(after_column && name_like(it)) && !after_inside) continue;
+    // "New York": the capitalised words that follow are the same value.
+    for (size_t j = k + 1; j < items_.size(); ++j) {
+      Item& more = items_[j];
+      if (!name_like(more) || more.begin != it.end) break;
+      it.phrase += " " + more.phrase;
+      it.end = more.end;
+      more.used = true;
+      more.kind = ItemKind::kWith;  // consumed
+    }
+    it.kind = ItemKind::kMention;
+    it.quoted = it.phrase;
+  }
+}
+
 Result<Understanding> Builder::Build(bool follow_up) {
   follow_up_ = follow_up;
   for (const auto& tok_item : items_)
     if (IsSoldWord(tok_item.phrase)) prefer_fact_ = true;
   CollectMentionedTables();
   MergeMentions();
+  ReadUnindexedValues();
   if (follow_up) {
     auto r = ApplyFollowUp();
     if (!r) return std::unexpected(r.error());
