@@ -1087,7 +1087,7 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // and trade names" are two columns; "the names of climbers and the names of mountains" the name
 // of each; "snatch score" the column snatch; "the 3 highest rates" three values; "each goods
 // type" the column goods_type_code; "the city of New York" a value of a column with too many
-// values to index.
+// values to index; a table without a declared key by the column its rows are referred to by.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1129,6 +1129,13 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       INSERT INTO airport SELECT i, 'Field ' || i, 'Town ' || i FROM n;
     INSERT INTO airport VALUES (1501, 'Kennedy', 'New York'), (1502, 'La Guardia', 'New York'),
       (1503, 'Lakeside International', 'Utrecht');
+    CREATE TABLE hall(hall_id INTEGER, hall_name TEXT, capacity INTEGER);
+    CREATE TABLE amenity(amenity_id INTEGER, amenity_name TEXT);
+    CREATE TABLE hall_amenity(hall_id INTEGER REFERENCES hall(hall_id),
+                              amenity_id INTEGER REFERENCES amenity(amenity_id));
+    INSERT INTO hall VALUES (1, 'North', 100), (2, 'South', 250), (3, 'East', 80);
+    INSERT INTO amenity VALUES (1, 'Gym'), (2, 'Pool'), (3, 'Laundry');
+    INSERT INTO hall_amenity VALUES (1, 1), (1, 2), (1, 3), (2, 1);
     INSERT INTO drug VALUES (1, 'aspirin', 'Bayer'), (2, 'ibuprofen', 'Advil');
     INSERT INTO mountain VALUES (1, 'Kilimanjaro', 5895), (2, 'Mount Kenya', 5199);
     INSERT INTO climber VALUES (1, 'Hans', 1), (2, 'Lou', 2), (3, 'Kim', 1);
@@ -1195,6 +1202,8 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
        "SELECT airport_name FROM airport WHERE city = 'New York'"},
       {"how many airport names have the word international in them",
        "SELECT COUNT(*) FROM airport WHERE airport_name LIKE '%international%'"},
+      // A table declared without a key is counted by the column other tables refer to it by.
+      {"how many halls have amenities?", "SELECT COUNT(DISTINCT hall_id) FROM hall_amenity"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);

@@ -183,6 +183,25 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
     index->tables_.push_back(std::move(t));
   }
 
+  // A table declared without a primary key whose rows other tables refer to by one column:
+  // that column identifies its rows ("Dorm" referred to by its dormid).
+  for (auto& t : index->tables_) {
+    if (std::any_of(t.columns.begin(), t.columns.end(),
+                    [](const ColumnEntry* c) { return c->column->primary_key; }))
+      continue;
+    std::set<std::string> referenced;
+    for (const auto& e : index->edges_)
+      if (text::ToLower(e.to_table) == text::ToLower(t.table->name))
+        referenced.insert(text::ToLower(e.to_column));
+    if (referenced.size() != 1) continue;
+    for (auto& owned : index->columns_) {
+      ColumnEntry* c = owned.get();
+      if (c->table != t.table || text::ToLower(c->column->name) != *referenced.begin()) continue;
+      c->is_key = true;
+      c->is_numeric = false;
+      t.primary_key = c;
+    }
+  }
   for (auto& t : index->tables_) {
     int best_label = 0;
     int best_money = 0;
