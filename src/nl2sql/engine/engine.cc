@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "common/text.h"
 #include "nl2sql/engine/confidence.h"
@@ -258,6 +261,30 @@ const std::vector<Keyword>& Keywords() {
   return k;
 }
 
+// Candidates of a table of phrases (Keywords(), Comparators()) that start with one word, in the
+// table's order: only they can match there, so a position is checked against a few phrases
+// instead of all of them.
+template <typename Phrase>
+class ByFirstWord {
+ public:
+  explicit ByFirstWord(const std::vector<Phrase>& phrases) {
+    for (const Phrase& p : phrases) index_[p.words.front()].push_back(&p);
+  }
+  const std::vector<const Phrase*>& At(std::string_view word) const {
+    static const std::vector<const Phrase*> kNone;
+    auto it = index_.find(word);
+    return it == index_.end() ? kNone : it->second;
+  }
+
+ private:
+  std::unordered_map<std::string_view, std::vector<const Phrase*>> index_;
+};
+
+const ByFirstWord<Keyword>& KeywordsByFirstWord() {
+  static const ByFirstWord<Keyword> index(Keywords());
+  return index;
+}
+
 struct Comparator {
   Comparator(std::vector<std::string_view> w, CompareOp o, std::string_view h = {})
       : words(std::move(w)), op(o), hint(h) {}
@@ -317,6 +344,11 @@ const std::vector<Comparator>& Comparators() {
   return k;
 }
 
+const ByFirstWord<Comparator>& ComparatorsByFirstWord() {
+  static const ByFirstWord<Comparator> index(Comparators());
+  return index;
+}
+
 bool TextAt(const std::vector<Token>& t, size_t i, const std::vector<std::string_view>& words) {
   size_t k = i;
   for (auto w : words) {
@@ -348,6 +380,15 @@ class Tagger {
       : index_(index), today_(today), default_year_(default_year) {}
 
   std::vector<Item> Run(const std::vector<Token>& t) {
+    // Each word's lookup forms once; the phrases starting at a word are looked up on first use.
+    forms_.assign(t.size(), WordForms{});
+    for (size_t k = 0; k < t.size(); ++k) {
+      if (t[k].kind == Token::Kind::kWord)
+        forms_[k] = WordFormsOf(t[k].raw, t[k].text);
+      else if (t[k].kind == Token::Kind::kNumber)
+        forms_[k] = WordFormsOf(t[k].raw, {});
+    }
+    matches_.assign(t.size(), std::nullopt);
     std::vector<Item> items;
     size_t i = 0;
     while (i < t.size()) {
@@ -501,8 +542,8 @@ class Tagger {
 
   size_t TryKeyword(const std::vector<Token>& t, size_t i, Item* item) {
     const Keyword* best = nullptr;
-    for (const auto& k : Keywords())
-      if (TextAt(t, i, k.words) && (!best || k.words.size() > best->words.size())) best = &k;
+    for (const Keyword* k : KeywordsByFirstWord().At(t[i].text))
+      if (TextAt(t, i, k->words) && (!best || k->words.size() > best->words.size())) best = k;
     if (!best) {
       // "hired first", "joined last": the earliest or latest by the date just named.
       bool at_end = true;  // only structure-free words follow ("hired first?")
@@ -633,7 +674,8 @@ class Tagger {
       item->integers = t[i + 1].integer && t[i + 3].integer;
       return 4;
     }
-    for (const auto& c : Comparators()) {
+    for (const Comparator* candidate : ComparatorsByFirstWord().At(t[i].text)) {
+      const Comparator& c = *candidate;
       if (!TextAt(t, i, c.words)) continue;
       size_t k = i + c.words.size();
       // "more than the average", "above average": compared with the column's mean.
@@ -707,36 +749,10 @@ class Tagger {
       return 1;
     }
     if (t[i].kind != Token::Kind::kWord && t[i].kind != Token::Kind::kNumber) return 0;
-    size_t max_len =
-        std::min<size_t>(t.size() - i, std::max<size_t>(index_.longest_value_words(), 4));
-    for (size_t len = max_len; len >= 1; --len) {
-      bool words_only = true;
-      for (size_t k = i; k < i + len; ++k)
-        if (t[k].kind != Token::Kind::kWord && t[k].kind != Token::Kind::kNumber)
-          words_only = false;
-      if (!words_only) continue;
-      // Values first: a stored value names its column precisely.
-      std::string value_text;
-      for (size_t k = i; k < i + len; ++k) {
-        if (!value_text.empty()) value_text += ' ';
-        value_text += NormalizeValueText(t[k].raw);
-      }
-      const auto* values = index_.LookupValue(value_text);
-      if (!values) values = index_.LookupValue(LemmatizeValueText(value_text));
-      const std::vector<SchemaTarget>* targets = nullptr;
-      bool all_words = true;
-      std::vector<std::string> words;
-      for (size_t k = i; k < i + len; ++k) {
-        if (t[k].kind != Token::Kind::kWord) all_words = false;
-        words.push_back(t[k].text);
-      }
-      if (all_words) {
-        targets = index_.LookupPhrase(PhraseKey(words));
-        if (!targets && len == 2) {
-          // "sign up" for a column named "signup".
-          targets = index_.LookupPhrase(Key(Lemma(words[0]) + words[1]));
-        }
-      }
+    const std::vector<PhraseMatch>& matches = MatchesAt(t, i);
+    for (size_t len = matches.size(); len >= 1; --len) {
+      const auto* values = matches[len - 1].values;
+      const auto* targets = matches[len - 1].targets;
       int best_quality = 0;
       if (targets)
         for (const auto& tg : *targets) best_quality = std::max(best_quality, tg.quality);
@@ -787,9 +803,54 @@ class Tagger {
     return 0;
   }
 
+  // What the phrase of some length starting at a token names: stored values (looked up by
+  // their text, then by its lemmas) and, when all its tokens are words, schema elements.
+  struct PhraseMatch {
+    const std::vector<ValueTarget>* values = nullptr;
+    const std::vector<SchemaTarget>* targets = nullptr;
+  };
+
+  // The phrases of words and numbers starting at token i, longest up to the longest stored value
+  // (at least 4 words), indexed by length - 1. Looked up once per question and start: the strong
+  // and the weak reading, and a comparator's look ahead, ask for the same phrases.
+  const std::vector<PhraseMatch>& MatchesAt(const std::vector<Token>& t, size_t i) {
+    assert(forms_.size() == t.size() && matches_.size() == t.size());
+    std::optional<std::vector<PhraseMatch>>& memo = matches_[i];
+    if (memo) return *memo;
+    memo.emplace();
+    const size_t max_len =
+        std::min<size_t>(t.size() - i, std::max<size_t>(index_.longest_value_words(), 4));
+    PhraseForms phrase;
+    bool all_words = true;
+    for (size_t len = 1; len <= max_len; ++len) {
+      const Token& last = t[i + len - 1];
+      // A phrase holds words and numbers only, so no longer one does either.
+      if (last.kind != Token::Kind::kWord && last.kind != Token::Kind::kNumber) break;
+      all_words = all_words && last.kind == Token::Kind::kWord;
+      phrase.Append(forms_[i + len - 1]);
+      PhraseMatch m;
+      // Values first: a stored value names its column precisely.
+      m.values = index_.LookupValue(phrase.value_text);
+      if (!m.values) m.values = index_.LookupValue(phrase.lemmatized);
+      if (all_words) {
+        m.targets = index_.LookupPhrase(phrase.key);
+        if (!m.targets && len == 2) {
+          // "sign up" for a column named "signup".
+          m.targets = index_.LookupPhrase(Key(Lemma(t[i].text) + t[i + 1].text));
+        }
+      }
+      memo->push_back(m);
+    }
+    return *memo;
+  }
+
   const SchemaIndex& index_;
   std::chrono::year_month_day today_;
   int default_year_;
+  // Per question (Run): each token's lookup forms, and the phrases starting at each token once
+  // MatchesAt has looked them up.
+  std::vector<WordForms> forms_;
+  std::vector<std::optional<std::vector<PhraseMatch>>> matches_;
 };
 
 // A predicate from its parts (the IR's other fields left at their defaults).

@@ -58,6 +58,34 @@ std::string LemmatizeValueText(std::string_view normalized) {
   return out;
 }
 
+namespace {
+
+// The joining rule of the lookup forms: a space before each part once the text is not empty.
+void AppendSpaced(std::string& out, std::string_view part) {
+  if (!out.empty()) out += ' ';
+  out += part;
+}
+
+}  // namespace
+
+WordForms WordFormsOf(std::string_view raw, std::string_view lowercase) {
+  WordForms forms;
+  forms.normalized = NormalizeValueText(raw);
+  for (const auto& part : text::Split(forms.normalized, ' ')) forms.lemmas.push_back(Lemma(part));
+  if (!lowercase.empty()) forms.key = Key(lowercase);
+  return forms;
+}
+
+void PhraseForms::Append(const WordForms& word) {
+  // An empty word adds nothing to an empty value text (so neither to its lemmas); otherwise
+  // LemmatizeValueText would split the joined text into exactly the parts of its words.
+  if (!value_text.empty() || !word.normalized.empty()) {
+    AppendSpaced(value_text, word.normalized);
+    for (const auto& lemma : word.lemmas) AppendSpaced(lemmatized, lemma);
+  }
+  AppendSpaced(key, word.key);
+}
+
 std::string PhraseKey(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& w : words) {

@@ -133,4 +133,29 @@ std::string PhraseKey(const std::vector<std::string>& words);
 std::string NormalizeValueText(std::string_view text);
 std::string LemmatizeValueText(std::string_view normalized);
 
+// One word of a question in those lookup forms, computed once per question so that the forms of
+// every phrase it is part of are composed from them (PhraseForms) instead of normalising,
+// lemmatising and stemming the word again for each phrase.
+struct WordForms {
+  std::string normalized;           // NormalizeValueText of the word as typed
+  std::vector<std::string> lemmas;  // Lemma of each space-separated part of `normalized`
+  std::string key;                  // Key of the lowercase word; empty when none was asked for
+};
+
+// `raw`: the word as typed; `lowercase`: its lowercase text, or empty for a token whose phrases
+// are looked up as values only (a number), which then gets no key.
+WordForms WordFormsOf(std::string_view raw, std::string_view lowercase);
+
+// The lookup forms of a phrase, built one word at a time. After appending words w1..wn:
+// `value_text` is their NormalizeValueText forms joined by single spaces (leading empty ones
+// left out), `lemmatized` equals LemmatizeValueText(value_text), and `key` equals
+// PhraseKey({w1..wn}) when every word was given a key.
+struct PhraseForms {
+  std::string value_text;
+  std::string lemmatized;
+  std::string key;
+
+  void Append(const WordForms& word);
+};
+
 }  // namespace helios::nl2sql::engine
