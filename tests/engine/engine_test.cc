@@ -1087,7 +1087,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // and trade names" are two columns; "the names of climbers and the names of mountains" the name
 // of each; "snatch score" the column snatch; "the 3 highest rates" three values; "each goods
 // type" the column goods_type_code; "the city of New York" a value of a column with too many
-// values to index; a table without a declared key by the column its rows are referred to by.
+// values to index; a table without a declared key by the column its rows are referred to by;
+// "shows" the table show_detail, and "the names and places of shows" its own columns.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1136,6 +1137,13 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO hall VALUES (1, 'North', 100), (2, 'South', 250), (3, 'East', 80);
     INSERT INTO amenity VALUES (1, 'Gym'), (2, 'Pool'), (3, 'Laundry');
     INSERT INTO hall_amenity VALUES (1, 1), (1, 2), (1, 3), (2, 1);
+    CREATE TABLE show_detail(show_id INTEGER PRIMARY KEY, show_name TEXT, place TEXT);
+    CREATE TABLE painting(painting_id INTEGER PRIMARY KEY, name TEXT);
+    CREATE TABLE entry(show_id INTEGER REFERENCES show_detail(show_id),
+                       painting_id INTEGER REFERENCES painting(painting_id));
+    INSERT INTO show_detail VALUES (1, 'Spring Salon', 'Paris'), (2, 'Summer Fair', 'Rome');
+    INSERT INTO painting VALUES (1, 'Water Lilies'), (2, 'The Kiss');
+    INSERT INTO entry VALUES (1, 1), (2, 2), (2, 1);
     INSERT INTO drug VALUES (1, 'aspirin', 'Bayer'), (2, 'ibuprofen', 'Advil');
     INSERT INTO mountain VALUES (1, 'Kilimanjaro', 5895), (2, 'Mount Kenya', 5199);
     INSERT INTO climber VALUES (1, 'Hans', 1), (2, 'Lou', 2), (3, 'Kim', 1);
@@ -1204,6 +1212,8 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
        "SELECT COUNT(*) FROM airport WHERE airport_name LIKE '%international%'"},
       // A table declared without a key is counted by the column other tables refer to it by.
       {"how many halls have amenities?", "SELECT COUNT(DISTINCT hall_id) FROM hall_amenity"},
+      // A table named by the words before "detail"; the columns listed before it are its own.
+      {"what are the names and places of the shows?", "SELECT show_name, place FROM show_detail"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);

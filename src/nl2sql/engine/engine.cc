@@ -2762,9 +2762,15 @@ Result<void> Builder::Assemble() {
       // "the names of all movies": the name of the table named right after, its label,
       // not a column called "name" of a table the question never names.
       // "list each river name and the name of its town": a column of the table named
-      // right after it, when that table has one of the name.
-      if (const Item* after = Next(static_cast<size_t>(&it - items_.data()), false);
-          after && after->is_table()) {
+      // right after it (or after the list of columns it starts: "the names and places of
+      // shows"), when that table has one of the name.
+      const Item* after = Next(static_cast<size_t>(&it - items_.data()), false);
+      size_t list_end = it.end;
+      while (after && after->is_column() && after->begin <= list_end + 2) {
+        list_end = after->end;
+        after = Next(static_cast<size_t>(after - items_.data()), false);
+      }
+      if (after && after->is_table()) {
         const TableEntry* t = PickTable(*after);
         const std::string word = Lemma(text::ToLower(it.phrase));
         const ColumnEntry* own = nullptr;
@@ -2777,7 +2783,7 @@ Result<void> Builder::Assemble() {
             own = tg.column;
           }
         }
-        if (own && after->begin <= it.end + 2) {
+        if (own && after->begin <= list_end + 2) {
           c = own;
         } else if (!mentioned_.contains(index_.FindTable(c->table->name)) && t && t->label &&
                    (word == "name" || word == "title")) {

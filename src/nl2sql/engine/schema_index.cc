@@ -114,6 +114,11 @@ void SchemaIndex::IndexTable(TableEntry& t) {
     for (const auto& syn : Synonyms(t.words[0])) AddPhrase({syn}, {&t, nullptr, kSynonym});
   // "order_items": the last word alone is a weak name for the table.
   if (t.words.size() > 1) AddPhrase({t.words.back()}, {&t, nullptr, kModifier});
+  // "festival_detail", "player_info": the words before a word that says nothing name it.
+  if (const auto& w = t.words;
+      w.size() > 1 && (w.back() == "detail" || w.back() == "details" || w.back() == "info" ||
+                       w.back() == "information" || w.back() == "data"))
+    AddPhrase({w.begin(), w.end() - 1}, {&t, nullptr, kHead});
 
   for (const ColumnEntry* c : t.columns) {
     const auto& w = c->words;
