@@ -1088,7 +1088,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // of each; "snatch score" the column snatch; "the 3 highest rates" three values; "each goods
 // type" the column goods_type_code; "the city of New York" a value of a column with too many
 // values to index; a table without a declared key by the column its rows are referred to by;
-// "shows" the table show_detail, and "the names and places of shows" its own columns.
+// "shows" the table show_detail, and "the names and places of shows" its own columns; the oldest
+// employee the one with the earliest date of birth, and emp_fname a first name.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1144,6 +1145,10 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO show_detail VALUES (1, 'Spring Salon', 'Paris'), (2, 'Summer Fair', 'Rome');
     INSERT INTO painting VALUES (1, 'Water Lilies'), (2, 'The Kiss');
     INSERT INTO entry VALUES (1, 1), (2, 2), (2, 1);
+    CREATE TABLE employee(emp_num INTEGER PRIMARY KEY, emp_lname TEXT, emp_fname TEXT,
+                          emp_hiredate DATE, emp_dob DATE);
+    INSERT INTO employee VALUES (1, 'Ray', 'Al', '1990-01-01', '1970-05-05'),
+      (2, 'Sow', 'Bea', '1985-03-03', '1980-02-02'), (3, 'Tam', 'Cy', '2001-07-07', '1960-09-09');
     INSERT INTO drug VALUES (1, 'aspirin', 'Bayer'), (2, 'ibuprofen', 'Advil');
     INSERT INTO mountain VALUES (1, 'Kilimanjaro', 5895), (2, 'Mount Kenya', 5199);
     INSERT INTO climber VALUES (1, 'Hans', 1), (2, 'Lou', 2), (3, 'Kim', 1);
@@ -1214,6 +1219,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"how many halls have amenities?", "SELECT COUNT(DISTINCT hall_id) FROM hall_amenity"},
       // A table named by the words before "detail"; the columns listed before it are its own.
       {"what are the names and places of the shows?", "SELECT show_name, place FROM show_detail"},
+      // The oldest person is the one born first; "emp_fname" is a first name.
+      {"what is the first and last name of the oldest employee?",
+       "SELECT emp_fname, emp_lname FROM employee ORDER BY emp_dob LIMIT 1"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);

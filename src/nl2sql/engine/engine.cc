@@ -1684,9 +1684,17 @@ Result<void> Builder::ReadRanking() {
       const TableEntry* owner = entity_owner ? entity_owner : subject_;
       const ColumnEntry* c = ColumnForHint(owner, sup->hint);
       Aggregate extreme = sup->agg;
-      if (!c && sup->hint == "age" && owner && owner->date) {
-        // "the oldest order" with no age: the earliest date.
-        c = owner->date;
+      // "the oldest employee" with no age: the earliest date of birth; "the oldest order":
+      // the earliest date.
+      const ColumnEntry* born = nullptr;
+      if (!c && sup->hint == "age" && owner) {
+        for (const ColumnEntry* col : owner->columns)
+          for (const auto& w : col->words)
+            if (!born && col->is_temporal && (w == "birth" || w == "dob" || w == "born"))
+              born = col;
+      }
+      if (!c && sup->hint == "age" && owner && (born || owner->date)) {
+        c = born ? born : owner->date;
         dir = -dir;
         extreme = extreme == Aggregate::kMax ? Aggregate::kMin : Aggregate::kMax;
       }

@@ -107,6 +107,32 @@ void SchemaIndex::AddPhrase(const std::vector<std::string>& words, SchemaTarget 
   list.push_back(target);
 }
 
+namespace {
+
+// A name's words with abbreviations spelled out: "emp_fname" is "emp first name". "LName"
+// splits into "l" and "name": a letter and the word after it are read as one.
+std::vector<std::string> ExpandedWords(const std::vector<std::string>& w) {
+  std::vector<std::string> expanded;
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (w[i].size() == 1 && i + 1 < w.size()) {
+      if (const auto& e = ExpandAbbreviation(w[i] + w[i + 1]); !e.empty()) {
+        expanded.insert(expanded.end(), e.begin(), e.end());
+        ++i;
+        continue;
+      }
+    }
+    const auto& e = ExpandAbbreviation(w[i]);
+    if (e.empty()) {
+      expanded.push_back(w[i]);
+    } else {
+      expanded.insert(expanded.end(), e.begin(), e.end());
+    }
+  }
+  return expanded;
+}
+
+}  // namespace
+
 void SchemaIndex::IndexTable(TableEntry& t) {
   AddPhrase(t.words, {&t, nullptr, kExact});
   // A single-word table is also named by that word's synonyms ("clients" for customer).
@@ -150,27 +176,14 @@ void SchemaIndex::IndexTable(TableEntry& t) {
       }
     }
     // Abbreviated names are also named by their words: "fname" is "first name".
-    // "LName" splits into "l" and "name": a letter and the word after it are read as one.
-    std::vector<std::string> expanded;
-    for (size_t i = 0; i < w.size(); ++i) {
-      if (w[i].size() == 1 && i + 1 < w.size()) {
-        if (const auto& e = ExpandAbbreviation(w[i] + w[i + 1]); !e.empty()) {
-          expanded.insert(expanded.end(), e.begin(), e.end());
-          ++i;
-          continue;
-        }
-      }
-      const auto& e = ExpandAbbreviation(w[i]);
-      if (e.empty()) {
-        expanded.push_back(w[i]);
-      } else {
-        expanded.insert(expanded.end(), e.begin(), e.end());
-      }
-    }
+    const std::vector<std::string> expanded = ExpandedWords(w);
     if (expanded != w) {
       AddPhrase(expanded, {&t, c, kExact});
       if (expanded.size() > 1 && expanded.back() != "id")
         AddPhrase({expanded.back()}, {&t, c, kModifier});
+      // "emp_fname" is also a "first name" (the words its abbreviation spells, after a prefix).
+      if (expanded.size() > 2 && expanded.size() > w.size())
+        AddPhrase({expanded.begin() + 1, expanded.end()}, {&t, c, kHead});
     }
     // "the ids of all vehicles": a table's own key is its "id".
     if (c->column->primary_key && !w.empty() && w.back() == "id") AddPhrase({"id"}, {&t, c, kHead});
@@ -240,7 +253,7 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
     int best_money = 0;
     for (const ColumnEntry* c : t.columns) {
       if (c->column->primary_key && !t.primary_key) t.primary_key = c;
-      const auto& w = c->words;
+      const auto w = ExpandedWords(c->words);
       if (c->is_text && !c->is_key && !c->is_temporal) {
         int score = 0;
         if (w.size() == 1 && w[0] == "name")
@@ -274,9 +287,11 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
         }
       }
     }
-    if (t.label && HasWord(t.label->words, "last")) {
-      for (const ColumnEntry* c : t.columns)
-        if (HasWord(c->words, "first") && HasWord(c->words, "name")) t.second_label = c;
+    if (t.label && HasWord(ExpandedWords(t.label->words), "last")) {
+      for (const ColumnEntry* c : t.columns) {
+        const auto w = ExpandedWords(c->words);
+        if (HasWord(w, "first") && HasWord(w, "name")) t.second_label = c;
+      }
     }
     // Prefer a date column named after the table or the row's creation.
     for (const ColumnEntry* c : t.columns) {
