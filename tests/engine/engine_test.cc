@@ -1089,7 +1089,10 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // type" the column goods_type_code; "the city of New York" a value of a column with too many
 // values to index; a table without a declared key by the column its rows are referred to by;
 // "shows" the table show_detail, and "the names and places of shows" its own columns; the oldest
-// employee the one with the earliest date of birth, and emp_fname a first name.
+// employee the one with the earliest date of birth, and emp_fname a first name; "the average
+// snatch and height" two averages; "the hotel name with the largest number of rooms" the row
+// with the highest room_count; "ordered by" and "alphabetic order" a sort, not the orders
+// table; "status code" the column booking_status_code of hotel_bookings.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1166,6 +1169,20 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO swimmer VALUES (1, 'Mo'), (2, 'Flo');
     INSERT INTO record VALUES (1, 1, 'Win'), (2, 1, 'Loss'), (3, 2, 'Win'), (4, 2, 'Win');
     INSERT INTO customers VALUES (1, 'Diana Ross'), (2, 'Dave Lee'), (3, 'Lady Diana');
+    CREATE TABLE hotel(hotel_id INTEGER PRIMARY KEY, hotel_name TEXT, room_count INTEGER,
+                       stars INTEGER);
+    CREATE TABLE orders(order_id INTEGER PRIMARY KEY, hotel_id INTEGER REFERENCES hotel(hotel_id));
+    CREATE TABLE unit_status(unit_id INTEGER PRIMARY KEY, note TEXT);
+    CREATE TABLE hotel_bookings(booking_id INTEGER PRIMARY KEY,
+                                hotel_id INTEGER REFERENCES hotel(hotel_id),
+                                booking_status_code TEXT,
+                                unit_id INTEGER REFERENCES unit_status(unit_id));
+    INSERT INTO hotel VALUES (1, 'Bristol', 120, 5), (2, 'Astoria', 300, 4), (3, 'Carlton', 80, 3),
+      (4, 'Bristol', 250, 4);
+    INSERT INTO orders VALUES (1, 1), (2, 1), (3, 2);
+    INSERT INTO unit_status VALUES (1, 'ok'), (2, 'ok');
+    INSERT INTO hotel_bookings VALUES (1, 1, 'Held', 1), (2, 2, 'Paid', NULL),
+      (3, 3, 'Held', NULL), (4, 3, 'Paid', 1);
   )sql"),
             "");
   SqliteIndex opened;
@@ -1222,10 +1239,31 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       // The oldest person is the one born first; "emp_fname" is a first name.
       {"what is the first and last name of the oldest employee?",
        "SELECT emp_fname, emp_lname FROM employee ORDER BY emp_dob LIMIT 1"},
+      // One measure of a list of columns: each of them.
+      {"the average snatch and height of the lifters",
+       "SELECT AVG(snatch), AVG(height) FROM lifter"},
+      {"what are the lowest number of factories, number of shops of all makers?",
+       "SELECT MIN(num_of_factories), MIN(num_of_shops) FROM maker"},
+      // A column that names the rows is ranked by a number of its own row, not a sum.
+      {"the hotel name with the largest number of rooms",
+       "SELECT hotel_name FROM hotel ORDER BY room_count DESC LIMIT 1"},
+      // "alphabetic order" sorts; "order" is not the orders table.
+      {"list the hotel names in alphabetic order",
+       "SELECT hotel_name FROM hotel ORDER BY hotel_name"},
+      // A column's leading word that repeats its table's ("booking_status_code" in
+      // hotel_bookings) is not needed to name it: "status code" is that column.
+      {"how many hotel bookings have the status code \"Held\"?",
+       "SELECT COUNT(*) FROM hotel_bookings WHERE booking_status_code = 'Held'"},
+      {"which hotels have bookings with status code \"Paid\"? give their names",
+       "SELECT DISTINCT h.hotel_name FROM hotel h JOIN hotel_bookings b ON h.hotel_id = b.hotel_id "
+       "WHERE b.booking_status_code = 'Paid'"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);
-    ASSERT_TRUE(u) << question << ": " << u.error().message;
+    if (!u) {
+      ADD_FAILURE() << question << ": " << u.error().message;
+      continue;
+    }
     const sql::RenderedSql rendered = sql::Render(u->query, {db::Dialect::kSqlite, false});
     const bool ordered = !u->query.order_by.empty();
     EXPECT_EQ(testing::CompareResults(run(gold, {}), run(rendered.text, rendered.params), ordered),

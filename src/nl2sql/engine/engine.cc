@@ -249,7 +249,20 @@ const std::vector<Keyword>& Keywords() {
       {{"ascending"}, ItemKind::kDir, Aggregate::kNone, -1},
       {{"asc"}, ItemKind::kDir, Aggregate::kNone, -1},
       {{"increasing"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"in", "the", "descending", "order"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"in", "a", "descending", "order"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"in", "the", "ascending", "order"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"in", "an", "ascending", "order"}, ItemKind::kDir, Aggregate::kNone, -1},
+      {{"descending", "order"}, ItemKind::kDir, Aggregate::kNone, +1},
+      {{"ascending", "order"}, ItemKind::kDir, Aggregate::kNone, -1},
       {{"in", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"in", "the", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"in", "ascending", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"in", "alphabetic", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"alphabetic", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"alphabetical"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"alphabetic"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
       {{"alphabetically"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
       {{"with"}, ItemKind::kWith},
       {{"having"}, ItemKind::kWith},
@@ -401,10 +414,19 @@ class Tagger {
       // "between 2024 and 2025" is a period unless a numeric column was just named.
       bool dates_first = YearsFollow(t, i) && !(!items.empty() && items.back().is_column() &&
                                                 NumericMention(items.back()));
+      // "ordered by", "in alphabetic order": a phrase of sorting is read as such before any
+      // of its words names a table ("orders").
+      auto sort_phrase = [&]() -> size_t {
+        Item sort;
+        const size_t n = TryKeyword(t, i, &sort);
+        if (n < 2 || (sort.kind != ItemKind::kSort && sort.kind != ItemKind::kDir)) return 0;
+        item = std::move(sort);
+        return n;
+      };
       if ((dates_first && (used = TryDate(t, i, &item))) || (used = TryTop(t, i, &item)) ||
           (used = TryComparator(t, i, &item)) || (used = TryDate(t, i, &item)) ||
-          (used = TryMention(t, i, &item, /*strong=*/true)) || (used = TryKeyword(t, i, &item)) ||
-          (used = TryMention(t, i, &item, false))) {
+          (used = sort_phrase()) || (used = TryMention(t, i, &item, /*strong=*/true)) ||
+          (used = TryKeyword(t, i, &item)) || (used = TryMention(t, i, &item, false))) {
         item.begin = i;
         item.end = i + used;
         item.phrase = SpanText(t, i, i + used);
@@ -910,6 +932,7 @@ class Builder {
 
   // Phases.
   void ReadNamedNumbers();
+  void MeasureListed(const Item* column, Aggregate agg);
   Result<void> ReadGroups();
   Result<void> ReadMeasures();
   Result<void> ReadRanking();
@@ -1275,6 +1298,21 @@ Result<void> Builder::ReadGroups() {
 }
 
 // "how many orders", "total revenue", "average price of products", "number of different cities".
+// "the average weight and price", "the lowest rent, deposit and fee": a measure applies to
+// each numeric column listed right after the column it was said of.
+void Builder::MeasureListed(const Item* column, Aggregate agg) {
+  for (size_t j = static_cast<size_t>(column - items_.data()) + 1; j < items_.size(); ++j) {
+    Item& m = items_[j];
+    const Item& before = items_[j - 1];
+    const bool listed = m.begin == before.end || (m.begin == before.end + 1 && m.right_after_and);
+    if (m.used || !listed || !m.is_column() || m.is_value()) break;
+    const ColumnEntry* c = PickColumn(m, true);
+    if (!c || !c->is_numeric || c->is_flag || c->column->primary_key) break;
+    m.used = true;
+    measures_.push_back({Expr::Agg(agg, Ref(c)), ""});
+  }
+}
+
 Result<void> Builder::ReadMeasures() {
   for (size_t k = 0; k + 1 < items_.size(); ++k) {
     Item& it = items_[k];
@@ -1409,6 +1447,7 @@ Result<void> Builder::ReadMeasures() {
       }
       continue;
     }
+    auto measure_listed = [&](const Item* column) { MeasureListed(column, it.agg); };
     // SUM / AVG / MIN / MAX over a column, or over a table's main measure.
     if (next && next->is_table()) {
       Item* after = Next(static_cast<size_t>(next - items_.data()), false);
@@ -1418,6 +1457,7 @@ Result<void> Builder::ReadMeasures() {
         if (c && c->is_numeric) {
           it.used = next->used = after->used = true;
           measures_.push_back({Expr::Agg(it.agg, Ref(c)), ""});
+          measure_listed(after);
           continue;
         }
       }
@@ -1435,6 +1475,7 @@ Result<void> Builder::ReadMeasures() {
       if (c && (c->is_numeric || it.agg == Aggregate::kMin || it.agg == Aggregate::kMax)) {
         it.used = next->used = true;
         measures_.push_back({Expr::Agg(it.agg, Ref(c)), ""});
+        if (c->is_numeric) measure_listed(next);
         continue;
       }
     }
@@ -1579,6 +1620,10 @@ Result<void> Builder::ReadRanking() {
     const TableEntry* entity_owner =
         entity_table ? entity_table
                      : (entity_column ? index_.FindTable(entity_column->table->name) : nullptr);
+    // "the hotel name with the most rooms", "the title of the book with the fewest pages": a
+    // column of the ranked rows' own table ranks those rows, as the table would.
+    const TableEntry* ranked_rows = entity_table;
+    if (!ranked_rows && entity_column && entity_owner) ranked_rows = entity_owner;
 
     // The measure: after "by"/"sorted by", right after a measure-taking superlative, or a
     // numeric column right after the entity; else the superlative's implied column.
@@ -1604,6 +1649,18 @@ Result<void> Builder::ReadRanking() {
       const ColumnEntry* c = PickColumn(*next, true);
       if (c && c->is_numeric) measure_item = next;
     }
+    // "the largest number of rooms" where the number is a column (room_count): that column.
+    if (measure_item && measure_item->kind == ItemKind::kAgg &&
+        measure_item->agg == Aggregate::kCount) {
+      Item* counted = Next(index_of(measure_item), false);
+      const ColumnEntry* c = counted && counted->is_column() && !counted->is_value()
+                                 ? PickColumn(*counted, true)
+                                 : nullptr;
+      if (c && c->is_numeric && !c->is_key) {
+        measure_item->used = true;
+        measure_item = counted;
+      }
+    }
     if (measure_item && measure_item->kind == ItemKind::kAgg) {
       forced = measure_item->agg;
       measure_item->used = true;
@@ -1625,8 +1682,8 @@ Result<void> Builder::ReadRanking() {
         }
       } else {
         const ColumnEntry* c = PickColumn(*measure_item, true);
-        if (c && entity_table && SameTable(c->table->name, entity_table->table->name) &&
-            forced == Aggregate::kNone) {
+        if (c && ranked_rows && SameTable(c->table->name, ranked_rows->table->name) &&
+            forced == Aggregate::kNone && (entity_table || c->is_numeric || c->is_temporal)) {
           measure = Expr::Col(Ref(c));
           attribute = true;
         } else if (c && !entity_item && n > 1 && groups_.empty()) {
@@ -1639,6 +1696,7 @@ Result<void> Builder::ReadRanking() {
           // "what is the highest salary": the extreme value itself.
           Aggregate a = sup ? sup->agg : Aggregate::kMax;
           measures_.push_back({Expr::Agg(a, Ref(c)), ""});
+          if (c->is_numeric) MeasureListed(measure_item, a);
           continue;
         } else if (c && entity_table && forced == Aggregate::kNone && c->is_numeric &&
                    !IsTotalMeasure(c, measure_item->phrase)) {
@@ -1721,8 +1779,8 @@ Result<void> Builder::ReadRanking() {
       measures_.pop_back();
       // "the warehouse with the largest number of pallets": a number each ranked row holds
       // is ranked as it is, not added up per row.
-      if (measure->agg == Aggregate::kSum && measure->column && entity_table &&
-          SameTable(measure->column->table, entity_table->table->name)) {
+      if (measure->agg == Aggregate::kSum && measure->column && ranked_rows &&
+          SameTable(measure->column->table, ranked_rows->table->name)) {
         measure = Expr::Col(*measure->column);
         attribute = true;
       }

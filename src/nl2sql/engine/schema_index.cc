@@ -146,14 +146,22 @@ void SchemaIndex::IndexTable(TableEntry& t) {
                        w.back() == "information" || w.back() == "data"))
     AddPhrase({w.begin(), w.end() - 1}, {&t, nullptr, kHead});
 
+  // How many leading words of a column's name only repeat its table's: all of the table's
+  // name ("customer_name" in customers), or the last word of a longer one ("booking_status_code"
+  // in hotel_bookings).
+  auto table_prefix = [&](const std::vector<std::string>& w) -> size_t {
+    auto same = [](const std::string& a, const std::string& b) { return Key(a) == Key(b); };
+    if (w.size() > t.words.size() && std::equal(t.words.begin(), t.words.end(), w.begin(), same))
+      return t.words.size();
+    if (w.size() > 1 && t.words.size() > 1 && same(w.front(), t.words.back())) return 1;
+    return 0;
+  };
   for (const ColumnEntry* c : t.columns) {
     const auto& w = c->words;
     AddPhrase(w, {&t, c, kExact});
     // Drop a leading table name: "customer_name" in customers is "name".
-    if (w.size() > t.words.size() &&
-        std::equal(t.words.begin(), t.words.end(), w.begin(),
-                   [](const std::string& a, const std::string& b) { return Key(a) == Key(b); })) {
-      std::vector<std::string> rest(w.begin() + static_cast<long>(t.words.size()), w.end());
+    if (const size_t prefix = table_prefix(w); prefix > 0) {
+      std::vector<std::string> rest(w.begin() + static_cast<long>(prefix), w.end());
       if (!(rest.size() == 1 && rest[0] == "id")) AddPhrase(rest, {&t, c, kHead});
     }
     if (w.size() > 1 && w.back() != "id") AddPhrase({w.back()}, {&t, c, kHead});
@@ -162,10 +170,8 @@ void SchemaIndex::IndexTable(TableEntry& t) {
     if (w.size() >= 2 && w.back() == "code" && !c->is_key) {
       const std::vector<std::string> named(w.begin(), w.end() - 1);
       AddPhrase(named, {&t, c, kHead});
-      if (named.size() > t.words.size() &&
-          std::equal(t.words.begin(), t.words.end(), named.begin(),
-                     [](const std::string& a, const std::string& b) { return Key(a) == Key(b); }))
-        AddPhrase({named.begin() + static_cast<long>(t.words.size()), named.end()}, {&t, c, kHead});
+      if (const size_t prefix = table_prefix(named); prefix > 0)
+        AddPhrase({named.begin() + static_cast<long>(prefix), named.end()}, {&t, c, kHead});
     }
     if (w.size() > 1 && w.front() != "id" && !c->is_key) AddPhrase({w.front()}, {&t, c, kModifier});
     if (!w.empty() && w.back() != "id") {
