@@ -1092,7 +1092,9 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // employee the one with the earliest date of birth, and emp_fname a first name; "the average
 // snatch and height" two averages; "the hotel name with the largest number of rooms" the row
 // with the highest room_count; "ordered by" and "alphabetic order" a sort, not the orders
-// table; "status code" the column booking_status_code of hotel_bookings.
+// table; "status code" the column booking_status_code of hotel_bookings; "the tuition in 1996"
+// the tuition's year, not the campus's, and "expos that happened in 2004" the expo's year, not the
+// date of its records.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1181,6 +1183,15 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       (4, 'Bristol', 250, 4);
     INSERT INTO orders VALUES (1, 1), (2, 1), (3, 2);
     INSERT INTO unit_status VALUES (1, 'ok'), (2, 'ok');
+    CREATE TABLE campus(campus_id INTEGER PRIMARY KEY, campus_name TEXT, year INTEGER);
+    CREATE TABLE fees(campus_id INTEGER REFERENCES campus(campus_id), year INTEGER, tuition INTEGER);
+    INSERT INTO campus VALUES (1, 'Westfield', 1950), (2, 'Eastfield', 1996);
+    INSERT INTO fees VALUES (1, 1996, 500), (1, 1997, 600), (2, 1996, 450), (2, 1997, 470);
+    CREATE TABLE expo(expo_id INTEGER PRIMARY KEY, theme TEXT, year INTEGER);
+    CREATE TABLE expo_record(expo_id INTEGER REFERENCES expo(expo_id), date TEXT,
+                             attendance INTEGER);
+    INSERT INTO expo VALUES (1, 'Light', 2004), (2, 'Water', 2005);
+    INSERT INTO expo_record VALUES (1, '2005-02-01', 300), (2, '2004-06-01', 900);
     INSERT INTO hotel_bookings VALUES (1, 1, 'Held', 1), (2, 2, 'Paid', NULL),
       (3, 3, 'Held', NULL), (4, 3, 'Paid', 1);
   )sql"),
@@ -1254,6 +1265,17 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       // hotel_bookings) is not needed to name it: "status code" is that column.
       {"how many hotel bookings have the status code \"Held\"?",
        "SELECT COUNT(*) FROM hotel_bookings WHERE booking_status_code = 'Held'"},
+      // A year held as a number: the year of the table whose number is asked for, or of the
+      // table named right before it.
+      {"what is the tuition of Westfield in 1996?",
+       "SELECT f.tuition FROM fees f JOIN campus c ON f.campus_id = c.campus_id "
+       "WHERE c.campus_name = 'Westfield' AND f.year = 1996"},
+      {"what is the tuition of \"Westfield\" in year 1997?",
+       "SELECT f.tuition FROM fees f JOIN campus c ON f.campus_id = c.campus_id "
+       "WHERE c.campus_name = 'Westfield' AND f.year = 1997"},
+      {"the themes, dates and attendance for expos that happened in 2004",
+       "SELECT e.theme, r.date, r.attendance FROM expo e JOIN expo_record r "
+       "ON e.expo_id = r.expo_id WHERE e.year = 2004"},
       {"which hotels have bookings with status code \"Paid\"? give their names",
        "SELECT DISTINCT h.hotel_name FROM hotel h JOIN hotel_bookings b ON h.hotel_id = b.hotel_id "
        "WHERE b.booking_status_code = 'Paid'"},

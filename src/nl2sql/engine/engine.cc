@@ -2345,72 +2345,98 @@ Result<void> Builder::ReadFilters() {
     }
     if (it.kind == ItemKind::kDate) {
       it.used = true;
+      // A year held as a number ("tracks opened after 2000": year_opened).
+      auto is_year = [](const ColumnEntry* cc) {
+        return cc && cc->is_numeric &&
+               std::find(cc->words.begin(), cc->words.end(), "year") != cc->words.end();
+      };
+      auto year_of = [&](const TableEntry* t) -> const ColumnEntry* {
+        if (t)
+          for (const ColumnEntry* cc : t->columns)
+            if (is_year(cc)) return cc;
+        return nullptr;
+      };
+      auto whole_year = [](const std::string& d) {
+        return d.size() == 10 && d.substr(4) == "-01-01";
+      };
+      const bool whole = (it.date.begin.empty() || whole_year(it.date.begin)) &&
+                         (it.date.end.empty() || whole_year(it.date.end)) &&
+                         !(it.date.begin.empty() && it.date.end.empty());
       const ColumnEntry* c = nullptr;
-      // A date column named next to the period ("hired after 2020", "order date in 2024").
+      const ColumnEntry* year = nullptr;
+      // A date column named next to the period ("hired after 2020", "order date in 2024"), or
+      // a year column ("in year 2004") for whole years.
       Item* prev = Prev(k);
       Item* next = k + 1 < items_.size() ? &items_[k + 1] : nullptr;
       for (Item* m : {prev, next}) {
-        if (c || !m || !m->is_column()) continue;
+        if (c || year || !m || !m->is_column()) continue;
         const ColumnEntry* cc = PickColumn(*m, false, true);
         if (cc && cc->is_temporal) {
           c = cc;
           m->used = true;
+        } else if (const ColumnEntry* y = PickColumn(*m, true); whole && is_year(y)) {
+          year = y;
+          m->used = true;
+          // "the fee in year 1996" where several tables have a year: the fee's own.
+          for (const Item& other : items_) {
+            if (&other == m || !other.is_column()) continue;
+            const ColumnEntry* n = PickColumn(other, true);
+            if (!n || !n->is_numeric || is_year(n) || SameTable(n->table->name, y->table->name))
+              continue;
+            for (const SchemaTarget& target : m->targets)
+              if (target.column && is_year(target.column) &&
+                  SameTable(target.column->table->name, n->table->name))
+                year = target.column;
+            break;
+          }
         }
+      }
+      // "exhibitions that happened in 2004": the table named last before the period, when it
+      // holds its own year and no date.
+      for (size_t j = k; j-- > 0 && !c && !year && whole;) {
+        if (!items_[j].is_table()) continue;
+        if (const TableEntry* t = PickTable(items_[j]); t && !t->date) year = year_of(t);
+        break;
       }
       // A table named right before the period ("customers who ordered in 2024" dates the
       // orders); then the table of a measure ("revenue in 2024"); then the first table the
       // question names; then any table mentioned. A table without a date borrows one from a
       // table it references ("quantity sold in 2024" dates order items by their order).
-      if (!c && k > 0 && items_[k - 1].is_table() && items_[k - 1].end == it.begin)
+      if (!c && !year && k > 0 && items_[k - 1].is_table() && items_[k - 1].end == it.begin)
         c = DateOf(PickTable(items_[k - 1]));
-      for (size_t j = 0; j < items_.size() && !c; ++j) {
+      for (size_t j = 0; j < items_.size() && !c && !year; ++j) {
         if (!items_[j].is_column()) continue;
         const ColumnEntry* m = PickColumn(items_[j], true);
         if (m && m->is_numeric) c = DateOf(index_.FindTable(m->table->name));
       }
       for (const auto& m : measures_)
-        if (!c && m.expr.column) c = DateOf(index_.FindTable(m.expr.column->table));
-      if (!c && subject_) c = DateOf(subject_);
-      for (size_t j = 0; j < items_.size() && !c; ++j)
+        if (!c && !year && m.expr.column) c = DateOf(index_.FindTable(m.expr.column->table));
+      if (!c && !year && subject_) c = DateOf(subject_);
+      for (size_t j = 0; j < items_.size() && !c && !year; ++j)
         if (items_[j].is_table()) c = DateOf(PickTable(items_[j]));
-      for (size_t j = 0; j < items_.size() && !c; ++j)
+      for (size_t j = 0; j < items_.size() && !c && !year; ++j)
         if (items_[j].is_value()) {
           if (const ValueTarget* v = PickValue(items_[j]))
             c = DateOf(index_.FindTable(v->column->table->name));
         }
-      if (!c && previous_) {
+      if (!c && !year && previous_) {
         for (const auto& name : previous_->OwnTables())
           if (!c) c = DateOf(index_.FindTable(name));
       }
       if (!c) {
-        // No date, but a year held as a number ("tracks opened after 2000": year_opened).
-        auto is_year = [](const ColumnEntry* cc) {
-          return cc && cc->is_numeric &&
-                 std::find(cc->words.begin(), cc->words.end(), "year") != cc->words.end();
-        };
-        auto year_of = [&](const TableEntry* t) -> const ColumnEntry* {
-          if (t)
-            for (const ColumnEntry* cc : t->columns)
-              if (is_year(cc)) return cc;
-          return nullptr;
-        };
-        const ColumnEntry* year = nullptr;
-        for (Item* m : {prev, next}) {
-          if (year || !m || !m->is_column()) continue;
-          if (const ColumnEntry* cc = PickColumn(*m, true); is_year(cc)) {
-            year = cc;
-            m->used = true;
-          }
+        // No date, but a year held as a number: the table of a number the question names
+        // ("the fee in 1996" is the fee of that year), of a measure, the subject, then any
+        // table mentioned.
+        for (size_t j = 0; j < items_.size() && !year; ++j) {
+          if (!items_[j].is_column()) continue;
+          const ColumnEntry* m = PickColumn(items_[j], true);
+          if (m && m->is_numeric && !is_year(m)) year = year_of(index_.FindTable(m->table->name));
         }
+        for (const auto& m : measures_)
+          if (!year && m.expr.column) year = year_of(index_.FindTable(m.expr.column->table));
         if (!year) year = year_of(subject_);
         for (const TableEntry* t : mentioned_)
           if (!year) year = year_of(t);
-        auto whole_year = [](const std::string& d) {
-          return d.size() == 10 && d.substr(4) == "-01-01";
-        };
-        const bool whole = (it.date.begin.empty() || whole_year(it.date.begin)) &&
-                           (it.date.end.empty() || whole_year(it.date.end)) &&
-                           !(it.date.begin.empty() && it.date.end.empty());
         if (year && whole) {
           const int64_t from = it.date.begin.empty() ? 0 : std::stoll(it.date.begin.substr(0, 4));
           const int64_t to = it.date.end.empty() ? 0 : std::stoll(it.date.end.substr(0, 4)) - 1;
