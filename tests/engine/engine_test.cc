@@ -1094,7 +1094,7 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // with the highest room_count; "ordered by" and "alphabetic order" a sort, not the orders
 // table; "status code" the column booking_status_code of hotel_bookings; "the tuition in 1996"
 // the tuition's year, not the campus's, and "expos that happened in 2004" the expo's year, not the
-// date of its records.
+// date of its records; "the awards given in 1996" the number awards of the table awards.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1187,6 +1187,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     CREATE TABLE fees(campus_id INTEGER REFERENCES campus(campus_id), year INTEGER, tuition INTEGER);
     INSERT INTO campus VALUES (1, 'Westfield', 1950), (2, 'Eastfield', 1996);
     INSERT INTO fees VALUES (1, 1996, 500), (1, 1997, 600), (2, 1996, 450), (2, 1997, 470);
+    CREATE TABLE awards(year INTEGER, campus_id INTEGER REFERENCES campus(campus_id),
+                        awards INTEGER, PRIMARY KEY (year, campus_id));
+    INSERT INTO awards VALUES (1996, 1, 7), (2001, 1, 9), (2001, 2, 4);
     CREATE TABLE expo(expo_id INTEGER PRIMARY KEY, theme TEXT, year INTEGER);
     CREATE TABLE expo_record(expo_id INTEGER REFERENCES expo(expo_id), date TEXT,
                              attendance INTEGER);
@@ -1273,6 +1276,11 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"what is the tuition of \"Westfield\" in year 1997?",
        "SELECT f.tuition FROM fees f JOIN campus c ON f.campus_id = c.campus_id "
        "WHERE c.campus_name = 'Westfield' AND f.year = 1997"},
+      // A table holding a number of its own name ("awards") shows that number; its year is
+      // part of its key.
+      {"what are the awards given at Westfield in 1996?",
+       "SELECT a.awards FROM awards a JOIN campus c ON a.campus_id = c.campus_id "
+       "WHERE c.campus_name = 'Westfield' AND a.year = 1996"},
       {"the themes, dates and attendance for expos that happened in 2004",
        "SELECT e.theme, r.date, r.attendance FROM expo e JOIN expo_record r "
        "ON e.expo_id = r.expo_id WHERE e.year = 2004"},

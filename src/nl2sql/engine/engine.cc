@@ -2346,8 +2346,9 @@ Result<void> Builder::ReadFilters() {
     if (it.kind == ItemKind::kDate) {
       it.used = true;
       // A year held as a number ("tracks opened after 2000": year_opened).
+      // (A year may be part of a table's key: the rows of a campus and a year.)
       auto is_year = [](const ColumnEntry* cc) {
-        return cc && cc->is_numeric &&
+        return cc && (cc->is_numeric || cc->column->family == db::TypeFamily::kInteger) &&
                std::find(cc->words.begin(), cc->words.end(), "year") != cc->words.end();
       };
       auto year_of = [&](const TableEntry* t) -> const ColumnEntry* {
@@ -2963,7 +2964,18 @@ Result<void> Builder::Assemble() {
     // The primary key of an entity is grouped by but need not be shown twice.
     q.distinct = false;
   } else {
-    if (projection_.empty() || everything_) {
+    // "the degrees conferred in 2001" where the table degrees holds a number called degrees:
+    // that number, not every column of its rows.
+    const ColumnEntry* namesake = nullptr;
+    if (projection_.empty() && !everything_)
+      for (const ColumnEntry* c : subject_->columns)
+        if (c->is_numeric && !c->is_key && c->words.size() == subject_->words.size() &&
+            std::equal(c->words.begin(), c->words.end(), subject_->words.begin(),
+                       [](const std::string& a, const std::string& b) { return Key(a) == Key(b); }))
+          namesake = c;
+    if (namesake) {
+      q.select.push_back({Expr::Col(Ref(namesake)), ""});
+    } else if (projection_.empty() || everything_) {
       q.select.push_back({Expr::Col({subject_->table->name, "*"}), ""});
     } else {
       for (const ColumnEntry* c : projection_) {
