@@ -1094,7 +1094,9 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // with the highest room_count; "ordered by" and "alphabetic order" a sort, not the orders
 // table; "status code" the column booking_status_code of hotel_bookings; "the tuition in 1996"
 // the tuition's year, not the campus's, and "expos that happened in 2004" the expo's year, not the
-// date of its records; "the awards given in 1996" the number awards of the table awards.
+// date of its records; "the awards given in 1996" the number awards of the table awards;
+// "countries that have peaks with height more than 5000 and peaks with height less than 3000"
+// the countries with both.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1190,6 +1192,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     CREATE TABLE awards(year INTEGER, campus_id INTEGER REFERENCES campus(campus_id),
                         awards INTEGER, PRIMARY KEY (year, campus_id));
     INSERT INTO awards VALUES (1996, 1, 7), (2001, 1, 9), (2001, 2, 4);
+    CREATE TABLE peak(peak_id INTEGER PRIMARY KEY, country TEXT, height INTEGER);
+    INSERT INTO peak VALUES (1, 'Nepal', 8000), (2, 'Nepal', 2500), (3, 'Peru', 6000),
+      (4, 'Chile', 2000), (5, 'Chile', 2600);
     CREATE TABLE expo(expo_id INTEGER PRIMARY KEY, theme TEXT, year INTEGER);
     CREATE TABLE expo_record(expo_id INTEGER REFERENCES expo(expo_id), date TEXT,
                              attendance INTEGER);
@@ -1281,6 +1286,12 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"what are the awards given at Westfield in 1996?",
        "SELECT a.awards FROM awards a JOIN campus c ON a.campus_id = c.campus_id "
        "WHERE c.campus_name = 'Westfield' AND a.year = 1996"},
+      // A number right after a numeric column compares that column, even when a table
+      // follows ("and peaks with ..."): two kinds of rows, not a count of peaks.
+      {"show the countries that have peaks with height more than 5000 and peaks with height "
+       "less than 3000",
+       "SELECT country FROM peak WHERE height > 5000 INTERSECT "
+       "SELECT country FROM peak WHERE height < 3000"},
       {"the themes, dates and attendance for expos that happened in 2004",
        "SELECT e.theme, r.date, r.attendance FROM expo e JOIN expo_record r "
        "ON e.expo_id = r.expo_id WHERE e.year = 2004"},

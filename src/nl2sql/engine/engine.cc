@@ -1988,8 +1988,15 @@ Result<void> Builder::ReadConditions() {
         continue;
       }
     }
-    // "... with more than 5 orders", "countries with more than 300 customers": a count.
-    if (!dimension && next && next->is_table() && (entity || entity_column)) {
+    // "... with more than 5 orders", "countries with more than 300 customers": a count; not
+    // when a number was named right before ("a height more than 5600 and peaks ...").
+    const bool compares_column_before = [&] {
+      if (!prev || !prev->is_column() || prev->used || prev->end != it.begin) return false;
+      const ColumnEntry* c = PickColumn(*prev, true);
+      return c && c->is_numeric;
+    }();
+    if (!dimension && next && next->is_table() && (entity || entity_column) &&
+        !compares_column_before) {
       const TableEntry* t = PickTable(*next);
       if (t != entity) {
         it.used = next->used = true;
