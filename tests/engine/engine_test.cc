@@ -1094,7 +1094,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // with the highest room_count; "ordered by" and "alphabetic order" a sort, not the orders
 // table; "status code" the column booking_status_code of hotel_bookings; "the tuition in 1996"
 // the tuition's year, not the campus's, and "expos that happened in 2004" the expo's year, not the
-// date of its records; "the awards given in 1996" the number awards of the table awards;
+// date of its records; "the awards given in 1996" the number awards of the table awards, and
+// "how many awards" and "the most awards" its total;
 // "countries that have peaks with height more than 5000 and peaks with height less than 3000"
 // the countries with both.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
@@ -1191,7 +1192,7 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO fees VALUES (1, 1996, 500), (1, 1997, 600), (2, 1996, 450), (2, 1997, 470);
     CREATE TABLE awards(year INTEGER, campus_id INTEGER REFERENCES campus(campus_id),
                         awards INTEGER, PRIMARY KEY (year, campus_id));
-    INSERT INTO awards VALUES (1996, 1, 7), (2001, 1, 9), (2001, 2, 4);
+    INSERT INTO awards VALUES (1996, 1, 30), (2001, 1, 9), (2001, 2, 4);
     CREATE TABLE peak(peak_id INTEGER PRIMARY KEY, country TEXT, height INTEGER);
     INSERT INTO peak VALUES (1, 'Nepal', 8000), (2, 'Nepal', 2500), (3, 'Peru', 6000),
       (4, 'Chile', 2000), (5, 'Chile', 2600);
@@ -1292,6 +1293,12 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
        "less than 3000",
        "SELECT country FROM peak WHERE height > 5000 INTERSECT "
        "SELECT country FROM peak WHERE height < 3000"},
+      // ... and counting or ranking by that table adds the number up.
+      {"how many awards were given at Westfield in 2001?",
+       "SELECT SUM(a.awards) FROM awards a JOIN campus c ON a.campus_id = c.campus_id "
+       "WHERE c.campus_name = 'Westfield' AND a.year = 2001"},
+      {"which year has the most awards?",
+       "SELECT year FROM awards GROUP BY year ORDER BY SUM(awards) DESC LIMIT 1"},
       {"the themes, dates and attendance for expos that happened in 2004",
        "SELECT e.theme, r.date, r.attendance FROM expo e JOIN expo_record r "
        "ON e.expo_id = r.expo_id WHERE e.year = 2004"},

@@ -971,6 +971,17 @@ class Builder {
     const TableEntry* t = index_.FindTable(c->table->name);
     return prefer_fact_ || ImpliesTotal(phrase) || (t && t->money == c && t->money_rank >= 2);
   }
+  // A number a table holds under its own name ("degrees" in the table degrees): what "how
+  // many degrees" adds up, rather than the rows.
+  const ColumnEntry* Namesake(const TableEntry* t) const {
+    if (!t) return nullptr;
+    for (const ColumnEntry* c : t->columns)
+      if (c->is_numeric && !c->is_key && c->words.size() == t->words.size() &&
+          std::equal(c->words.begin(), c->words.end(), t->words.begin(),
+                     [](const std::string& a, const std::string& b) { return Key(a) == Key(b); }))
+        return c;
+    return nullptr;
+  }
   // Signals of the reading and of the query, for the confidence model (confidence.h).
   std::vector<double> Features(const sql::Query& q, size_t unknown) const;
 
@@ -1401,6 +1412,10 @@ Result<void> Builder::ReadMeasures() {
         // "number of orders" after a ranking word is handled by the ranking.
         it.used = next->used = true;
         if (!subject_) subject_ = t;
+        if (const ColumnEntry* n = Namesake(t); n && !distinct) {
+          measures_.push_back({Expr::Agg(Aggregate::kSum, Ref(n)), ""});
+          continue;
+        }
         measures_.push_back({Expr::CountStar(), "count"});
         if (subject_ != t) extra_tables_.push_back(t);
         if (distinct) notes_.push_back("counted rows");
@@ -1676,8 +1691,10 @@ Result<void> Builder::ReadRanking() {
       if (measure_item->is_table()) {
         const TableEntry* t = PickTable(*measure_item);
         if (t != entity_table) {
-          // "the most orders": how many related rows each has.
-          measure = RowsOf(t);
+          // "the most orders": how many related rows each has; "the most degrees" where
+          // degrees hold a number of that name, its total.
+          const ColumnEntry* n = Namesake(t);
+          measure = n ? Expr::Agg(Aggregate::kSum, Ref(n)) : RowsOf(t);
           extra_tables_.push_back(t);
         }
       } else {
@@ -2973,13 +2990,8 @@ Result<void> Builder::Assemble() {
   } else {
     // "the degrees conferred in 2001" where the table degrees holds a number called degrees:
     // that number, not every column of its rows.
-    const ColumnEntry* namesake = nullptr;
-    if (projection_.empty() && !everything_)
-      for (const ColumnEntry* c : subject_->columns)
-        if (c->is_numeric && !c->is_key && c->words.size() == subject_->words.size() &&
-            std::equal(c->words.begin(), c->words.end(), subject_->words.begin(),
-                       [](const std::string& a, const std::string& b) { return Key(a) == Key(b); }))
-          namesake = c;
+    const ColumnEntry* namesake =
+        projection_.empty() && !everything_ ? Namesake(subject_) : nullptr;
     if (namesake) {
       q.select.push_back({Expr::Col(Ref(namesake)), ""});
     } else if (projection_.empty() || everything_) {
