@@ -1097,7 +1097,7 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // date of its records; "the awards given in 1996" the number awards of the table awards, and
 // "how many awards" and "the most awards" its total;
 // "countries that have peaks with height more than 5000 and peaks with height less than 3000"
-// the countries with both.
+// the countries with both; "Orange county" the value of the column county, not of town.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1193,6 +1193,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     CREATE TABLE awards(year INTEGER, campus_id INTEGER REFERENCES campus(campus_id),
                         awards INTEGER, PRIMARY KEY (year, campus_id));
     INSERT INTO awards VALUES (1996, 1, 30), (2001, 1, 9), (2001, 2, 4);
+    CREATE TABLE site(site_id INTEGER PRIMARY KEY, site_name TEXT, town TEXT, county TEXT);
+    INSERT INTO site VALUES (1, 'Mill', 'Orange', 'Kern'), (2, 'Dock', 'Fresno', 'Orange'),
+      (3, 'Yard', 'Bakersfield', 'Kern');
     CREATE TABLE peak(peak_id INTEGER PRIMARY KEY, country TEXT, height INTEGER);
     INSERT INTO peak VALUES (1, 'Nepal', 8000), (2, 'Nepal', 2500), (3, 'Peru', 6000),
       (4, 'Chile', 2000), (5, 'Chile', 2600);
@@ -1299,6 +1302,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
        "WHERE c.campus_name = 'Westfield' AND a.year = 2001"},
       {"which year has the most awards?",
        "SELECT year FROM awards GROUP BY year ORDER BY SUM(awards) DESC LIMIT 1"},
+      // A value found in two columns, followed by the name of one of them.
+      {"list the names of the sites in Orange county",
+       "SELECT site_name FROM site WHERE county = 'Orange'"},
       {"the themes, dates and attendance for expos that happened in 2004",
        "SELECT e.theme, r.date, r.attendance FROM expo e JOIN expo_record r "
        "ON e.expo_id = r.expo_id WHERE e.year = 2004"},

@@ -3489,6 +3489,26 @@ void Builder::MergeMentions() {
     b.used = true;
     b.kind = ItemKind::kWith;  // consumed; contributes nothing further
   }
+  // "Los Angeles county": a value then the column that holds it says which column it is a
+  // value of, when it is found in several.
+  for (size_t k = 0; k + 1 < items_.size(); ++k) {
+    Item& a = items_[k];
+    Item& b = items_[k + 1];
+    if (a.used || b.used || a.values.size() < 2 || !b.is_column() || b.begin != a.end) continue;
+    std::vector<ValueTarget> held;
+    for (const auto& v : a.values)
+      for (const auto& tg : b.targets)
+        if (tg.column == v.column) {
+          held.push_back(v);
+          break;
+        }
+    if (held.empty() || held.size() == a.values.size()) continue;
+    a.values = std::move(held);
+    a.end = b.end;
+    a.phrase += " " + b.phrase;
+    b.used = true;
+    b.kind = ItemKind::kWith;
+  }
   // "author country", "customer names": a table then one of its columns names that column.
   for (size_t k = 0; k + 1 < items_.size(); ++k) {
     Item& a = items_[k];
