@@ -1097,7 +1097,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // date of its records; "the awards given in 1996" the number awards of the table awards, and
 // "how many awards" and "the most awards" its total;
 // "countries that have peaks with height more than 5000 and peaks with height less than 3000"
-// the countries with both; "Orange county" the value of the column county, not of town.
+// the countries with both; "Orange county" the value of the column county, not of town; a
+// "phone number" the column guest_phone.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1196,6 +1197,11 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     CREATE TABLE site(site_id INTEGER PRIMARY KEY, site_name TEXT, town TEXT, county TEXT);
     INSERT INTO site VALUES (1, 'Mill', 'Orange', 'Kern'), (2, 'Dock', 'Fresno', 'Orange'),
       (3, 'Yard', 'Bakersfield', 'Kern');
+    CREATE TABLE guest(guest_id INTEGER PRIMARY KEY, guest_name TEXT, guest_phone TEXT);
+    CREATE TABLE ticket(ticket_id INTEGER PRIMARY KEY, ticket_number TEXT,
+                        guest_id INTEGER REFERENCES guest(guest_id));
+    INSERT INTO guest VALUES (1, 'Ann', '555-0101'), (2, 'Ben', '555-0102'), (3, 'Cat', '555-0103');
+    INSERT INTO ticket VALUES (1, 'T-9', 1);
     CREATE TABLE peak(peak_id INTEGER PRIMARY KEY, country TEXT, height INTEGER);
     INSERT INTO peak VALUES (1, 'Nepal', 8000), (2, 'Nepal', 2500), (3, 'Peru', 6000),
       (4, 'Chile', 2000), (5, 'Chile', 2600);
@@ -1305,6 +1311,12 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       // A value found in two columns, followed by the name of one of them.
       {"list the names of the sites in Orange county",
        "SELECT site_name FROM site WHERE county = 'Orange'"},
+      // A "phone number" is the phone column: "numbers" names no other table's number, and
+      // "number of" after it counts nothing.
+      {"list the names and phone numbers of the guests",
+       "SELECT guest_name, guest_phone FROM guest"},
+      {"the phone number of the guests in alphabetical order of name",
+       "SELECT guest_phone FROM guest ORDER BY guest_name"},
       {"the themes, dates and attendance for expos that happened in 2004",
        "SELECT e.theme, r.date, r.attendance FROM expo e JOIN expo_record r "
        "ON e.expo_id = r.expo_id WHERE e.year = 2004"},

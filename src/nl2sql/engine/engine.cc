@@ -3489,6 +3489,32 @@ void Builder::MergeMentions() {
     b.used = true;
     b.kind = ItemKind::kWith;  // consumed; contributes nothing further
   }
+  // "phone numbers" where the column is just "phone": "number" adds nothing to the column
+  // before it, and names no column of that column's table; "phone number of the students"
+  // is no count.
+  for (size_t k = 0; k + 1 < items_.size(); ++k) {
+    Item& a = items_[k];
+    Item& b = items_[k + 1];
+    if (a.used || b.used || !a.is_column() || b.begin != a.end) continue;
+    const std::string word = text::ToLower(b.phrase);
+    const bool number_word = word == "number" || word == "numbers";
+    const bool count_word = b.kind == ItemKind::kAgg && b.agg == Aggregate::kCount &&
+                            word == "number of" && k + 2 < items_.size() &&
+                            items_[k + 2].is_table();
+    if (!(number_word && b.kind == ItemKind::kMention && !b.is_value()) && !count_word) continue;
+    const ColumnEntry* c = a.targets[0].column;
+    if (std::find(c->words.begin(), c->words.end(), "number") != c->words.end() ||
+        std::find(c->words.begin(), c->words.end(), "phone") == c->words.end())
+      continue;
+    const bool own = std::any_of(b.targets.begin(), b.targets.end(), [&](const SchemaTarget& t) {
+      return t.column && SameTable(t.column->table->name, c->table->name);
+    });
+    if (own) continue;
+    a.end = b.end;
+    a.phrase += " " + b.phrase;
+    b.used = true;
+    b.kind = ItemKind::kWith;
+  }
   // "Los Angeles county": a value then the column that holds it says which column it is a
   // value of, when it is found in several.
   for (size_t k = 0; k + 1 < items_.size(); ++k) {
