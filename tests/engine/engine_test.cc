@@ -1098,7 +1098,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // "how many awards" and "the most awards" its total;
 // "countries that have peaks with height more than 5000 and peaks with height less than 3000"
 // the countries with both; "Orange county" the value of the column county, not of town; a
-// "phone number" the column guest_phone.
+// "phone number" the column guest_phone; "the names of climbers and their respective
+// mountains" the mountains' names too.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1317,6 +1318,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
        "SELECT guest_name, guest_phone FROM guest"},
       {"the phone number of the guests in alphabetical order of name",
        "SELECT guest_phone FROM guest ORDER BY guest_name"},
+      // A table listed after the columns asked for is shown by its label beside them.
+      {"what are the names of the climbers and their respective mountains?",
+       "SELECT c.name, m.name FROM climber c JOIN mountain m ON c.mountain_id = m.mountain_id"},
       {"the themes, dates and attendance for expos that happened in 2004",
        "SELECT e.theme, r.date, r.attendance FROM expo e JOIN expo_record r "
        "ON e.expo_id = r.expo_id WHERE e.year = 2004"},

@@ -86,6 +86,7 @@ struct Item {
   bool or_previous = false;
   bool right_after_or = false;   // "... or" immediately before it: "under 10 or over 90"
   bool right_after_and = false;  // "and" or "or" immediately before it: "names and trade names"
+  bool and_before = false;       // "and" between it and the item before: "and their parties"
   bool used = false;
 
   bool is_table() const {
@@ -467,6 +468,9 @@ class Tagger {
     }
     MarkAlternatives(t, items);
     MarkSuperlativeAggregates(items);
+    for (size_t k = 1; k < items.size(); ++k)
+      for (size_t j = items[k - 1].end; j < items[k].begin && j < t.size(); ++j)
+        items[k].and_before |= t[j].text == "and";
     return items;
   }
 
@@ -2868,6 +2872,33 @@ Result<void> Builder::Assemble() {
           });
       if (t != subject_ && same && other_columns) {
         projection_.push_back(same);
+        continue;
+      }
+      // "the titles of books and their authors": a table listed after the columns asked
+      // for is shown by its label beside them.
+      const size_t at = static_cast<size_t>(&it - items_.data());
+      size_t first = at;  // past words nothing explains ("and their respective authors")
+      while (first > 0 && items_[first - 1].kind == ItemKind::kUnknown && !items_[first].and_before)
+        --first;
+      size_t before = first;  // the column listed last, past words merged into it
+      while (before > 0 && items_[before - 1].kind == ItemKind::kWith && items_[before - 1].used)
+        --before;
+      // The columns end right before: "the names of members and ..." or "the names and
+      // ages of the climbers and ...".
+      auto ends_columns = [&](const Item& m) {
+        if (!m.used || projection_.empty()) return false;
+        if (m.is_column()) return true;
+        return m.is_table() && PickTable(m) == index_.FindTable(projection_.back()->table->name);
+      };
+      const bool listed = items_[first].and_before && before > 0 &&
+                          ends_columns(items_[before - 1]) && measures_.empty() && !grouped &&
+                          where_.empty() &&
+                          !SameTable(projection_.back()->table->name, t->table->name);
+      if (listed && t->label &&
+          std::find(projection_.begin(), projection_.end(), t->label) == projection_.end()) {
+        if (t == subject_) subject_ = index_.FindTable(projection_.back()->table->name);
+        projection_.push_back(t->label);
+        extra_tables_.push_back(t);
         continue;
       }
       if (t != subject_) extra_tables_.push_back(t);
