@@ -54,6 +54,21 @@ TEST(TokenizerTest, ALetterNamedAsSuchIsAQuotedText) {
   }
 }
 
+TEST(TokenizerTest, AnEmailAddressIsOneQuotedText) {
+  auto t = Tokenize("the id of the candidate whose email is ann.lee-9@mail.example.org.");
+  ASSERT_EQ(t.size(), 9u);
+  EXPECT_EQ(t[8].kind, Kind::kQuoted);
+  EXPECT_EQ(t[8].text, "ann.lee-9@mail.example.org");
+  t = Tokenize("email (bo@x.io) or not");
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[1].kind, Kind::kQuoted);
+  EXPECT_EQ(t[1].text, "bo@x.io");
+  // Not addresses: no dot after the "@", no letters after the last dot, no local part.
+  for (std::string_view q : {"ann@localhost", "ann@example.123", "@example.org", "a@.org"}) {
+    for (const auto& tok : Tokenize(q)) EXPECT_NE(tok.kind, Kind::kQuoted) << q << ": " << tok.text;
+  }
+}
+
 TEST(TokenizerTest, ContractionsOfNotAreTwoWords) {
   EXPECT_EQ(Texts(Tokenize("storms which don't have")),
             (std::vector<std::string>{"storms", "which", "do", "not", "have"}));

@@ -12,6 +12,40 @@ namespace {
 
 bool IsWordChar(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
 
+// The length of an e-mail address starting at pos (local@domain.tld, at the start of a word),
+// else 0.
+size_t EmailAt(std::string_view q, size_t pos) {
+  if (pos > 0 && !std::isspace(static_cast<unsigned char>(q[pos - 1])) && q[pos - 1] != '(')
+    return 0;
+  auto local = [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+  };
+  size_t at = pos;
+  while (at < q.size() && local(static_cast<unsigned char>(q[at]))) ++at;
+  if (at == pos || at >= q.size() || q[at] != '@') return 0;
+  size_t end = at + 1;
+  size_t last_dot = std::string_view::npos;
+  while (end < q.size()) {
+    const unsigned char c = static_cast<unsigned char>(q[end]);
+    if (c == '.') {
+      last_dot = end;
+    } else if (!std::isalnum(c) && c != '-') {
+      break;
+    }
+    ++end;
+  }
+  // A sentence's full stop after the address is not part of it.
+  if (end > 0 && q[end - 1] == '.') {
+    --end;
+    last_dot = q.substr(at, end - at).rfind('.');
+    if (last_dot != std::string_view::npos) last_dot += at;
+  }
+  if (last_dot == std::string_view::npos || last_dot <= at + 1 || last_dot + 2 > end) return 0;
+  for (size_t k = last_dot + 1; k < end; ++k)
+    if (!std::isalpha(static_cast<unsigned char>(q[k]))) return 0;
+  return end - pos;
+}
+
 // "2024-03-01" at `pos`: digits in every position, not part of a longer word or number.
 bool IsIsoDateAt(std::string_view q, size_t pos) {
   if (pos + 10 > q.size()) return false;
@@ -104,6 +138,16 @@ std::vector<Token> Tokenize(std::string_view question) {
         i = end + 3;
         continue;
       }
+    }
+    // An e-mail address typed without quotes ("whose email is ann.lee@example.org") is one
+    // text, as if quoted: its dots and "@" do not split it.
+    if (const size_t len = EmailAt(q, i); len > 0) {
+      Token t;
+      t.kind = Token::Kind::kQuoted;
+      t.raw = t.text = std::string(q.substr(i, len));
+      out.push_back(std::move(t));
+      i += len;
+      continue;
     }
     // ISO dates.
     if (IsIsoDateAt(q, i)) {
