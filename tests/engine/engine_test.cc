@@ -1099,7 +1099,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // "countries that have peaks with height more than 5000 and peaks with height less than 3000"
 // the countries with both; "Orange county" the value of the column county, not of town; a
 // "phone number" the column guest_phone; "the names of climbers and their respective
-// mountains" the mountains' names too.
+// mountains" the mountains' names too; "hotels free of bookings" or "that lack bookings" the
+// hotels without any.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1321,6 +1322,11 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       // A table listed after the columns asked for is shown by its label beside them.
       {"what are the names of the climbers and their respective mountains?",
        "SELECT c.name, m.name FROM climber c JOIN mountain m ON c.mountain_id = m.mountain_id"},
+      // "free of" and "lack" say that no related row exists, as "without" does.
+      {"how many hotels are free of bookings?",
+       "SELECT COUNT(*) FROM hotel WHERE hotel_id NOT IN (SELECT hotel_id FROM hotel_bookings)"},
+      {"the names of the hotels that lack bookings",
+       "SELECT hotel_name FROM hotel WHERE hotel_id NOT IN (SELECT hotel_id FROM hotel_bookings)"},
       {"the themes, dates and attendance for expos that happened in 2004",
        "SELECT e.theme, r.date, r.attendance FROM expo e JOIN expo_record r "
        "ON e.expo_id = r.expo_id WHERE e.year = 2004"},
