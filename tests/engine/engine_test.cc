@@ -1100,7 +1100,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // the countries with both; "Orange county" the value of the column county, not of town; a
 // "phone number" the column guest_phone; "the names of climbers and their respective
 // mountains" the mountains' names too; "hotels free of bookings" or "that lack bookings" the
-// hotels without any.
+// hotels without any; "descending alphabetical order" a descending sort; "the manager with the
+// most stations that opened after 2000" a count of stations.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1204,6 +1205,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
                         guest_id INTEGER REFERENCES guest(guest_id));
     INSERT INTO guest VALUES (1, 'Ann', '555-0101'), (2, 'Ben', '555-0102'), (3, 'Cat', '555-0103');
     INSERT INTO ticket VALUES (1, 'T-9', 1);
+    CREATE TABLE station(station_id INTEGER PRIMARY KEY, manager_name TEXT, open_year INTEGER);
+    INSERT INTO station VALUES (1, 'Ada', 2001), (2, 'Ada', 2002), (3, 'Bo', 2010),
+      (4, 'Bo', 1990), (5, 'Bo', 1991);
     CREATE TABLE peak(peak_id INTEGER PRIMARY KEY, country TEXT, height INTEGER);
     INSERT INTO peak VALUES (1, 'Nepal', 8000), (2, 'Nepal', 2500), (3, 'Peru', 6000),
       (4, 'Chile', 2000), (5, 'Chile', 2600);
@@ -1327,6 +1331,20 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
        "SELECT COUNT(*) FROM hotel WHERE hotel_id NOT IN (SELECT hotel_id FROM hotel_bookings)"},
       {"the names of the hotels that lack bookings",
        "SELECT hotel_name FROM hotel WHERE hotel_id NOT IN (SELECT hotel_id FROM hotel_bookings)"},
+      // Sorting phrases: "descending alphabetical order" is descending; "in ascending order
+      // of" is followed by the column to sort by.
+      {"list the hotel names in descending alphabetical order",
+       "SELECT hotel_name FROM hotel ORDER BY hotel_name DESC"},
+      {"list the hotel names in ascending order of stars",
+       "SELECT hotel_name FROM hotel ORDER BY stars ASC"},
+      // "the most stations that opened after 2000" counts the stations (the verb's column is
+      // a condition, not the measure), as does "the most number of stations".
+      {"what is the name of the manager with the most stations that opened after 2000?",
+       "SELECT manager_name FROM station WHERE open_year > 2000 GROUP BY manager_name "
+       "ORDER BY COUNT(*) DESC LIMIT 1"},
+      {"show the manager name with most number of stations opened after 2000",
+       "SELECT manager_name FROM station WHERE open_year > 2000 GROUP BY manager_name "
+       "ORDER BY COUNT(*) DESC LIMIT 1"},
       {"the themes, dates and attendance for expos that happened in 2004",
        "SELECT e.theme, r.date, r.attendance FROM expo e JOIN expo_record r "
        "ON e.expo_id = r.expo_id WHERE e.year = 2004"},

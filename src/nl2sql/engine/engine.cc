@@ -261,6 +261,15 @@ const std::vector<Keyword>& Keywords() {
       {{"descending", "order"}, ItemKind::kDir, Aggregate::kNone, +1},
       {{"ascending", "order"}, ItemKind::kDir, Aggregate::kNone, -1},
       {{"in", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
+      {{"in", "descending", "alphabetical", "order"},
+       ItemKind::kDir,
+       Aggregate::kNone,
+       +1,
+       "alpha"},
+      {{"descending", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, +1, "alpha"},
+      {{"in", "reverse", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, +1, "alpha"},
+      {{"reverse", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, +1, "alpha"},
+      {{"reverse", "alphabetically"}, ItemKind::kDir, Aggregate::kNone, +1, "alpha"},
       {{"in", "the", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
       {{"in", "ascending", "alphabetical", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
       {{"in", "alphabetic", "order"}, ItemKind::kDir, Aggregate::kNone, -1, "alpha"},
@@ -423,8 +432,13 @@ class Tagger {
       // of its words names a table ("orders").
       auto sort_phrase = [&]() -> size_t {
         Item sort;
-        const size_t n = TryKeyword(t, i, &sort);
+        size_t n = TryKeyword(t, i, &sort);
         if (n < 2 || (sort.kind != ItemKind::kSort && sort.kind != ItemKind::kDir)) return 0;
+        // "ascending alphabetical order of surname": the direction, then "order of" names
+        // the sort's column.
+        if (sort.kind == ItemKind::kDir && i + n < t.size() && t[i + n - 1].text == "order" &&
+            (t[i + n].text == "of" || t[i + n].text == "by"))
+          --n;
         item = std::move(sort);
         return n;
       };
@@ -1609,7 +1623,7 @@ Result<void> Builder::ReadRanking() {
     if (!entity_after && next && next->is_table()) {
       Item* after = Next(index_of(next), false);
       const TableEntry* t = PickTable(*next);
-      if (after && after->is_column() && PickColumn(*after, true) &&
+      if (after && after->is_column() && after->begin == next->end && PickColumn(*after, true) &&
           SameTable(PickColumn(*after, true)->table->name, t->table->name)) {
         next->used = true;
         next = after;
@@ -1661,7 +1675,13 @@ Result<void> Builder::ReadRanking() {
       }
       if (items_[j].kind == ItemKind::kMention && !items_[j].is_value()) break;
     }
-    if (sup && sup->hint.empty() && !is_top && !(entity_item && next == nullptr)) {
+    // "the most number of stations" where the count was read already: that count is the
+    // measure, not whatever is named after it.
+    const bool measure_read = k + 1 < items_.size() && items_[k + 1].used &&
+                              items_[k + 1].kind == ItemKind::kAgg && !measures_.empty();
+    if (sup && sup->hint.empty() && !is_top && measure_read && entity_item) {
+      measure_item = nullptr;
+    } else if (sup && sup->hint.empty() && !is_top && !(entity_item && next == nullptr)) {
       measure_item = next;
     } else if (hinted_column) {
       measure_item = hinted_column;
@@ -3101,7 +3121,7 @@ Result<void> Builder::Assemble() {
     for (const ColumnEntry* c : projection_)
       if (!by && c->is_text) by = c;
     if (!by) by = subject_->label;
-    if (by) q.order_by.push_back({Expr::Col(Ref(by)), direction_ > 0 && !alpha_});
+    if (by) q.order_by.push_back({Expr::Col(Ref(by)), direction_ > 0});
   }
   if (q.order_by.empty() && direction_ != 0 && !measures_.empty())
     q.order_by.push_back({measures_.front().expr, direction_ > 0});
