@@ -3519,6 +3519,14 @@ Result<void> Builder::ApplyFollowUp() {
 // Two mentions side by side that can name one column are one mention: "units in stock" is
 // stock_quantity, not units and then stock. A structural word that is also the word of a
 // column right after its table ("order total") names that column.
+// The mention b, said right after a, is part of it: a spans both, and b adds nothing further.
+void Absorb(Item& a, Item& b) {
+  a.end = b.end;
+  a.phrase += " " + b.phrase;
+  b.used = true;
+  b.kind = ItemKind::kWith;
+}
+
 void Builder::MergeMentions() {
   for (size_t k = 0; k + 1 < items_.size(); ++k) {
     Item& a = items_[k];
@@ -3539,10 +3547,7 @@ void Builder::MergeMentions() {
       return x.quality > y.quality;
     });
     a.targets = both;
-    a.end = b.end;
-    a.phrase += " " + b.phrase;
-    b.used = true;
-    b.kind = ItemKind::kWith;  // consumed; contributes nothing further
+    Absorb(a, b);
   }
   // "phone numbers" where the column is just "phone": "number" adds nothing to the column
   // before it, and names no column of that column's table; "phone number of the students"
@@ -3565,10 +3570,7 @@ void Builder::MergeMentions() {
       return t.column && SameTable(t.column->table->name, c->table->name);
     });
     if (own) continue;
-    a.end = b.end;
-    a.phrase += " " + b.phrase;
-    b.used = true;
-    b.kind = ItemKind::kWith;
+    Absorb(a, b);
   }
   // "Los Angeles county": a value then the column that holds it says which column it is a
   // value of, when it is found in several.
@@ -3585,10 +3587,7 @@ void Builder::MergeMentions() {
         }
     if (held.empty() || held.size() == a.values.size()) continue;
     a.values = std::move(held);
-    a.end = b.end;
-    a.phrase += " " + b.phrase;
-    b.used = true;
-    b.kind = ItemKind::kWith;
+    Absorb(a, b);
   }
   // "author country", "customer names": a table then one of its columns names that column.
   for (size_t k = 0; k + 1 < items_.size(); ++k) {
@@ -3610,10 +3609,7 @@ void Builder::MergeMentions() {
         own.push_back({t, tg.column, tg.quality + kExact});
     if (own.empty()) continue;
     a.targets = own;
-    a.end = b.end;
-    a.phrase += " " + b.phrase;
-    b.used = true;
-    b.kind = ItemKind::kWith;
+    Absorb(a, b);
   }
   for (size_t k = 1; k < items_.size(); ++k) {
     Item& it = items_[k];
