@@ -1218,6 +1218,17 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO expo_record VALUES (1, '2005-02-01', 300), (2, '2004-06-01', 900);
     INSERT INTO hotel_bookings VALUES (1, 1, 'Held', 1), (2, 2, 'Paid', NULL),
       (3, 3, 'Held', NULL), (4, 3, 'Paid', 1);
+    CREATE TABLE members(member_id INTEGER PRIMARY KEY, nick_name TEXT, member_phone TEXT);
+    CREATE TABLE trainers(trainer_id INTEGER PRIMARY KEY, nick_name TEXT, trainer_phone TEXT);
+    CREATE TABLE lessons(member_id INTEGER REFERENCES members(member_id),
+                         trainer_id INTEGER REFERENCES trainers(trainer_id));
+    INSERT INTO members VALUES (1, 'Ace', '111'), (2, 'Bee', '222');
+    INSERT INTO trainers VALUES (1, 'Ace', '333'), (2, 'Cid', '444');
+    INSERT INTO lessons VALUES (1, 2), (2, 1);
+    CREATE TABLE fans(fan_id INTEGER PRIMARY KEY, full_name TEXT);
+    INSERT INTO fans VALUES (1, 'Hal Ives');
+    CREATE TABLE referees_and_judges(person_id INTEGER PRIMARY KEY, full_name TEXT);
+    INSERT INTO referees_and_judges VALUES (1, 'Dee Fox'), (2, 'Eli Gray');
   )sql"),
             "");
   SqliteIndex opened;
@@ -1351,6 +1362,15 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"which hotels have bookings with status code \"Paid\"? give their names",
        "SELECT DISTINCT h.hotel_name FROM hotel h JOIN hotel_bookings b ON h.hotel_id = b.hotel_id "
        "WHERE b.booking_status_code = 'Paid'"},
+      // One attribute of two tables that only a third links: what they share, or both lists.
+      {"which nick names are used by both members and trainers?",
+       "SELECT nick_name FROM members INTERSECT SELECT nick_name FROM trainers"},
+      {"the nick names common to members and trainers",
+       "SELECT nick_name FROM members INTERSECT SELECT nick_name FROM trainers"},
+      {"the phone numbers of all members and trainers",
+       "SELECT member_phone FROM members UNION SELECT trainer_phone FROM trainers"},
+      // A table of two kinds of rows is named by either kind.
+      {"the full names of the referees", "SELECT full_name FROM referees_and_judges"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);

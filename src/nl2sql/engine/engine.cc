@@ -932,6 +932,11 @@ class Builder {
     both_ = both;
     return *this;
   }
+  // The question's words, for cues that no item carries ("common to", "either ... or").
+  Builder& WithTokens(const std::vector<Token>* tokens) {
+    tokens_ = tokens;
+    return *this;
+  }
 
  private:
   // Resolution helpers.
@@ -961,6 +966,7 @@ class Builder {
   Result<void> ReadConditions();
   Result<void> ReadFilters();
   Result<void> ReadAbsence();
+  std::optional<sql::Query> SharedColumn();
   Result<void> BothValues(sql::Query& q);
   Result<void> DisjointRanges(sql::Query& q);
   void AntiJoinNegations(sql::Query& q);
@@ -1021,6 +1027,7 @@ class Builder {
   std::vector<const TableEntry*> group_tables_;  // grouped entities (select their label)
   std::set<const TableEntry*> per_tables_;       // of those, named after "per"
   bool both_ = false;
+  const std::vector<Token>* tokens_ = nullptr;
   std::optional<ColumnRef> both_column_;  // the column whose two values both must hold
   // Filters of the form "no related row" (ReadAbsence): index into where_, and the entity.
   std::vector<std::pair<size_t, const TableEntry*>> absences_;
@@ -3154,6 +3161,86 @@ Result<void> Builder::Assemble() {
   return {};
 }
 
+// "the nick names used by both members and trainers", "the nick names common to members and
+// trainers", "the phone numbers of all members and trainers": one attribute that each of two
+// tables has, asked of both. Rows of two tables that no foreign key links directly are compared
+// by that attribute's values (INTERSECT, when the question asks what they share) or their lists
+// are put together (UNION), never joined through whatever third table happens to link them.
+std::optional<sql::Query> Builder::SharedColumn() {
+  if (!tokens_) return std::nullopt;
+  std::vector<Item*> mentions;
+  std::vector<Item*> cues;
+  bool by_and = false;
+  for (auto& it : items_) {
+    if (it.kind == ItemKind::kUnknown) {
+      static const std::set<std::string_view> kCues = {"common", "shared", "share", "used",
+                                                       "together"};
+      if (kCues.contains(it.phrase)) cues.push_back(&it);
+      continue;
+    }
+    if (it.kind == ItemKind::kWith) continue;
+    // "used by members and by trainers"
+    if (it.kind == ItemKind::kGroup && it.phrase == "by" &&
+        (mentions.size() == 1 || mentions.size() == 2)) {
+      if (mentions.size() == 2) by_and = it.and_before || it.right_after_and;
+      cues.push_back(&it);
+      continue;
+    }
+    if (it.kind != ItemKind::kMention || it.is_value() || it.targets.empty()) return std::nullopt;
+    mentions.push_back(&it);
+  }
+  if (mentions.size() != 3 || !mentions[0]->is_column() || !mentions[1]->is_table() ||
+      !mentions[2]->is_table() ||
+      !(by_and || mentions[2]->and_before || mentions[2]->right_after_and))
+    return std::nullopt;
+  const TableEntry* a = PickTable(*mentions[1]);
+  const TableEntry* b = PickTable(*mentions[2]);
+  if (!a || !b || a == b) return std::nullopt;
+  const int quality = mentions[0]->targets.front().quality;
+  auto column_of = [&](const TableEntry* t) -> const ColumnEntry* {
+    for (const auto& tg : mentions[0]->targets)
+      if (tg.column && tg.table == t && tg.quality == quality) return tg.column;
+    return nullptr;
+  };
+  const ColumnEntry* ca = column_of(a);
+  const ColumnEntry* cb = column_of(b);
+  if (!ca || !cb || ca->is_text != cb->is_text || ca->is_numeric != cb->is_numeric)
+    return std::nullopt;
+  // Tables a foreign key links directly are related rows ("the names of departments and their
+  // employees"), read by the usual path.
+  auto joins = index_.PlanJoins(a->table->name, {b->table->name});
+  if (joins && joins->size() <= 1) return std::nullopt;
+  const std::vector<Token>& t = *tokens_;
+  auto word = [&](size_t i, std::string_view w) { return i < t.size() && t[i].text == w; };
+  bool shared = false, listed = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (word(i, "common") || word(i, "shared") || word(i, "share") || word(i, "both") ||
+        (word(i, "used") && word(i + 1, "by")))
+      shared = true;
+    if (word(i, "either") || word(i, "together")) listed = true;
+  }
+  // "of all members and trainers": every row of each.
+  const size_t first = mentions[1]->begin;
+  if (first >= 1 && (word(first - 1, "all") || (first >= 2 && word(first - 2, "all"))))
+    listed = true;
+  if (shared == listed) return std::nullopt;
+  for (Item* m : mentions) m->used = true;
+  for (Item* c : cues) {
+    if (c->kind == ItemKind::kUnknown) c->kind = ItemKind::kWith;  // said how the lists combine
+    c->used = true;
+  }
+  subject_ = a;
+  sql::Query left;
+  left.from = a->table->name;
+  left.select.push_back({Expr::Col(Ref(ca)), ""});
+  sql::Query right;
+  right.from = b->table->name;
+  right.select.push_back({Expr::Col(Ref(cb)), ""});
+  left.set_op = shared ? sql::SetOp::kIntersect : sql::SetOp::kUnion;
+  left.set_rhs = {std::move(right)};
+  return left;
+}
+
 // "both A and B": the rows listed for A that are also listed for B (INTERSECT), each side with
 // one of the values; the filter's column is not shown (it differs between the sides).
 Result<void> Builder::BothValues(sql::Query& q) {
@@ -3679,6 +3766,8 @@ Result<Understanding> Builder::Build(bool follow_up) {
   if (follow_up) {
     auto r = ApplyFollowUp();
     if (!r) return std::unexpected(r.error());
+  } else if (auto shared = SharedColumn()) {
+    result_ = std::move(*shared);
   } else {
     for (auto step : {&Builder::ReadAbsence, &Builder::ReadGroups, &Builder::ReadConditions,
                       &Builder::ReadMeasures, &Builder::ReadRanking, &Builder::ReadFilters,
@@ -3960,7 +4049,9 @@ Result<Understanding> Engine::Understand(std::string_view question,
   const bool both =
       std::any_of(tokens.begin(), tokens.end(), [](const Token& t) { return t.text == "both"; });
   auto fresh = [&]() {
-    return Finish(Builder(*index_, items, nullptr, sold).WithBoth(both).Build(false), tokens);
+    return Finish(
+        Builder(*index_, items, nullptr, sold).WithBoth(both).WithTokens(&tokens).Build(false),
+        tokens);
   };
   if (!previous) return fresh();
   // In a follow-up a period without a year ("and Q2?") keeps the conversation's year.

@@ -145,6 +145,14 @@ void SchemaIndex::IndexTable(TableEntry& t) {
       w.size() > 1 && (w.back() == "detail" || w.back() == "details" || w.back() == "info" ||
                        w.back() == "information" || w.back() == "data"))
     AddPhrase({w.begin(), w.end() - 1}, {&t, nullptr, kHead});
+  // "referees_and_judges": each of the kinds of rows it holds names it.
+  if (const auto& w = t.words; w.size() > 2) {
+    const auto at = std::find(w.begin() + 1, w.end() - 1, "and");
+    if (at != w.end() - 1) {
+      AddPhrase({w.begin(), at}, {&t, nullptr, kHead});
+      AddPhrase({at + 1, w.end()}, {&t, nullptr, kHead});
+    }
+  }
 
   // How many leading words of a column's name only repeat its table's: all of the table's
   // name ("customer_name" in customers), or the last word of a longer one ("booking_status_code"
