@@ -1229,6 +1229,12 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO fans VALUES (1, 'Hal Ives');
     CREATE TABLE referees_and_judges(person_id INTEGER PRIMARY KEY, full_name TEXT);
     INSERT INTO referees_and_judges VALUES (1, 'Dee Fox'), (2, 'Eli Gray');
+    CREATE TABLE genre(genre_id INTEGER PRIMARY KEY, name TEXT);
+    CREATE TABLE song(song_id INTEGER PRIMARY KEY, title TEXT,
+                      genre_id INTEGER REFERENCES genre(genre_id));
+    INSERT INTO genre VALUES (1, 'Jazz'), (2, 'Folk'), (3, 'Soul');
+    INSERT INTO song VALUES (1, 'Ash', 1), (2, 'Bay', 2), (3, 'Cove', 2), (4, 'Dune', 3),
+      (5, 'Elm', 3), (6, 'Fern', 3);
   )sql"),
             "");
   SqliteIndex opened;
@@ -1371,6 +1377,14 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
        "SELECT member_phone FROM members UNION SELECT trainer_phone FROM trainers"},
       // A table of two kinds of rows is named by either kind.
       {"the full names of the referees", "SELECT full_name FROM referees_and_judges"},
+      // "most common" right before a table ranks that table by how many rows of the other
+      // table named refer to it, whatever was named before ("the name of").
+      {"what is the name of the most common genre in all songs?",
+       "SELECT g.name FROM genre g JOIN song s ON g.genre_id = s.genre_id GROUP BY g.genre_id "
+       "ORDER BY COUNT(*) DESC LIMIT 1"},
+      {"what is the most common amenity in the halls?",
+       "SELECT a.amenity_name FROM amenity a JOIN hall_amenity h ON a.amenity_id = h.amenity_id "
+       "GROUP BY a.amenity_id ORDER BY COUNT(*) DESC LIMIT 1"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);

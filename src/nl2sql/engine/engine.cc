@@ -1605,8 +1605,11 @@ Result<void> Builder::ReadRanking() {
     // before ("the city with the most clients").
     // "the colour that is least common among cars": how often is said of the column
     // named before; "the commonest colour of cars" of the one after.
+    // But "the title of the commonest style": the superlative qualifies the word right after it.
     bool value_before = false;
-    if (sup && sup->hint == "frequency") {
+    Item* qualified = sup ? Next(index_of(sup), false) : nullptr;
+    if (sup && sup->hint == "frequency" &&
+        !(qualified && entity_like(qualified) && qualified->begin == sup->end)) {
       for (size_t j = k; j-- > 0 && !value_before;)
         value_before = items_[j].is_column() && entity_like(&items_[j]);
     }
@@ -1790,6 +1793,13 @@ Result<void> Builder::ReadRanking() {
           }
         }
       }
+    } else if (sup && sup->hint == "frequency" && entity_table && next && next->is_table() &&
+               PickTable(*next) != entity_table) {
+      // "the most common style among the songs": how many of those rows each has.
+      const TableEntry* t = PickTable(*next);
+      next->used = true;
+      measure = RowsOf(t);
+      extra_tables_.push_back(t);
     } else if (sup && !sup->hint.empty()) {
       const TableEntry* owner = entity_owner ? entity_owner : subject_;
       const ColumnEntry* c = ColumnForHint(owner, sup->hint);
