@@ -1166,7 +1166,7 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO climber VALUES (1, 'Hans', 1), (2, 'Lou', 2), (3, 'Kim', 1);
     INSERT INTO club VALUES (1, 'Rovers'), (2, 'United');
     INSERT INTO player VALUES (1, 'Acme', 'Pat', 10, 1), (2, 'Bolt', 'Sam', 30, 2);
-    INSERT INTO faculty VALUES (1, 'Ames', 'Ann', 'F'), (2, 'Bell', 'Bo', 'M');
+    INSERT INTO faculty VALUES (1, 'Ames', 'Ann', 'F'), (2, 'Bell', 'Bo', 'M'), (3, 'Quill', 'Zed', 'M');
     INSERT INTO student VALUES (1, 'Cole', 'Cy', 19, 'F', 1), (2, 'Dunn', 'Di', 22, 'M', 2),
       (3, 'Eyre', 'Ed', 20, 'F', 2);
     INSERT INTO movie VALUES (1, 'Jaws', 'Steven Spielberg'), (2, 'Alien', 'Ridley Scott'),
@@ -1382,6 +1382,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"what is the name of the most common genre in all songs?",
        "SELECT g.name FROM genre g JOIN song s ON g.genre_id = s.genre_id GROUP BY g.genre_id "
        "ORDER BY COUNT(*) DESC LIMIT 1"},
+      // "called" before a value of another column only says that the value follows.
+      {"what is the sex of the faculty called Zed Quill?",
+       "SELECT sex FROM faculty WHERE Fname = 'Zed' AND Lname = 'Quill'"},
       {"what is the most common amenity in the halls?",
        "SELECT a.amenity_name FROM amenity a JOIN hall_amenity h ON a.amenity_id = h.amenity_id "
        "GROUP BY a.amenity_id ORDER BY COUNT(*) DESC LIMIT 1"},

@@ -3625,6 +3625,22 @@ void Absorb(Item& a, Item& b) {
 }
 
 void Builder::MergeMentions() {
+  // "the member called Jerry Prince": "called" or "named" before a known value says that the
+  // value follows; it names a column only when the value is one of that column's.
+  for (size_t k = 0; k + 1 < items_.size(); ++k) {
+    Item& a = items_[k];
+    const Item& b = items_[k + 1];
+    if (a.used || b.used || !a.is_column() || b.values.empty() || b.begin != a.end) continue;
+    const std::string word = text::ToLower(a.phrase);
+    if (word != "called" && word != "named") continue;
+    const bool holds = std::any_of(b.values.begin(), b.values.end(), [&](const ValueTarget& v) {
+      return std::any_of(a.targets.begin(), a.targets.end(),
+                         [&](const SchemaTarget& t) { return t.column == v.column; });
+    });
+    if (holds) continue;
+    a.kind = ItemKind::kWith;
+    a.used = true;
+  }
   for (size_t k = 0; k + 1 < items_.size(); ++k) {
     Item& a = items_[k];
     Item& b = items_[k + 1];
