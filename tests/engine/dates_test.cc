@@ -163,6 +163,15 @@ TEST(DatesTest, OpenEndedBounds) {
   // Bounds on relative periods.
   EXPECT_EQ(Parse("before last year"), (Parsed{3, "", "2024-01-01"}));
   EXPECT_EQ(Parse("since last month"), (Parsed{3, "2025-11-01", ""}));
+  // "The year (of)" between the bound and the year adds nothing.
+  EXPECT_EQ(Parse("before the year of 2010"), (Parsed{5, "", "2010-01-01"}));
+  EXPECT_EQ(Parse("after year 1998"), (Parsed{3, "1999-01-01", ""}));
+  EXPECT_EQ(Parse("after the year 1989"), (Parsed{4, "1990-01-01", ""}));
+  EXPECT_EQ(Parse("before the year"), kNone);
+  // "In or after", "on or before": the period itself is included.
+  EXPECT_EQ(Parse("in or after 2005"), (Parsed{4, "2005-01-01", ""}));
+  EXPECT_EQ(Parse("in or before 2005"), (Parsed{4, "", "2006-01-01"}));
+  EXPECT_EQ(Parse("on or after 2024-03-05"), (Parsed{4, "2024-03-05", ""}));
   // A bound word with no period after it is no date.
   EXPECT_EQ(Parse("before the customers"), kNone);
   EXPECT_EQ(Parse("after"), kNone);

@@ -285,8 +285,13 @@ size_t ParseDateExpression(const std::vector<Token>& t, size_t i, year_month_day
   Period p;
   // Boundaries: before/after/since/until X.
   enum class Bound { kNone, kBefore, kAfter, kSince, kUntil } bound = Bound::kNone;
-  if (w == "before" || (w == "prior" && word(k + 1) == "to") ||
-      (w == "earlier" && word(k + 1) == "than")) {
+  // "in or after 2005", "on or before 2024-03-01": the period itself included.
+  if ((w == "in" || w == "on") && word(k + 1) == "or" &&
+      (word(k + 2) == "after" || word(k + 2) == "before")) {
+    bound = word(k + 2) == "after" ? Bound::kSince : Bound::kUntil;
+    k += 3;
+  } else if (w == "before" || (w == "prior" && word(k + 1) == "to") ||
+             (w == "earlier" && word(k + 1) == "than")) {
     bound = Bound::kBefore;
     k += (w == "before") ? 1 : 2;
   } else if (w == "after" || (w == "later" && word(k + 1) == "than")) {
@@ -300,6 +305,16 @@ size_t ParseDateExpression(const std::vector<Token>& t, size_t i, year_month_day
     k += (w == "up") ? 2 : 1;
   }
   if (bound != Bound::kNone) {
+    // "before the year of 2010", "after year 1998": the word for the period adds nothing.
+    size_t at = k;
+    if (word(at) == "the") ++at;
+    if (word(at) == "year") {
+      ++at;
+      if (word(at) == "of") ++at;
+      if (at < t.size() && t[at].kind == Token::Kind::kNumber &&
+          ParsePeriodAt(t, at, today, default_year, &p))
+        k = at;
+    }
     size_t used = ParsePeriodAt(t, k, today, default_year, &p);
     if (!used) used = ParseRelative(t, k, today, &p);
     if (!used) return 0;
