@@ -1229,6 +1229,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO fans VALUES (1, 'Hal Ives');
     CREATE TABLE referees_and_judges(person_id INTEGER PRIMARY KEY, full_name TEXT);
     INSERT INTO referees_and_judges VALUES (1, 'Dee Fox'), (2, 'Eli Gray');
+    CREATE TABLE readings(day TEXT, zip INTEGER, max_temp_f INTEGER, wind_speed_mph INTEGER);
+    INSERT INTO readings VALUES ('2024-07-01', 1, 90, 5), ('2024-07-01', 2, 91, 25),
+      ('2024-07-02', 1, 70, 30), ('2024-07-03', 2, 88, 10);
     CREATE TABLE genre(genre_id INTEGER PRIMARY KEY, name TEXT);
     CREATE TABLE song(song_id INTEGER PRIMARY KEY, title TEXT,
                       genre_id INTEGER REFERENCES genre(genre_id));
@@ -1382,6 +1385,11 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"what is the name of the most common genre in all songs?",
        "SELECT g.name FROM genre g JOIN song s ON g.genre_id = s.genre_id GROUP BY g.genre_id "
        "ORDER BY COUNT(*) DESC LIMIT 1"},
+      // A column is named without the unit it is kept in.
+      {"on which days was the max temp higher than 85?",
+       "SELECT DISTINCT day FROM readings WHERE max_temp_f > 85"},
+      {"which days had a temp above 89?",
+       "SELECT DISTINCT day FROM readings WHERE max_temp_f > 89"},
       // "called" before a value of another column only says that the value follows.
       {"what is the sex of the faculty called Zed Quill?",
        "SELECT sex FROM faculty WHERE Fname = 'Zed' AND Lname = 'Quill'"},

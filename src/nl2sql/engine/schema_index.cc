@@ -189,6 +189,16 @@ void SchemaIndex::IndexTable(TableEntry& t) {
         AddPhrase({syn}, {&t, c, kSynonym});
       }
     }
+    // "max_temperature_f", "wind_speed_mph": a column is named without the unit it is kept in
+    // ("the max temperature", "the wind speed"), and by its last word then ("temperature").
+    if (static const std::set<std::string_view> kUnits = {"f", "c", "mph", "kmh", "kph", "inches",
+                                                          "miles", "km", "kg", "lbs", "usd", "eur",
+                                                          "pct", "cm", "mm", "ft", "secs", "ms"};
+        w.size() > 1 && kUnits.contains(w.back())) {
+      const std::vector<std::string> bare(w.begin(), w.end() - 1);
+      AddPhrase(bare, {&t, c, kExact});
+      if (bare.size() > 1) AddPhrase({bare.back()}, {&t, c, kHead});
+    }
     // Abbreviated names are also named by their words: "fname" is "first name".
     const std::vector<std::string> expanded = ExpandedWords(w);
     if (expanded != w) {
