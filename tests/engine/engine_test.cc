@@ -1232,6 +1232,10 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     CREATE TABLE readings(day TEXT, zip INTEGER, max_temp_f INTEGER, wind_speed_mph INTEGER);
     INSERT INTO readings VALUES ('2024-07-01', 1, 90, 5), ('2024-07-01', 2, 91, 25),
       ('2024-07-02', 1, 70, 30), ('2024-07-03', 2, 88, 10);
+    CREATE TABLE troupe(troupe_id INTEGER PRIMARY KEY, troupe_name TEXT);
+    CREATE TABLE dancer(dancer_id INTEGER PRIMARY KEY, dancer_name TEXT, troupe_id INTEGER);
+    INSERT INTO troupe VALUES (1, 'Arc'), (2, 'Bow');
+    INSERT INTO dancer VALUES (1, 'Ivy', 1), (2, 'Jo', 1), (3, 'Kit', 2);
     CREATE TABLE genre(genre_id INTEGER PRIMARY KEY, name TEXT);
     CREATE TABLE song(song_id INTEGER PRIMARY KEY, title TEXT,
                       genre_id INTEGER REFERENCES genre(genre_id));
@@ -1385,6 +1389,13 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"what is the name of the most common genre in all songs?",
        "SELECT g.name FROM genre g JOIN song s ON g.genre_id = s.genre_id GROUP BY g.genre_id "
        "ORDER BY COUNT(*) DESC LIMIT 1"},
+      // A key the schema does not declare: a column named as another table's key.
+      {"the names of the dancers of the troupe Arc",
+       "SELECT d.dancer_name FROM dancer d JOIN troupe t ON d.troupe_id = t.troupe_id "
+       "WHERE t.troupe_name = 'Arc'"},
+      {"how many dancers does each troupe have?",
+       "SELECT t.troupe_name, COUNT(*) FROM troupe t JOIN dancer d ON d.troupe_id = t.troupe_id "
+       "GROUP BY t.troupe_id"},
       // A column is named without the unit it is kept in.
       {"on which days was the max temp higher than 85?",
        "SELECT DISTINCT day FROM readings WHERE max_temp_f > 85"},

@@ -309,6 +309,49 @@ TEST(SchemaIndexValuesTest, WordsForASexOrGenderNameItsValuesAndNamesNameRows) {
   fs::remove_all(dir);
 }
 
+// Databases that declare no foreign keys: a column named as another table's single-column
+// primary key refers to it, except where that would guess (a bare "id", two tables keyed
+// alike, a pair of tables already linked by a declared key, columns of another kind).
+TEST(SchemaIndexInferredKeysTest, AColumnNamedAsAnotherTablesKeyRefersToIt) {
+  const fs::path dir = fs::temp_directory_path() / ("helios_schema_fk_" + text::NewUuid());
+  fs::create_directories(dir);
+  const std::string path = (dir / "undeclared.db").string();
+  ASSERT_EQ(testing::ExecSqlite(path, R"sql(
+    CREATE TABLE troupe(troupe_id INTEGER PRIMARY KEY, troupe_name TEXT);
+    CREATE TABLE dancer(dancer_id INTEGER PRIMARY KEY, dancer_name TEXT, troupe_id INTEGER);
+    CREATE TABLE venue(id INTEGER PRIMARY KEY, venue_name TEXT);
+    CREATE TABLE gig(gig_id INTEGER PRIMARY KEY, id INTEGER, troupe_id TEXT);
+    CREATE TABLE dancer_bio(dancer_id INTEGER PRIMARY KEY, bio TEXT);
+    CREATE TABLE stage(stage_id INTEGER PRIMARY KEY, stage_name TEXT);
+    CREATE TABLE booking(booking_id INTEGER PRIMARY KEY, stage_ref INTEGER REFERENCES stage(stage_id),
+                         stage_id INTEGER);
+  )sql"),
+            "");
+  SqliteIndex opened;
+  ASSERT_NO_FATAL_FAILURE(OpenSqliteIndex(path, &opened));
+  const auto& index = *opened.index;
+  auto joins = [&](const std::string& from, const std::string& to) {
+    auto j = index.PlanJoins(from, {to});
+    if (!j) return std::string("unreachable");
+    std::vector<std::string> parts;
+    for (const auto& e : *j)
+      parts.push_back(e.left.table + "." + e.left.column + "=" + e.right.table + "." +
+                      e.right.column);
+    return text::Join(parts, "; ");
+  };
+  EXPECT_EQ(joins("dancer", "troupe"), "dancer.troupe_id=troupe.troupe_id");
+  EXPECT_EQ(joins("troupe", "dancer"), "troupe.troupe_id=dancer.troupe_id");
+  // "id" alone names nothing; a text column is no reference to an integer key.
+  EXPECT_EQ(joins("gig", "venue"), "unreachable");
+  EXPECT_EQ(joins("gig", "troupe"), "unreachable");
+  // Two tables keyed alike are not parent and child.
+  EXPECT_EQ(joins("dancer_bio", "dancer"), "unreachable");
+  // A declared key wins over a namesake column.
+  EXPECT_EQ(joins("booking", "stage"), "booking.stage_ref=stage.stage_id");
+  opened = {};
+  fs::remove_all(dir);
+}
+
 TEST_F(SchemaIndexTest, ColumnsWithTooManyValuesAreNotIndexed) {
   auto small = SchemaIndex::Build(*catalog_, *source_, 3);
   ASSERT_TRUE(small) << small.error().message;

@@ -253,6 +253,58 @@ Result<std::unique_ptr<SchemaIndex>> SchemaIndex::Build(
     index->tables_.push_back(std::move(t));
   }
 
+  // Foreign keys the schema does not declare (many databases declare none): a column named
+  // exactly as another table's single-column primary key, of the same kind, refers to it
+  // ("accounts.customer_id" to "customers.customer_id"). Only names of two words or more (never a
+  // bare "id" or "code"), never between two tables already linked by a declared key, and never
+  // from a column that is its own table's whole primary key (two tables keyed alike are no
+  // parent and child).
+  {
+    auto same = [](const std::string& a, const std::string& b) {
+      return text::ToLower(a) == text::ToLower(b);
+    };
+    auto linked = [&](const std::string& a, const std::string& b) {
+      return std::any_of(index->edges_.begin(), index->edges_.end(), [&](const FkEdge& e) {
+        return (same(e.from_table, a) && same(e.to_table, b)) ||
+               (same(e.from_table, b) && same(e.to_table, a));
+      });
+    };
+    auto sole_key = [&](const db::TableInfo& table) -> const db::ColumnInfo* {
+      const db::ColumnInfo* key = nullptr;
+      for (const auto& col : table.columns) {
+        if (!col.primary_key) continue;
+        if (key) return nullptr;
+        key = &col;
+      }
+      return key;
+    };
+    std::vector<FkEdge> inferred;
+    for (const auto& parent : cat.tables) {
+      const db::ColumnInfo* key = sole_key(parent);
+      if (!key || text::SplitIdentifier(key->name).size() < 2) continue;
+      for (const auto& child : cat.tables) {
+        if (&child == &parent || linked(child.name, parent.name)) continue;
+        for (const auto& col : child.columns) {
+          if (text::ToLower(col.name) != text::ToLower(key->name) || col.family != key->family)
+            continue;
+          if (const db::ColumnInfo* own = sole_key(child); own == &col) continue;
+          inferred.push_back({child.name, col.name, parent.name, key->name});
+        }
+      }
+    }
+    for (auto& e : inferred) {
+      for (auto& owned : index->columns_) {
+        ColumnEntry* c = owned.get();
+        if (same(c->table->name, e.from_table) &&
+            text::ToLower(c->column->name) == text::ToLower(e.from_column)) {
+          c->is_key = true;
+          c->is_numeric = false;
+        }
+      }
+      index->edges_.push_back(std::move(e));
+    }
+  }
+
   // A table declared without a primary key whose rows other tables refer to by one column:
   // that column identifies its rows ("Dorm" referred to by its dormid).
   for (auto& t : index->tables_) {
