@@ -7,7 +7,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -21,7 +20,6 @@
 #include "auth/token.h"
 #include "auth/user_store.h"
 #include "cache/failover_cache_store.h"
-#include "common/memory.h"
 #include "common/text.h"
 #include "conversation/redis_session_store.h"
 #include "db/open.h"
@@ -642,39 +640,12 @@ int LimitMallocArenas() {
   return mallopt(M_ARENA_MAX, arenas) == 1 ? arenas : 0;
 }
 
-// How often the housekeeping thread hands malloc's free memory back to the system: every 10 s,
-// or HELIOS_MALLOC_TRIM_SECS seconds (0: never, as glibc alone would do).
-Result<std::chrono::seconds> MallocTrimInterval() {
-  constexpr std::chrono::seconds kDefault(10);
-  const char* env = std::getenv("HELIOS_MALLOC_TRIM_SECS");
-  if (env == nullptr || *env == '\0') return kDefault;
-  char* end = nullptr;
-  errno = 0;
-  const long secs = std::strtol(env, &end, 10);
-  if (*end != '\0' || errno != 0 || secs < 0 || secs > 86400)
-    return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("HELIOS_MALLOC_TRIM_SECS must be a whole number of seconds from 0 "
-                            "(never) to 86400, not '{}'",
-                            env));
-  return std::chrono::seconds(secs);
-}
-
 }  // namespace
 
 int Serve(const config::Config& config, const Clock& clock, observability::Logger& logger) {
   // Before any thread starts, so that no thread has picked an arena of its own yet.
   if (const int arenas = LimitMallocArenas(); arenas > 0) {
     logger.Info("malloc arenas limited", {{"arenas", arenas}});
-  }
-  const auto trim_interval = MallocTrimInterval();
-  if (!trim_interval) {
-    logger.Error("start-up failed", {{"error", trim_interval.error().message}});
-    fmt::print(stderr, "error: {}\n", trim_interval.error().message);
-    return 1;
-  }
-  if (trim_interval->count() > 0) {
-    logger.Info("free malloc memory handed back to the system periodically",
-                {{"every_secs", static_cast<int64_t>(trim_interval->count())}});
   }
   // Signals are taken by one thread with sigwait, so no handler runs inside the server. They
   // are blocked before any thread starts, so every thread inherits the mask.
@@ -842,12 +813,9 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
   std::condition_variable cv;
   bool stopping = false;
   // Housekeeping: expired sessions are swept every cleanup_interval; the active-sessions gauge
-  // is refreshed every few seconds, and malloc's free memory handed back to the system
-  // (memory::ReleaseFreeMemory: what a peak of work left behind does not stay resident).
+  // is refreshed every few seconds.
   std::thread sweeper([&] {
     constexpr auto kGaugeInterval = std::chrono::seconds(5);
-    const auto trim_every = *trim_interval;
-    auto next_trim = clock.Steady() + trim_every;
     auto next_sweep = clock.Steady() + config.session.cleanup_interval;
     const auto refresh_every = config.database.schema_refresh_interval;
     auto next_refresh = clock.Steady() + refresh_every;
@@ -867,12 +835,6 @@ int Serve(const config::Config& config, const Clock& clock, observability::Logge
       }
       (*app)->metrics().active_sessions.Set(
           {}, static_cast<double>((*app)->sessions().ActiveSessions()));
-      if (trim_every.count() > 0 && clock.Steady() >= next_trim) {
-        lock.unlock();
-        memory::ReleaseFreeMemory();
-        lock.lock();
-        next_trim = clock.Steady() + trim_every;
-      }
     } while (!cv.wait_for(lock, kGaugeInterval, [&] { return stopping; }));
   });
 

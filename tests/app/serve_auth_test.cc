@@ -168,45 +168,6 @@ TEST_F(ServeAuthTest, MallocArenasAreCappedAtTheCpusUnlessTheOperatorSetsThem) {
   }
 }
 
-// The housekeeping thread hands malloc's free memory back to the system every 10 s;
-// HELIOS_MALLOC_TRIM_SECS sets another interval (0: never), and a value that is no number of
-// seconds stops the start with a clear error.
-TEST_F(ServeAuthTest, FreeMemoryIsHandedBackPeriodicallyAtTheIntervalTheOperatorSets) {
-  std::ofstream(dir_ / "open.toml") << "[server]\nport = 0\n[metrics]\nenabled = false\n"
-                                    << "[auth]\nenabled = false\n";
-  const std::vector<std::string> args = {"--config", "open.toml", "serve", "--database",
-                                         "sqlite://demo.db"};
-  auto interval_logged = [](const std::string& out) -> std::optional<int64_t> {
-    for (const auto& line : text::Split(out, '\n')) {
-      auto entry = json::parse(line, nullptr, false);
-      if (!entry.is_discarded() &&
-          entry.value("message", "") == "free malloc memory handed back to the system periodically")
-        return entry.value("every_secs", int64_t{-1});
-    }
-    return std::nullopt;
-  };
-  {
-    Child server(args, dir_, {});
-    ASSERT_GT(server.PortOf("listening"), 0) << server.err();
-    EXPECT_EQ(interval_logged(server.out()), std::optional<int64_t>(10)) << server.out();
-  }
-  {
-    Child server(args, dir_, {"HELIOS_MALLOC_TRIM_SECS=60"});
-    ASSERT_GT(server.PortOf("listening"), 0) << server.err();
-    EXPECT_EQ(interval_logged(server.out()), std::optional<int64_t>(60)) << server.out();
-  }
-  {
-    Child server(args, dir_, {"HELIOS_MALLOC_TRIM_SECS=0"});
-    ASSERT_GT(server.PortOf("listening"), 0) << server.err();
-    EXPECT_EQ(interval_logged(server.out()), std::nullopt) << server.out();
-  }
-  for (const std::string value : {"ten", "-1", "10s", "86401"}) {
-    Child server(args, dir_, {"HELIOS_MALLOC_TRIM_SECS=" + value});
-    ASSERT_EQ(server.Wait(60s), 1) << value << ": " << server.err();
-    EXPECT_THAT(server.err(), HasSubstr("HELIOS_MALLOC_TRIM_SECS must be a whole number")) << value;
-  }
-}
-
 TEST_F(ServeAuthTest, TenantsNeverSeeEachOthersSessions) {
   Child server(ServeArgs(), dir_, {std::string("JWT_SECRET=") + kSecret});
   int port = server.PortOf("listening");
