@@ -1236,6 +1236,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     CREATE TABLE dancer(dancer_id INTEGER PRIMARY KEY, dancer_name TEXT, troupe_id INTEGER);
     INSERT INTO troupe VALUES (1, 'Arc'), (2, 'Bow');
     INSERT INTO dancer VALUES (1, 'Ivy', 1), (2, 'Jo', 1), (3, 'Kit', 2);
+    CREATE TABLE staffers(staffer_id INTEGER PRIMARY KEY, sex TEXT, rank TEXT);
+    INSERT INTO staffers VALUES (1, 'F', 'Professor'), (2, 'M', 'Professor'), (3, 'F', 'Lecturer'),
+      (4, 'F', 'Professor');
     CREATE TABLE genre(genre_id INTEGER PRIMARY KEY, name TEXT);
     CREATE TABLE song(song_id INTEGER PRIMARY KEY, title TEXT,
                       genre_id INTEGER REFERENCES genre(genre_id));
@@ -1396,6 +1399,9 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"how many dancers does each troupe have?",
        "SELECT t.troupe_name, COUNT(*) FROM troupe t JOIN dancer d ON d.troupe_id = t.troupe_id "
        "GROUP BY t.troupe_id"},
+      // A count of values alone counts the one table that holds them all.
+      {"how many female Professors do we have?",
+       "SELECT COUNT(*) FROM staffers WHERE sex = 'F' AND rank = 'Professor'"},
       // A column is named without the unit it is kept in.
       {"on which days was the max temp higher than 85?",
        "SELECT DISTINCT day FROM readings WHERE max_temp_f > 85"},

@@ -1475,6 +1475,33 @@ Result<void> Builder::ReadMeasures() {
           after->used = true;
         } else if (const ValueTarget* v = PickValue(*next); v && !after) {
           t = index_.FindTable(v->column->table->name);
+        } else {
+          // "how many tenured lecturers are there": values alone, and the one table that
+          // holds them all is what is counted (no table named anywhere after the count).
+          std::set<const TableEntry*> common;
+          bool first = true;
+          for (size_t j = static_cast<size_t>(next - items_.data()); j < items_.size(); ++j) {
+            const Item& m = items_[j];
+            if (m.used) continue;
+            if (m.is_table()) {
+              common.clear();
+              break;
+            }
+            if (m.values.empty()) continue;
+            std::set<const TableEntry*> here;
+            for (const auto& value : m.values)
+              here.insert(index_.FindTable(value.column->table->name));
+            if (first) {
+              common = std::move(here);
+              first = false;
+            } else {
+              std::erase_if(common, [&](const TableEntry* x) { return !here.contains(x); });
+            }
+          }
+          if (common.size() == 1) {
+            t = *common.begin();
+            mentioned_.insert(t);  // the values are read in it
+          }
         }
         if (t) {
           it.used = true;
