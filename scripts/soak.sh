@@ -238,7 +238,7 @@ server_pid="$bench_server"
 # --- Sampling.
 samples="$work/samples.csv"
 columns=(phase t_s rss_kib fds sockets tcp model_tcp close_wait threads active_sessions
-  redis_clients redis_used_kib)
+  redis_clients redis_used_kib sqlite_kib)
 (IFS=,; echo "${columns[*]}") >"$samples"
 # sample PHASE: one line of the server's resources; fails when the server is gone.
 sample() {
@@ -257,8 +257,10 @@ sample() {
   close_wait=$(grep -c '^CLOSE-WAIT' <<<"$ss_out" || true)
   model_tcp=$(awk -v peer="127.0.0.1:$bench_fakellm_port" '$5 == peer {n++} END {print n + 0}' \
     <<<"$ss_out")
-  sessions=$(curl -sf "http://127.0.0.1:$bench_metrics_port/metrics" |
-    awk '$1 == "active_sessions" {print $2}')
+  local scrape sqlite_kib
+  scrape="$(curl -sf "http://127.0.0.1:$bench_metrics_port/metrics" || true)"
+  sessions=$(awk '$1 == "active_sessions" {print $2}' <<<"$scrape")
+  sqlite_kib=$(awk '$1 == "sqlite_memory_bytes" {print int($2 / 1024)}' <<<"$scrape")
   if [ "$SOAK_REDIS" = 1 ]; then
     redis_clients=$(redis-cli -p "$redis_port" info clients | tr -d '\r' |
       awk -F: '$1 == "connected_clients" {print $2}')
@@ -266,7 +268,7 @@ sample() {
       awk -F: '$1 == "used_memory" {print int($2 / 1024)}')
   fi
   local row=("$1" $(($(date +%s) - phase_start)) "$rss" "$fds" "$sockets" "$tcp" "$model_tcp"
-    "$close_wait" "$threads" "${sessions:-}" "$redis_clients" "$redis_kib")
+    "$close_wait" "$threads" "${sessions:-}" "$redis_clients" "$redis_kib" "${sqlite_kib:-}")
   (IFS=,; echo "${row[*]}") >>"$samples"
 }
 
@@ -368,7 +370,7 @@ pick() {
 }
 declare -A base end
 for what in rss_kib fds tcp model_tcp close_wait threads active_sessions redis_clients \
-  redis_used_kib; do
+  redis_used_kib sqlite_kib; do
   base[$what]="$(pick first "$what")"
   end[$what]="$(pick last "$what")"
 done
@@ -443,6 +445,9 @@ printf '| threads | %s | %s | %+d | (reported) |\n' "${base[threads]}" "${end[th
   $((end[threads] - base[threads]))
 printf '| active sessions (gauge) | %s | %s | %+d | (reported) |\n' "${base[active_sessions]}" \
   "${end[active_sessions]}" $((end[active_sessions] - base[active_sessions]))
+printf '| SQLite memory (MiB; page caches, schemas, statements) | %s | %s | %s | (reported) |\n' \
+  "$(mib "${base[sqlite_kib]}")" "$(mib "${end[sqlite_kib]}")" \
+  "$(pct "${base[sqlite_kib]}" "${end[sqlite_kib]}")"
 if [ "$SOAK_REDIS" = 1 ]; then
   printf '| Redis clients | %s | %s | %+d | +%d |\n' "${base[redis_clients]}" "${end[redis_clients]}" \
     $((end[redis_clients] - base[redis_clients])) "$SLACK"

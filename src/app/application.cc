@@ -23,6 +23,7 @@
 #include "common/text.h"
 #include "conversation/redis_session_store.h"
 #include "db/open.h"
+#include "db/sqlite/sqlite_data_source.h"
 #include "llm/embeddings.h"
 #include "llm/factory.h"
 #include "llm/retry.h"
@@ -159,6 +160,10 @@ Result<std::unique_ptr<Application>> Application::Build(const config::Config& co
   auto app = std::unique_ptr<Application>(new Application(clock, logger));
   app->registry_ = std::make_unique<observability::MetricsRegistry>();
   app->metrics_ = std::make_unique<observability::ServiceMetrics>(*app->registry_);
+  app->registry_->GaugeCallback(
+      "sqlite_memory_bytes",
+      "Memory SQLite holds for all its connections (page caches, schemas, statements), in bytes.",
+      [] { return static_cast<double>(db::SqliteMemoryUsed()); });
   // The breaker guards the LLM provider; with none configured it stays closed.
   const config::CircuitBreakerConfig& cb = config.production.circuit_breaker;
   observability::ServiceMetrics* metrics = app->metrics_.get();

@@ -239,6 +239,10 @@ TEST_F(ServeAuthTest, TenantsNeverSeeEachOthersSessions) {
   EXPECT_THAT(scraped->body, HasSubstr("queries_total{tenant=\"acme\"} 3"));
   EXPECT_THAT(scraped->body, HasSubstr("rate_limit_rejections_total{tenant=\"acme\"} 1"));
   EXPECT_THAT(scraped->body, HasSubstr("circuit_breaker_state{service=\"nl2sql\"} 0"));
+  // SQLite's memory, read when scraped: the pool's connections hold schemas and pages.
+  const size_t at = scraped->body.find("\nsqlite_memory_bytes ");
+  ASSERT_NE(at, std::string::npos) << scraped->body;
+  EXPECT_GT(std::stod(scraped->body.substr(at + 21)), 64 * 1024) << scraped->body.substr(at, 40);
   server.Stop();
   EXPECT_THAT(server.out(), HasSubstr("Rate limit exceeded"));
 }

@@ -596,6 +596,32 @@ TEST_F(SqliteDataSourceTest, ConcurrentExecuteFromEightThreads) {
   EXPECT_EQ(failures.load(), 0);
 }
 
+// A connection's page cache is bounded by page_cache_kib, not SQLite's 2,000 KiB: reading a
+// table of about 8 MB, twice, leaves SQLite holding little more than that bound.
+TEST(SqlitePageCacheTest, AConnectionKeepsNoMoreThanItsShareOfPages) {
+  TempDir dir;
+  const fs::path path = dir.path() / "big.db";
+  WriteDatabase(path,
+                "CREATE TABLE big(id INTEGER PRIMARY KEY, t TEXT);"
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40000) "
+                "INSERT INTO big SELECT x, hex(randomblob(100)) FROM c");
+  ASSERT_GT(fs::file_size(path), 8u << 20);
+  SqliteOptions options;
+  options.pool_size = 1;
+  ASSERT_EQ(options.page_cache_kib, 256u);
+  auto source = SqliteDataSource::Open(path.string(), options);
+  ASSERT_TRUE(source.has_value()) << source.error().message;
+  const uint64_t before = SqliteMemoryUsed();
+  for (int pass = 0; pass < 2; ++pass) {
+    auto r = (*source)->Execute("SELECT count(*), sum(length(t)) FROM big", {}, {});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->rows[0][0], Value(int64_t{40000}));
+  }
+  const uint64_t grown = SqliteMemoryUsed() - before;
+  EXPECT_GT(grown, 128u << 10) << "the scan should have filled the cache";
+  EXPECT_LT(grown, 512u << 10) << "the page cache outgrew its bound";
+}
+
 TEST_F(SqliteDataSourceTest, DistinctTextValuesAreTrimmedTextOnly) {
   auto values = source_->DistinctTextValues("mixed", "v", 10);
   ASSERT_TRUE(values.has_value()) << values.error().message;

@@ -459,7 +459,9 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& sqli
   sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
   sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, kMaxValueBytes);
   sqlite3_limit(c->db, SQLITE_LIMIT_SQL_LENGTH, kMaxSqlBytes);
-  if (sqlite3_exec(c->db, "PRAGMA query_only = 1", nullptr, nullptr, nullptr) != SQLITE_OK)
+  const std::string pragmas = fmt::format("PRAGMA query_only = 1; PRAGMA cache_size = -{}",
+                                          std::max<size_t>(options.page_cache_kib, 1));
+  if (sqlite3_exec(c->db, pragmas.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
     return Fail(ErrorCode::kUnavailable, fmt::format("cannot open the SQLite database '{}': {}",
                                                      file_name, sqlite3_errmsg(c->db)));
   // Reading the schema proves the file is a database.
@@ -518,6 +520,8 @@ SqliteDataSource::SqliteDataSource(std::string file_name, std::unique_ptr<Pool> 
       clock_(options.clock ? *options.clock : DefaultClock()) {}
 
 SqliteDataSource::~SqliteDataSource() = default;
+
+uint64_t SqliteMemoryUsed() { return static_cast<uint64_t>(sqlite3_memory_used()); }
 
 std::string SqliteDataSource::DisplayName() const { return "sqlite:" + file_name_; }
 

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,10 +36,20 @@ struct SqliteOptions {
   std::chrono::milliseconds busy_timeout{1000};     // SQLite's wait on a locked file
   // Time limit for the data source's own queries (introspection, distinct values).
   std::chrono::milliseconds internal_timeout{10000};
+  // Pages of the database each pooled connection keeps in memory, in KiB (SQLite's own default
+  // is 2,000 per connection). Each connection caches apart, so the pool holds up to this many
+  // times pool_size; the operating system caches the file for all of them, and a page read
+  // again costs a copy from it. Kept small so the server's memory does not grow, long after
+  // start-up, as the connections come to read other parts of the file.
+  size_t page_cache_kib = 256;
   // Source of time for statement time limits; null means the system clock. Must outlive
   // the data source.
   const Clock* clock = nullptr;
 };
+
+// Bytes of memory SQLite holds in this process for every connection of every data source:
+// page caches, schemas, prepared statements (sqlite3_memory_used()). Safe from any thread.
+uint64_t SqliteMemoryUsed();
 
 class SqliteDataSource final : public DataSource {
  public:
