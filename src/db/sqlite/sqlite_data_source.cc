@@ -459,9 +459,7 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& sqli
   sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
   sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, kMaxValueBytes);
   sqlite3_limit(c->db, SQLITE_LIMIT_SQL_LENGTH, kMaxSqlBytes);
-  const std::string pragmas = fmt::format("PRAGMA query_only = 1; PRAGMA cache_size = -{}",
-                                          std::max<size_t>(options.page_cache_kib, 1));
-  if (sqlite3_exec(c->db, pragmas.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+  if (sqlite3_exec(c->db, "PRAGMA query_only = 1", nullptr, nullptr, nullptr) != SQLITE_OK)
     return Fail(ErrorCode::kUnavailable, fmt::format("cannot open the SQLite database '{}': {}",
                                                      file_name, sqlite3_errmsg(c->db)));
   // Reading the schema proves the file is a database.
@@ -471,6 +469,12 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& sqli
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("'{}' is not a SQLite database", file_name));
   if (check != SQLITE_OK)
+    return Fail(ErrorCode::kUnavailable, fmt::format("cannot read the SQLite database '{}': {}",
+                                                     file_name, sqlite3_errmsg(c->db)));
+  // After the check: setting it reads the file's header.
+  const std::string cache_size =
+      fmt::format("PRAGMA cache_size = -{}", std::max<size_t>(options.page_cache_kib, 1));
+  if (sqlite3_exec(c->db, cache_size.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
     return Fail(ErrorCode::kUnavailable, fmt::format("cannot read the SQLite database '{}': {}",
                                                      file_name, sqlite3_errmsg(c->db)));
   sqlite3_set_authorizer(c->db, Authorize, c.get());
