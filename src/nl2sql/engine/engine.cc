@@ -515,7 +515,21 @@ class Tagger {
     const Item* previous = nullptr;
     const Item* previous_number = nullptr;
     const Item* previous_value = nullptr;
+    const Item* previous_period = nullptr;
     for (Item& item : items) {
+      // Periods: "opened before 1995 or after 2010".
+      if (item.kind == ItemKind::kDate) {
+        if (previous_period) {
+          bool saw_or = false, saw_and = false;
+          for (size_t k = previous_period->end; k < item.begin && k < t.size(); ++k) {
+            saw_or |= t[k].text == "or";
+            saw_and |= t[k].text == "and" || t[k].text == "but";
+          }
+          item.or_previous = saw_or && !saw_and;
+        }
+        previous_period = &item;
+        continue;
+      }
       if (item.is_value()) {
         // Values of two columns: "from Ohio or older than 60" is not this (a condition).
         if (previous_value) {
@@ -2217,6 +2231,24 @@ Result<void> Builder::ReadConditions() {
 // Values ("in Germany", "delivered") and periods ("in 2024").
 Result<void> Builder::ReadFilters() {
   std::optional<size_t> last_value_filter;  // where_ index of the last value's filter
+  std::optional<size_t> last_period;        // where_ index of the last period's filter
+  // A period joined to the one before it by "or" is an alternative to it.
+  auto add_period = [&](const Item& it, sql::Predicate p) {
+    if (it.or_previous && last_period && *last_period < where_.size()) {
+      sql::Predicate& before = where_[*last_period];
+      if (!before.is_any_of()) {
+        sql::Predicate group;
+        group.phrase = before.phrase;
+        group.any.push_back(std::move(before));
+        before = std::move(group);
+      }
+      before.phrase += " or " + p.phrase;
+      before.any.push_back(std::move(p));
+      return;
+    }
+    last_period = where_.size();
+    where_.push_back(std::move(p));
+  };
   for (size_t k = 0; k < items_.size(); ++k) {
     Item& it = items_[k];
     if (it.used) continue;
@@ -2554,7 +2586,7 @@ Result<void> Builder::ReadFilters() {
             before->used = true;
             p.negated = true;
           }
-          where_.push_back(std::move(p));
+          add_period(it, std::move(p));
           continue;
         }
         return std::unexpected(
@@ -2582,7 +2614,7 @@ Result<void> Builder::ReadFilters() {
         else
           p.negated = true;
       }
-      where_.push_back(p);
+      add_period(it, std::move(p));
     }
   }
   return {};
