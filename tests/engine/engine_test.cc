@@ -1113,7 +1113,8 @@ TEST_F(EngineTest, ASuperlativePerGroupIsPortableAndRight) {
 // "phone number" the column guest_phone; "the names of climbers and their respective
 // mountains" the mountains' names too; "hotels free of bookings" or "that lack bookings" the
 // hotels without any; "descending alphabetical order" a descending sort; "the manager with the
-// most stations that opened after 2000" a count of stations.
+// most stations that opened after 2000" a count of stations; "destination stops" the stops
+// dst_stop_id refers to, not src_stop_id.
 TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
   const fs::path dir = fs::temp_directory_path() / ("helios_engine_words_" + text::NewUuid());
   fs::create_directories(dir);
@@ -1237,6 +1238,13 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
     INSERT INTO members VALUES (1, 'Ace', '111'), (2, 'Bee', '222');
     INSERT INTO trainers VALUES (1, 'Ace', '333'), (2, 'Cid', '444');
     INSERT INTO lessons VALUES (1, 2), (2, 1);
+    CREATE TABLE ferry_stop(stop_id INTEGER PRIMARY KEY, stop_name TEXT, island TEXT);
+    CREATE TABLE ferry_leg(leg_id INTEGER PRIMARY KEY,
+                           src_stop_id INTEGER REFERENCES ferry_stop(stop_id),
+                           dst_stop_id INTEGER REFERENCES ferry_stop(stop_id));
+    INSERT INTO ferry_stop VALUES (1, 'North Quay', 'Mainland'), (2, 'Harbour', 'Texel'),
+      (3, 'Pier', 'Vlieland');
+    INSERT INTO ferry_leg VALUES (1, 1, 2), (2, 1, 3), (3, 2, 1), (4, 3, 2), (5, 2, 3), (6, 1, 2);
     CREATE TABLE fans(fan_id INTEGER PRIMARY KEY, full_name TEXT);
     INSERT INTO fans VALUES (1, 'Hal Ives');
     CREATE TABLE referees_and_judges(person_id INTEGER PRIMARY KEY, full_name TEXT);
@@ -1425,6 +1433,14 @@ TEST(EngineSchemaWordsTest, ColumnsAreReadAsTheirNamesMean) {
       {"what is the most common amenity in the halls?",
        "SELECT a.amenity_name FROM amenity a JOIN hall_amenity h ON a.amenity_id = h.amenity_id "
        "GROUP BY a.amenity_id ORDER BY COUNT(*) DESC LIMIT 1"},
+      // Of two foreign keys to one table, the one whose role is said ("src" is the source,
+      // "dst" the destination).
+      {"how many ferry legs have destination stops on Texel?",
+       "SELECT COUNT(*) FROM ferry_leg l JOIN ferry_stop s ON l.dst_stop_id = s.stop_id "
+       "WHERE s.island = 'Texel'"},
+      {"how many ferry legs have source stops on Texel?",
+       "SELECT COUNT(*) FROM ferry_leg l JOIN ferry_stop s ON l.src_stop_id = s.stop_id "
+       "WHERE s.island = 'Texel'"},
   };
   for (const auto& [question, gold] : cases) {
     auto u = engine.Understand(question, nullptr);

@@ -990,6 +990,7 @@ class Builder {
   void MergeMentions();
   void ReadUnindexedValues();
   Result<void> FinishJoins(sql::Query& q);
+  void ChooseForeignKeysByRole(sql::Query& q);
   Result<Expr> DefaultRankMeasure(const TableEntry* entity);
   std::vector<Expr> EntityKeys(const TableEntry* t) const;
   Error NotUnderstood(const std::string& why) const;
@@ -2790,6 +2791,58 @@ Result<void> Builder::ReadSort() {
   return {};
 }
 
+// The words of a foreign key that say the referenced row's role: "dst_stop_id" referring to
+// stop(stop_id) is the "destination" stop, "home_team_id" referring to team(id) the "home"
+// team. Words of the referenced key and table are not part of the role.
+std::vector<std::string> RoleWords(const FkEdge& e) {
+  std::set<std::string> other;
+  for (const auto& name : {e.to_column, e.to_table})
+    for (const auto& w : text::SplitIdentifier(name)) other.insert(Key(w));
+  std::vector<std::string> role;
+  for (const auto& w : text::SplitIdentifier(e.from_column)) {
+    const auto& expanded = ExpandAbbreviation(w);
+    for (const auto& x : expanded.empty() ? std::vector<std::string>{w} : expanded)
+      if (x != "id" && !other.contains(Key(x))) role.push_back(Key(x));
+  }
+  return role;
+}
+
+// "legs whose destination stops are on an island": of several foreign keys between the same
+// two tables (a leg's source and destination stops), the join takes the one whose role the
+// question says, when it says the role of exactly one. The word is then accounted for.
+void Builder::ChooseForeignKeysByRole(sql::Query& q) {
+  for (sql::Join& j : q.joins) {
+    const std::vector<FkEdge> edges = index_.EdgesBetween(j.left.table, j.right.table);
+    if (edges.size() < 2) continue;
+    const FkEdge* chosen = nullptr;
+    std::vector<Item*> said;
+    bool several = false;
+    for (const FkEdge& e : edges) {
+      const std::vector<std::string> role = RoleWords(e);
+      for (Item& it : items_) {
+        if (it.kind != ItemKind::kUnknown ||
+            std::find(role.begin(), role.end(), Key(it.phrase)) == role.end())
+          continue;
+        if (chosen && chosen != &e) several = true;
+        chosen = &e;
+        said.push_back(&it);
+      }
+    }
+    if (!chosen || several) continue;
+    if (SameTable(j.left.table, chosen->from_table)) {
+      j.left.column = chosen->from_column;
+      j.right.column = chosen->to_column;
+    } else {
+      j.left.column = chosen->to_column;
+      j.right.column = chosen->from_column;
+    }
+    for (Item* it : said) {
+      it->used = true;
+      it->kind = ItemKind::kWith;  // consumed
+    }
+  }
+}
+
 Result<void> Builder::FinishJoins(sql::Query& q) {
   std::vector<std::string> tables = q.OwnTables();
   // The rows an absence says are not there ("departments no student minors in"): a join to
@@ -2820,6 +2873,7 @@ Result<void> Builder::FinishJoins(sql::Query& q) {
         NotUnderstood(fmt::format("the tables {} and {} are not connected by foreign keys", q.from,
                                   text::Join(others, ", "))));
   q.joins = std::move(*joins);
+  ChooseForeignKeysByRole(q);
   // Sums and averages must not count a row twice: refuse a measure whose table is joined
   // to a "many" side.
   for (const auto& s : q.select) {

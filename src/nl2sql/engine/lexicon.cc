@@ -255,6 +255,9 @@ const std::vector<std::string>& ExpandAbbreviation(std::string_view word) {
       {"acct", {"account"}},
       {"apt", {"apartment"}},
       {"sex", {"gender"}},
+      {"src", {"source"}},
+      {"dst", {"destination"}},
+      {"dest", {"destination"}},
   };
   static const std::vector<std::string> kNone;
   auto it = kAbbreviations.find(std::string(word));

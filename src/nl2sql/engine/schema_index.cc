@@ -589,6 +589,16 @@ std::optional<std::vector<sql::Join>> SchemaIndex::PlanJoins(
   return joins;
 }
 
+std::vector<FkEdge> SchemaIndex::EdgesBetween(const std::string& a, const std::string& b) const {
+  std::vector<FkEdge> edges;
+  const auto from = node_of_.find(text::ToLower(a));
+  const auto to = node_of_.find(text::ToLower(b));
+  if (from == node_of_.end() || to == node_of_.end() || from->second == to->second) return edges;
+  for (const auto& [edge, next] : adjacency_[from->second])
+    if (next == to->second) edges.push_back(edges_[edge]);
+  return edges;
+}
+
 bool SchemaIndex::IsReferenced(std::string_view table) const {
   return referenced_.contains(text::ToLower(table));
 }

@@ -93,6 +93,8 @@ class SchemaIndex {
   // shared prefixes reused). nullopt when some table cannot be reached.
   std::optional<std::vector<sql::Join>> PlanJoins(const std::string& from,
                                                   const std::vector<std::string>& tables) const;
+  // The foreign keys between two different tables, either way, in the schema's order.
+  std::vector<FkEdge> EdgesBetween(const std::string& a, const std::string& b) const;
   // True when some foreign key refers to `table` (it is a parent, not a leaf of facts).
   bool IsReferenced(std::string_view table) const;
   // True when joining `from` to `to` can repeat rows of `from` (a one-to-many step).
