@@ -512,6 +512,16 @@ class Tagger {
   // with "or" (and no "and") between it and the condition before it is an alternative to it.
   // So is a bare number after another: "aged 24 or 25".
   static void MarkAlternatives(const std::vector<Token>& t, std::vector<Item>& items) {
+    // "or", and no "and" or "but", between the item before and this one.
+    auto or_between = [&](const Item* before, const Item& item) {
+      if (!before) return false;
+      bool saw_or = false, saw_and = false;
+      for (size_t k = before->end; k < item.begin && k < t.size(); ++k) {
+        saw_or |= t[k].text == "or";
+        saw_and |= t[k].text == "and" || t[k].text == "but";
+      }
+      return saw_or && !saw_and;
+    };
     const Item* previous = nullptr;
     const Item* previous_number = nullptr;
     const Item* previous_value = nullptr;
@@ -519,27 +529,13 @@ class Tagger {
     for (Item& item : items) {
       // Periods: "opened before 1995 or after 2010".
       if (item.kind == ItemKind::kDate) {
-        if (previous_period) {
-          bool saw_or = false, saw_and = false;
-          for (size_t k = previous_period->end; k < item.begin && k < t.size(); ++k) {
-            saw_or |= t[k].text == "or";
-            saw_and |= t[k].text == "and" || t[k].text == "but";
-          }
-          item.or_previous = saw_or && !saw_and;
-        }
+        item.or_previous = or_between(previous_period, item);
         previous_period = &item;
         continue;
       }
       if (item.is_value()) {
         // Values of two columns: "from Ohio or older than 60" is not this (a condition).
-        if (previous_value) {
-          bool saw_or = false, saw_and = false;
-          for (size_t k = previous_value->end; k < item.begin && k < t.size(); ++k) {
-            saw_or |= t[k].text == "or";
-            saw_and |= t[k].text == "and" || t[k].text == "but";
-          }
-          item.or_previous = saw_or && !saw_and;
-        }
+        item.or_previous = or_between(previous_value, item);
         previous_value = &item;
         continue;
       }
@@ -551,12 +547,7 @@ class Tagger {
       }
       if (item.kind != ItemKind::kNumCond) continue;
       if (previous) {
-        bool saw_or = false, saw_and = false;
-        for (size_t k = previous->end; k < item.begin && k < t.size(); ++k) {
-          saw_or |= t[k].text == "or";
-          saw_and |= t[k].text == "and" || t[k].text == "but";
-        }
-        item.or_previous = saw_or && !saw_and;
+        item.or_previous = or_between(previous, item);
         item.right_after_or = item.or_previous && item.begin > 0 && t[item.begin - 1].text == "or";
       }
       previous = &item;
@@ -2233,10 +2224,12 @@ Result<void> Builder::ReadConditions() {
 Result<void> Builder::ReadFilters() {
   std::optional<size_t> last_value_filter;  // where_ index of the last value's filter
   std::optional<size_t> last_period;        // where_ index of the last period's filter
-  // A period joined to the one before it by "or" is an alternative to it.
-  auto add_period = [&](const Item& it, sql::Predicate p) {
-    if (it.or_previous && last_period && *last_period < where_.size()) {
-      sql::Predicate& before = where_[*last_period];
+  // A filter joined to the one before it of its kind by "or" is an alternative to it ("clients
+  // from Lyon or whose surname is Dupont", "opened before 1995 or after 2010"); `last` is the
+  // where_ index of that one.
+  auto add_filter = [&](std::optional<size_t>& last, bool alternative, sql::Predicate p) {
+    if (alternative && last && *last < where_.size() && !where_[*last].has_subquery()) {
+      sql::Predicate& before = where_[*last];
       if (!before.is_any_of()) {
         sql::Predicate group;
         group.phrase = before.phrase;
@@ -2247,7 +2240,7 @@ Result<void> Builder::ReadFilters() {
       before.any.push_back(std::move(p));
       return;
     }
-    last_period = where_.size();
+    last = where_.size();
     where_.push_back(std::move(p));
   };
   for (size_t k = 0; k < items_.size(); ++k) {
@@ -2454,22 +2447,7 @@ Result<void> Builder::ReadFilters() {
       if (merged) continue;
       sql::Predicate p = Pred(Expr::Col(col), negated ? CompareOp::kNe : CompareOp::kEq,
                               {db::Value{v->value}}, true, it.phrase);
-      // "clients from Lyon or whose surname is Dupont": alternatives.
-      if (it.or_previous && last_value_filter && *last_value_filter < where_.size() &&
-          !where_[*last_value_filter].has_subquery()) {
-        sql::Predicate& before = where_[*last_value_filter];
-        if (!before.is_any_of()) {
-          sql::Predicate group;
-          group.phrase = before.phrase;
-          group.any.push_back(std::move(before));
-          before = std::move(group);
-        }
-        before.phrase += " or " + p.phrase;
-        before.any.push_back(std::move(p));
-        continue;
-      }
-      last_value_filter = where_.size();
-      where_.push_back(std::move(p));
+      add_filter(last_value_filter, it.or_previous, std::move(p));
       continue;
     }
     if (it.kind == ItemKind::kDate) {
@@ -2587,7 +2565,7 @@ Result<void> Builder::ReadFilters() {
             before->used = true;
             p.negated = true;
           }
-          add_period(it, std::move(p));
+          add_filter(last_period, it.or_previous, std::move(p));
           continue;
         }
         return std::unexpected(
@@ -2615,7 +2593,7 @@ Result<void> Builder::ReadFilters() {
         else
           p.negated = true;
       }
-      add_period(it, std::move(p));
+      add_filter(last_period, it.or_previous, std::move(p));
     }
   }
   return {};
