@@ -171,9 +171,10 @@ if ((web)); then
 fi
 # The debug symbols went to the .ddeb: the packaged binary is stripped and points at them.
 dpkg-deb -x "$deb" "$tmp/root"
-objdump -h "$tmp/root/usr/bin/$pkg" | grep -q '\.gnu_debuglink' ||
+sections="$(objdump -h "$tmp/root/usr/bin/$pkg")" || fail "objdump could not read the packaged binary"
+grep -q '\.gnu_debuglink' <<<"$sections" ||
   fail "the packaged binary has no .gnu_debuglink to its symbols"
-if objdump -h "$tmp/root/usr/bin/$pkg" | grep -qE '\.symtab|\.debug_info'; then
+if grep -qE '\.symtab|\.debug_info' <<<"$sections"; then
   fail "the packaged binary still carries its symbols"
 fi
 # The example configuration as it is in the sources, the unit and the environment file.
@@ -305,7 +306,10 @@ fi
 if ((web)); then
   grep -q "\"web_root\":\"/usr/share/$pkg/web\"" "$tmp/server.log" ||
     fail "the server does not serve the installed web chat: $(cat "$tmp/server.log")"
-  curl -sf "$url/" | grep -qi '<html' || fail "GET / is not the web chat"
+  # Read whole before searching: under pipefail, grep -q leaving at its first match makes a
+  # curl still writing fail with a broken pipe.
+  curl -sf "$url/" >"$tmp/index.html" || fail "GET / failed"
+  grep -qi '<html' "$tmp/index.html" || fail "GET / is not the web chat"
 fi
 token="$(curl -sf -X POST "$url/api/v1/auth/login" -H 'Content-Type: application/json' \
   -d "{\"username\": \"admin\", \"password\": \"$password\"}" | jq -r .token)" ||
@@ -316,8 +320,9 @@ curl -sf "$url/api/v1/query" -H "Authorization: Bearer $token" -H 'Content-Type:
   fail "the question was not answered: $(cat "$tmp/answer.json")"
 jq -e '(.sql | length > 0) and (.row_count == 1)' "$tmp/answer.json" >/dev/null ||
   fail "unexpected answer: $(cat "$tmp/answer.json")"
-curl -sf "http://127.0.0.1:$metrics_port/metrics" | grep -q '^# TYPE ' ||
+curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$tmp/metrics.txt" ||
   fail "no metrics on port $metrics_port"
+grep -q '^# TYPE ' "$tmp/metrics.txt" || fail "the metrics on port $metrics_port are not Prometheus text"
 
 step "Stopping it (SIGTERM, as systemctl stop does)"
 kill -TERM "$server_pid"
